@@ -1,0 +1,113 @@
+// Shared helpers of the project's @polkadot/api clients: argument parsing, connection,
+// signing, and waiting for a transaction with a bounded timeout.
+import { ApiPromise, Keyring, WsProvider } from '@polkadot/api';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+
+export const OPG_DECIMALS = 18n;
+
+/** Parses `--key value` pairs (repeatable keys collect into arrays) and positional args. */
+export function parseArgs(argv, { repeatable = [] } = {}) {
+  const options = {};
+  const positional = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('--')) {
+      positional.push(arg);
+      continue;
+    }
+    const [key, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    const value = inline !== undefined ? inline : argv[++i];
+    if (value === undefined) throw new Error(`--${key} needs a value`);
+    if (repeatable.includes(key)) (options[key] ??= []).push(value);
+    else options[key] = value;
+  }
+  return { options, positional };
+}
+
+/** Converts a decimal OPG amount ("1.5") into its smallest unit as a BigInt. */
+export function parseOpg(text) {
+  const match = /^(\d+)(?:\.(\d{0,18}))?$/.exec(String(text).trim());
+  if (!match) throw new Error(`not an OPG amount: ${text}`);
+  const fraction = (match[2] ?? '').padEnd(Number(OPG_DECIMALS), '0');
+  return BigInt(match[1]) * 10n ** OPG_DECIMALS + BigInt(fraction || '0');
+}
+
+/** Formats a smallest-unit amount as decimal OPG. */
+export function formatOpg(units) {
+  const value = BigInt(units);
+  const whole = value / 10n ** OPG_DECIMALS;
+  const fraction = (value % 10n ** OPG_DECIMALS).toString().padStart(Number(OPG_DECIMALS), '0').replace(/0+$/, '');
+  return fraction ? `${whole}.${fraction} OPG` : `${whole} OPG`;
+}
+
+/** Converts a percentage ("12.5") into Permill parts (125000). */
+export function parsePercent(text) {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0 || value > 100) throw new Error(`not a percentage: ${text}`);
+  return Math.round(value * 10_000);
+}
+
+/** Connects to the node, failing after `timeoutMs`. */
+export async function connect(url, timeoutMs = 30_000) {
+  await cryptoWaitReady();
+  const provider = new WsProvider(url, false);
+  await withTimeout(provider.connect(), timeoutMs, `connecting to ${url}`);
+  return withTimeout(ApiPromise.create({ provider, throwOnConnect: true }), timeoutMs, 'reading metadata');
+}
+
+/** A signer from a secret URI such as `//Alice` or a mnemonic. */
+export function signer(suri) {
+  return new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(suri);
+}
+
+/** An account id from an SS58 address or a dev secret URI (`//Bob`). */
+export function accountOf(text) {
+  return text.startsWith('//') ? signer(text).address : text;
+}
+
+export function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Signs and submits `tx`, resolving with `{ blockHash, events }` once it is in a block, or
+ * rejecting with the decoded module error (`registry.NotModelOwner: …`).
+ */
+export function submit(api, tx, pair, timeoutMs = 60_000) {
+  const done = new Promise((resolve, reject) => {
+    let unsubscribe = () => {};
+    tx.signAndSend(pair, ({ status, events, dispatchError }) => {
+      if (dispatchError) {
+        unsubscribe();
+        if (dispatchError.isModule) {
+          const { section, name, docs } = api.registry.findMetaError(dispatchError.asModule);
+          reject(new Error(`${section}.${name}: ${docs.join(' ')}`));
+        } else {
+          reject(new Error(dispatchError.toString()));
+        }
+      } else if (status.isInBlock) {
+        unsubscribe();
+        resolve({ blockHash: status.asInBlock.toHex(), events });
+      } else if (status.isDropped || status.isInvalid || status.isUsurped) {
+        unsubscribe();
+        reject(new Error(`transaction ${status.type}`));
+      }
+    }).then((unsub) => { unsubscribe = unsub; }, reject);
+  });
+  return withTimeout(done, timeoutMs, 'waiting for the transaction');
+}
+
+/** Runs `main`, printing errors and exiting non-zero on failure. */
+export function run(main) {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      console.error(`error: ${error.message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs, idempotently, what a fresh machine needs to build and run the project:
+# Debian build packages, the Rust WASM targets and rust-src, and a Python venv holding
+# ONNX Runtime. A second run changes nothing and takes a few seconds.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+log() { printf '[setup] %s\n' "$*"; }
+
+# Debian packages the node build needs (bindgen, protobuf for libp2p).
+packages=(clang libclang-dev protobuf-compiler python3-venv)
+missing=()
+for package in "${packages[@]}"; do
+	dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	log "installing ${missing[*]}"
+	sudo_cmd=()
+	[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+	"${sudo_cmd[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
+fi
+
+# Rust: the runtime is compiled to WASM by substrate-wasm-builder.
+if ! command -v rustup >/dev/null; then
+	echo "rustup is required (https://rustup.rs)" >&2
+	exit 1
+fi
+installed_targets="$(rustup target list --installed)"
+for target in wasm32v1-none wasm32-unknown-unknown; do
+	grep -qx "$target" <<<"$installed_targets" || { log "adding Rust target $target"; rustup target add "$target"; }
+done
+rustup component list --installed | grep -q '^rust-src' || { log "adding rust-src"; rustup component add rust-src; }
+
+# Python venv with ONNX Runtime (its libonnxruntime.so is what the worker loads through
+# ORT_DYLIB_PATH) and the tools that build the sample models.
+if [ ! -x "$MODELHUB_VENV/bin/python" ]; then
+	log "creating venv $MODELHUB_VENV"
+	mkdir -p "$(dirname "$MODELHUB_VENV")"
+	python3 -m venv "$MODELHUB_VENV"
+fi
+if ! "$MODELHUB_VENV/bin/python" -c "import onnxruntime, sys; sys.exit(onnxruntime.__version__ != '$ONNXRUNTIME_VERSION')" 2>/dev/null; then
+	log "installing onnxruntime==$ONNXRUNTIME_VERSION into $MODELHUB_VENV"
+	"$MODELHUB_VENV/bin/python" -m pip install -q --disable-pip-version-check "onnxruntime==$ONNXRUNTIME_VERSION"
+fi
+
+if ! "$MODELHUB_VENV/bin/python" -c "import onnx, sklearn, skl2onnx" 2>/dev/null; then
+	log "installing onnx, scikit-learn, skl2onnx into $MODELHUB_VENV"
+	"$MODELHUB_VENV/bin/python" -m pip install -q --disable-pip-version-check onnx scikit-learn skl2onnx
+fi
+
+# Node.js clients (@polkadot/api, pinned by scripts/package-lock.json).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	log "installing nodejs and npm"
+	sudo_cmd=()
+	[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+	"${sudo_cmd[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq nodejs npm
+fi
+if ! (cd "$MODELHUB_ROOT/scripts" && npm ls --silent >/dev/null 2>&1); then
+	log "installing Node.js packages (npm ci)"
+	(cd "$MODELHUB_ROOT/scripts" && npm ci --silent --no-audit --no-fund)
+fi
+
+mkdir -p "$CARGO_TARGET_DIR"
+log "ready (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
