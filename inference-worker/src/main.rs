@@ -11,10 +11,10 @@ use clap::Parser;
 struct Cli {}
 
 fn main() {
-    let _cli = Cli::parse();
-    println!(
-        "modelhub-worker {} (native token {})",
-        env!("CARGO_PKG_VERSION"),
-        modelhub_primitives::currency::TOKEN_SYMBOL
-    );
+	let _cli = Cli::parse();
+	println!(
+		"modelhub-worker {} (native token {})",
+		env!("CARGO_PKG_VERSION"),
+		modelhub_primitives::currency::TOKEN_SYMBOL
+	);
 }

@@ -15,8 +15,8 @@ pub mod tensor;
 mod tests;
 
 use sp_runtime::{
-    traits::{IdentifyAccount, Verify},
-    MultiSignature,
+	traits::{IdentifyAccount, Verify},
+	MultiSignature,
 };
 
 /// The signature scheme of transactions: sr25519, ed25519 or ECDSA.
@@ -39,38 +39,38 @@ pub type Hash = sp_core::H256;
 
 /// The native token: its symbol, decimals and units.
 pub mod currency {
-    use super::Balance;
+	use super::Balance;
 
-    /// The symbol of the native token, shown by wallets.
-    pub const TOKEN_SYMBOL: &str = "OPG";
-    /// Decimal places of the native token.
-    pub const TOKEN_DECIMALS: u8 = 18;
-    /// The SS58 address prefix of the chain (the generic Substrate prefix).
-    pub const SS58_PREFIX: u16 = 42;
+	/// The symbol of the native token, shown by wallets.
+	pub const TOKEN_SYMBOL: &str = "OPG";
+	/// Decimal places of the native token.
+	pub const TOKEN_DECIMALS: u8 = 18;
+	/// The SS58 address prefix of the chain (the generic Substrate prefix).
+	pub const SS58_PREFIX: u16 = 42;
 
-    /// One OPG in its smallest unit.
-    pub const OPG: Balance = 1_000_000_000_000_000_000;
-    /// One thousandth of an OPG.
-    pub const MILLI_OPG: Balance = OPG / 1_000;
-    /// One millionth of an OPG.
-    pub const MICRO_OPG: Balance = MILLI_OPG / 1_000;
+	/// One OPG in its smallest unit.
+	pub const OPG: Balance = 1_000_000_000_000_000_000;
+	/// One thousandth of an OPG.
+	pub const MILLI_OPG: Balance = OPG / 1_000;
+	/// One millionth of an OPG.
+	pub const MICRO_OPG: Balance = MILLI_OPG / 1_000;
 
-    /// The smallest balance an account may hold; below it the account is removed.
-    pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_OPG;
+	/// The smallest balance an account may hold; below it the account is removed.
+	pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_OPG;
 }
 
 /// Block times. The slot duration cannot change once a chain has started.
 pub mod time {
-    use super::BlockNumber;
+	use super::BlockNumber;
 
-    /// Target time between blocks, in milliseconds.
-    pub const MILLISECS_PER_BLOCK: u64 = 6_000;
-    /// Aura slot duration, in milliseconds.
-    pub const SLOT_DURATION: u64 = MILLISECS_PER_BLOCK;
-    /// Blocks in one minute.
-    pub const MINUTES: BlockNumber = 60_000 / (MILLISECS_PER_BLOCK as BlockNumber);
-    /// Blocks in one hour.
-    pub const HOURS: BlockNumber = MINUTES * 60;
-    /// Blocks in one day.
-    pub const DAYS: BlockNumber = HOURS * 24;
+	/// Target time between blocks, in milliseconds.
+	pub const MILLISECS_PER_BLOCK: u64 = 6_000;
+	/// Aura slot duration, in milliseconds.
+	pub const SLOT_DURATION: u64 = MILLISECS_PER_BLOCK;
+	/// Blocks in one minute.
+	pub const MINUTES: BlockNumber = 60_000 / (MILLISECS_PER_BLOCK as BlockNumber);
+	/// Blocks in one hour.
+	pub const HOURS: BlockNumber = MINUTES * 60;
+	/// Blocks in one day.
+	pub const DAYS: BlockNumber = HOURS * 24;
 }

@@ -17,58 +17,58 @@ pub type ModelVersion = u32;
 /// What an inference request needs to know about a model.
 #[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
 pub struct CallTerms<Balance> {
-    /// Price of one call in OPG (the royalty part of the fee).
-    pub price: Balance,
-    /// Current version.
-    pub version: ModelVersion,
-    /// blake2-256 of the current ONNX artifact.
-    pub artifact_hash: [u8; 32],
-    /// Size of the artifact in bytes.
-    pub artifact_size: u64,
-    /// Declared inputs and outputs.
-    pub schema: IoSchema,
-    /// Significant mantissa bits floats are rounded to before output hashing.
-    pub output_rounding_bits: u8,
+	/// Price of one call in OPG (the royalty part of the fee).
+	pub price: Balance,
+	/// Current version.
+	pub version: ModelVersion,
+	/// blake2-256 of the current ONNX artifact.
+	pub artifact_hash: [u8; 32],
+	/// Size of the artifact in bytes.
+	pub artifact_size: u64,
+	/// Declared inputs and outputs.
+	pub schema: IoSchema,
+	/// Significant mantissa bits floats are rounded to before output hashing.
+	pub output_rounding_bits: u8,
 }
 
 /// Why a model cannot serve a call.
 #[derive(
-    Encode,
-    Decode,
-    DecodeWithMemTracking,
-    MaxEncodedLen,
-    TypeInfo,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub enum Unavailable {
-    /// No model has this id.
-    NotFound,
-    /// The owner paused it.
-    Paused,
-    /// The owner retired it.
-    Retired,
-    /// Moderation delisted it.
-    Delisted,
+	/// No model has this id.
+	NotFound,
+	/// The owner paused it.
+	Paused,
+	/// The owner retired it.
+	Retired,
+	/// Moderation delisted it.
+	Delisted,
 }
 
 /// The registry as other pallets see it.
 pub trait ModelRegistry<AccountId, Balance> {
-    /// The terms of a call to `model`, if it is active.
-    fn call_terms(model: ModelId) -> Result<CallTerms<Balance>, Unavailable>;
+	/// The terms of a call to `model`, if it is active.
+	fn call_terms(model: ModelId) -> Result<CallTerms<Balance>, Unavailable>;
 
-    /// Splits `amount` between the beneficiaries of `model` and of its ancestors.
-    ///
-    /// The amounts sum to exactly `amount`; each account appears at most once; no amount is
-    /// zero. `None` if the model does not exist.
-    fn royalty_payout(model: ModelId, amount: Balance) -> Option<Vec<(AccountId, Balance)>>;
+	/// Splits `amount` between the beneficiaries of `model` and of its ancestors.
+	///
+	/// The amounts sum to exactly `amount`; each account appears at most once; no amount is
+	/// zero. `None` if the model does not exist.
+	fn royalty_payout(model: ModelId, amount: Balance) -> Option<Vec<(AccountId, Balance)>>;
 
-    /// Records a settled call that paid `royalty` in royalties, by `payer`.
-    fn note_call(model: ModelId, payer: &AccountId, royalty: Balance);
+	/// Records a settled call that paid `royalty` in royalties, by `payer`.
+	fn note_call(model: ModelId, payer: &AccountId, royalty: Balance);
 
-    /// Records a call that ended without a result.
-    fn note_failure(model: ModelId);
+	/// Records a call that ended without a result.
+	fn note_failure(model: ModelId);
 }

@@ -1,362 +1,305 @@
 //! Tests of the primitives: token constants, the tensor protocol and I/O schemas.
 
 use crate::{
-    currency::*,
-    schema::{Dim, IoSchema, SchemaError, TensorSpec},
-    tensor::*,
-    time::*,
+	currency::*,
+	schema::{Dim, IoSchema, SchemaError, TensorSpec},
+	tensor::*,
+	time::*,
 };
 use codec::Encode;
 
 #[test]
 fn one_opg_has_eighteen_decimals() {
-    assert_eq!(OPG, 10u128.pow(u32::from(TOKEN_DECIMALS)));
-    assert_eq!(MICRO_OPG * 1_000_000, OPG);
+	assert_eq!(OPG, 10u128.pow(u32::from(TOKEN_DECIMALS)));
+	assert_eq!(MICRO_OPG * 1_000_000, OPG);
 }
 
 #[test]
 fn block_times_are_consistent() {
-    assert_eq!(MINUTES, 10);
-    assert_eq!(DAYS, 14_400);
+	assert_eq!(MINUTES, 10);
+	assert_eq!(DAYS, 14_400);
 }
 
 fn tensor(name: &str, dtype: DType, shape: &[u64], data: Vec<u8>) -> Tensor {
-    Tensor {
-        name: name.as_bytes().to_vec(),
-        dtype,
-        shape: shape.to_vec(),
-        data,
-    }
+	Tensor { name: name.as_bytes().to_vec(), dtype, shape: shape.to_vec(), data }
 }
 
 fn f32s(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+	values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
 fn limits() -> Limits {
-    Limits::default()
+	Limits::default()
 }
 
 #[test]
 fn new_sorts_by_name_and_round_trips() {
-    let set = TensorSet::new(
-        vec![
-            tensor("b", DType::U8, &[2], vec![1, 2]),
-            tensor("a", DType::F32, &[1], f32s(&[0.5])),
-        ],
-        &limits(),
-    )
-    .expect("valid");
-    assert_eq!(set.tensors[0].name, b"a");
-    let bytes = set.encode();
-    assert_eq!(
-        TensorSet::decode_canonical(&bytes, &limits()),
-        Ok(set.clone())
-    );
-    assert_eq!(set.content_hash(), sp_crypto_hashing::blake2_256(&bytes));
+	let set = TensorSet::new(
+		vec![tensor("b", DType::U8, &[2], vec![1, 2]), tensor("a", DType::F32, &[1], f32s(&[0.5]))],
+		&limits(),
+	)
+	.expect("valid");
+	assert_eq!(set.tensors[0].name, b"a");
+	let bytes = set.encode();
+	assert_eq!(TensorSet::decode_canonical(&bytes, &limits()), Ok(set.clone()));
+	assert_eq!(set.content_hash(), sp_crypto_hashing::blake2_256(&bytes));
 }
 
 #[test]
 fn every_dtype_has_its_size_and_name() {
-    let sizes = [4, 8, 2, 1, 2, 4, 8, 1, 2, 4, 8, 1];
-    for (dtype, size) in DType::ALL.into_iter().zip(sizes) {
-        assert_eq!(dtype.size(), size);
-        assert_eq!(DType::from_name(dtype.name()), Some(dtype));
-        assert_eq!(dtype.encode(), vec![dtype as u8]);
-        let set = TensorSet::new(vec![tensor("x", dtype, &[3], vec![0; 3 * size])], &limits());
-        assert!(set.is_ok(), "{dtype:?}");
-    }
-    assert_eq!(DType::from_name("bf16"), None);
+	let sizes = [4, 8, 2, 1, 2, 4, 8, 1, 2, 4, 8, 1];
+	for (dtype, size) in DType::ALL.into_iter().zip(sizes) {
+		assert_eq!(dtype.size(), size);
+		assert_eq!(DType::from_name(dtype.name()), Some(dtype));
+		assert_eq!(dtype.encode(), vec![dtype as u8]);
+		let set = TensorSet::new(vec![tensor("x", dtype, &[3], vec![0; 3 * size])], &limits());
+		assert!(set.is_ok(), "{dtype:?}");
+	}
+	assert_eq!(DType::from_name("bf16"), None);
 }
 
 #[test]
 fn decoding_rejects_every_non_canonical_form() {
-    let good = TensorSet {
-        tensors: vec![
-            tensor("a", DType::F32, &[2], f32s(&[1.0, 2.0])),
-            tensor("b", DType::Bool, &[1], vec![1]),
-        ],
-    };
-    let decode = |set: &TensorSet| TensorSet::decode_canonical(&set.encode(), &limits());
-    assert!(decode(&good).is_ok());
+	let good = TensorSet {
+		tensors: vec![
+			tensor("a", DType::F32, &[2], f32s(&[1.0, 2.0])),
+			tensor("b", DType::Bool, &[1], vec![1]),
+		],
+	};
+	let decode = |set: &TensorSet| TensorSet::decode_canonical(&set.encode(), &limits());
+	assert!(decode(&good).is_ok());
 
-    let mut trailing = good.encode();
-    trailing.push(0);
-    assert_eq!(
-        TensorSet::decode_canonical(&trailing, &limits()),
-        Err(TensorError::Malformed)
-    );
-    assert_eq!(
-        TensorSet::decode_canonical(&[0xff, 0x01], &limits()),
-        Err(TensorError::Malformed)
-    );
-    assert_eq!(decode(&TensorSet::default()), Err(TensorError::Empty));
+	let mut trailing = good.encode();
+	trailing.push(0);
+	assert_eq!(TensorSet::decode_canonical(&trailing, &limits()), Err(TensorError::Malformed));
+	assert_eq!(TensorSet::decode_canonical(&[0xff, 0x01], &limits()), Err(TensorError::Malformed));
+	assert_eq!(decode(&TensorSet::default()), Err(TensorError::Empty));
 
-    let mut unsorted = good.clone();
-    unsorted.tensors.reverse();
-    assert_eq!(decode(&unsorted), Err(TensorError::NamesNotSorted));
+	let mut unsorted = good.clone();
+	unsorted.tensors.reverse();
+	assert_eq!(decode(&unsorted), Err(TensorError::NamesNotSorted));
 
-    let mut repeated = good.clone();
-    repeated.tensors[1].name = b"a".to_vec();
-    repeated.tensors[1] = tensor("a", DType::F32, &[2], f32s(&[1.0, 2.0]));
-    assert_eq!(decode(&repeated), Err(TensorError::NamesNotSorted));
+	let mut repeated = good.clone();
+	repeated.tensors[1].name = b"a".to_vec();
+	repeated.tensors[1] = tensor("a", DType::F32, &[2], f32s(&[1.0, 2.0]));
+	assert_eq!(decode(&repeated), Err(TensorError::NamesNotSorted));
 
-    let mut bad_name = good.clone();
-    bad_name.tensors[0].name = b"a b".to_vec();
-    assert_eq!(decode(&bad_name), Err(TensorError::InvalidName));
-    bad_name.tensors[0].name = Vec::new();
-    assert_eq!(decode(&bad_name), Err(TensorError::InvalidName));
-    bad_name.tensors[0].name = vec![b'a'; MAX_NAME_LEN as usize + 1];
-    assert_eq!(decode(&bad_name), Err(TensorError::InvalidName));
+	let mut bad_name = good.clone();
+	bad_name.tensors[0].name = b"a b".to_vec();
+	assert_eq!(decode(&bad_name), Err(TensorError::InvalidName));
+	bad_name.tensors[0].name = Vec::new();
+	assert_eq!(decode(&bad_name), Err(TensorError::InvalidName));
+	bad_name.tensors[0].name = vec![b'a'; MAX_NAME_LEN as usize + 1];
+	assert_eq!(decode(&bad_name), Err(TensorError::InvalidName));
 
-    let mut short = good.clone();
-    short.tensors[0].data.pop();
-    assert_eq!(decode(&short), Err(TensorError::DataLengthMismatch));
+	let mut short = good.clone();
+	short.tensors[0].data.pop();
+	assert_eq!(decode(&short), Err(TensorError::DataLengthMismatch));
 
-    let mut bad_bool = good.clone();
-    bad_bool.tensors[1].data = vec![2];
-    assert_eq!(decode(&bad_bool), Err(TensorError::InvalidBool));
+	let mut bad_bool = good.clone();
+	bad_bool.tensors[1].data = vec![2];
+	assert_eq!(decode(&bad_bool), Err(TensorError::InvalidBool));
 
-    let mut deep = good.clone();
-    deep.tensors[0].shape = vec![1; MAX_RANK as usize + 1];
-    assert_eq!(decode(&deep), Err(TensorError::RankTooHigh));
+	let mut deep = good.clone();
+	deep.tensors[0].shape = vec![1; MAX_RANK as usize + 1];
+	assert_eq!(decode(&deep), Err(TensorError::RankTooHigh));
 
-    let mut overflow = good.clone();
-    overflow.tensors[0].shape = vec![u64::MAX, 2];
-    assert_eq!(decode(&overflow), Err(TensorError::ShapeOverflow));
+	let mut overflow = good.clone();
+	overflow.tensors[0].shape = vec![u64::MAX, 2];
+	assert_eq!(decode(&overflow), Err(TensorError::ShapeOverflow));
 
-    let many = TensorSet {
-        tensors: (0..=MAX_TENSORS)
-            .map(|i| tensor(&format!("t{i:02}"), DType::U8, &[], vec![0]))
-            .collect(),
-    };
-    assert_eq!(decode(&many), Err(TensorError::TooManyTensors));
+	let many = TensorSet {
+		tensors: (0..=MAX_TENSORS)
+			.map(|i| tensor(&format!("t{i:02}"), DType::U8, &[], vec![0]))
+			.collect(),
+	};
+	assert_eq!(decode(&many), Err(TensorError::TooManyTensors));
 
-    let small = Limits {
-        max_tensors: 16,
-        max_data_bytes: 8,
-    };
-    assert_eq!(
-        TensorSet::decode_canonical(&good.encode(), &small),
-        Err(TensorError::TooLarge)
-    );
+	let small = Limits { max_tensors: 16, max_data_bytes: 8 };
+	assert_eq!(TensorSet::decode_canonical(&good.encode(), &small), Err(TensorError::TooLarge));
 }
 
 #[test]
 fn canonicalize_leaves_integers_alone_and_merges_tiny_float_differences() {
-    let a = 0.123_456_78_f32;
-    let b = f32::from_bits(a.to_bits() + 1);
-    let mut one = TensorSet {
-        tensors: vec![tensor("y", DType::F32, &[1], f32s(&[a]))],
-    };
-    let mut two = TensorSet {
-        tensors: vec![tensor("y", DType::F32, &[1], f32s(&[b]))],
-    };
-    assert_ne!(one.content_hash(), two.content_hash());
-    one.canonicalize_floats(16);
-    two.canonicalize_floats(16);
-    assert_eq!(one.content_hash(), two.content_hash());
+	let a = 0.123_456_78_f32;
+	let b = f32::from_bits(a.to_bits() + 1);
+	let mut one = TensorSet { tensors: vec![tensor("y", DType::F32, &[1], f32s(&[a]))] };
+	let mut two = TensorSet { tensors: vec![tensor("y", DType::F32, &[1], f32s(&[b]))] };
+	assert_ne!(one.content_hash(), two.content_hash());
+	one.canonicalize_floats(16);
+	two.canonicalize_floats(16);
+	assert_eq!(one.content_hash(), two.content_hash());
 
-    let mut ints = TensorSet {
-        tensors: vec![tensor(
-            "i",
-            DType::I32,
-            &[1],
-            (-1i32).to_le_bytes().to_vec(),
-        )],
-    };
-    let before = ints.clone();
-    ints.canonicalize_floats(0);
-    assert_eq!(ints, before);
+	let mut ints =
+		TensorSet { tensors: vec![tensor("i", DType::I32, &[1], (-1i32).to_le_bytes().to_vec())] };
+	let before = ints.clone();
+	ints.canonicalize_floats(0);
+	assert_eq!(ints, before);
 }
 
 #[test]
 fn rounding_to_zero_bits_keeps_powers_of_two() {
-    let mut set = TensorSet {
-        tensors: vec![tensor("y", DType::F64, &[3], Vec::new())],
-    };
-    set.tensors[0].data = [1.4f64, 1.6, -3.0]
-        .iter()
-        .flat_map(|v| v.to_le_bytes())
-        .collect();
-    set.canonicalize_floats(0);
-    let values: Vec<f64> = set.tensors[0]
-        .data
-        .chunks_exact(8)
-        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
-        .collect();
-    assert_eq!(values, vec![1.0, 2.0, -4.0]);
+	let mut set = TensorSet { tensors: vec![tensor("y", DType::F64, &[3], Vec::new())] };
+	set.tensors[0].data = [1.4f64, 1.6, -3.0].iter().flat_map(|v| v.to_le_bytes()).collect();
+	set.canonicalize_floats(0);
+	let values: Vec<f64> = set.tensors[0]
+		.data
+		.chunks_exact(8)
+		.map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+		.collect();
+	assert_eq!(values, vec![1.0, 2.0, -4.0]);
 }
 
 fn spec(name: &str, dtype: DType, shape: &[Dim]) -> TensorSpec {
-    TensorSpec {
-        name: name.as_bytes().to_vec().try_into().expect("short name"),
-        dtype,
-        shape: shape.to_vec().try_into().expect("low rank"),
-    }
+	TensorSpec {
+		name: name.as_bytes().to_vec().try_into().expect("short name"),
+		dtype,
+		shape: shape.to_vec().try_into().expect("low rank"),
+	}
 }
 
 fn schema() -> IoSchema {
-    IoSchema {
-        inputs: vec![spec("x", DType::F32, &[Dim::Dynamic, Dim::Fixed(4)])]
-            .try_into()
-            .expect("one"),
-        outputs: vec![spec("label", DType::I64, &[Dim::Dynamic])]
-            .try_into()
-            .expect("one"),
-    }
+	IoSchema {
+		inputs: vec![spec("x", DType::F32, &[Dim::Dynamic, Dim::Fixed(4)])]
+			.try_into()
+			.expect("one"),
+		outputs: vec![spec("label", DType::I64, &[Dim::Dynamic])].try_into().expect("one"),
+	}
 }
 
 #[test]
 fn schema_accepts_fitting_sets_with_any_dynamic_size() {
-    let schema = schema();
-    assert_eq!(schema.validate(), Ok(()));
-    for batch in [1u64, 3] {
-        let set = TensorSet::new(
-            vec![tensor(
-                "x",
-                DType::F32,
-                &[batch, 4],
-                vec![0; 16 * batch as usize],
-            )],
-            &limits(),
-        )
-        .expect("valid");
-        assert_eq!(schema.check_inputs(&set), Ok(()));
-    }
-    let output = TensorSet::new(
-        vec![tensor("label", DType::I64, &[1], vec![0; 8])],
-        &limits(),
-    )
-    .expect("valid");
-    assert_eq!(schema.check_outputs(&output), Ok(()));
+	let schema = schema();
+	assert_eq!(schema.validate(), Ok(()));
+	for batch in [1u64, 3] {
+		let set = TensorSet::new(
+			vec![tensor("x", DType::F32, &[batch, 4], vec![0; 16 * batch as usize])],
+			&limits(),
+		)
+		.expect("valid");
+		assert_eq!(schema.check_inputs(&set), Ok(()));
+	}
+	let output = TensorSet::new(vec![tensor("label", DType::I64, &[1], vec![0; 8])], &limits())
+		.expect("valid");
+	assert_eq!(schema.check_outputs(&output), Ok(()));
 }
 
 #[test]
 fn schema_names_each_misfit() {
-    let schema = schema();
-    let check = |tensors: Vec<Tensor>| {
-        schema.check_inputs(&TensorSet::new(tensors, &limits()).expect("valid"))
-    };
-    assert_eq!(
-        check(vec![tensor("y", DType::F32, &[1, 4], vec![0; 16])]),
-        Err(SchemaError::UnexpectedTensor)
-    );
-    assert_eq!(
-        check(vec![
-            tensor("x", DType::F32, &[1, 4], vec![0; 16]),
-            tensor("z", DType::U8, &[], vec![0])
-        ]),
-        Err(SchemaError::UnexpectedTensor)
-    );
-    assert_eq!(
-        check(vec![tensor("x", DType::F64, &[1, 4], vec![0; 32])]),
-        Err(SchemaError::DTypeMismatch)
-    );
-    assert_eq!(
-        check(vec![tensor("x", DType::F32, &[4], vec![0; 16])]),
-        Err(SchemaError::RankMismatch)
-    );
-    assert_eq!(
-        check(vec![tensor("x", DType::F32, &[1, 5], vec![0; 20])]),
-        Err(SchemaError::DimMismatch)
-    );
+	let schema = schema();
+	let check = |tensors: Vec<Tensor>| {
+		schema.check_inputs(&TensorSet::new(tensors, &limits()).expect("valid"))
+	};
+	assert_eq!(
+		check(vec![tensor("y", DType::F32, &[1, 4], vec![0; 16])]),
+		Err(SchemaError::UnexpectedTensor)
+	);
+	assert_eq!(
+		check(vec![
+			tensor("x", DType::F32, &[1, 4], vec![0; 16]),
+			tensor("z", DType::U8, &[], vec![0])
+		]),
+		Err(SchemaError::UnexpectedTensor)
+	);
+	assert_eq!(
+		check(vec![tensor("x", DType::F64, &[1, 4], vec![0; 32])]),
+		Err(SchemaError::DTypeMismatch)
+	);
+	assert_eq!(
+		check(vec![tensor("x", DType::F32, &[4], vec![0; 16])]),
+		Err(SchemaError::RankMismatch)
+	);
+	assert_eq!(
+		check(vec![tensor("x", DType::F32, &[1, 5], vec![0; 20])]),
+		Err(SchemaError::DimMismatch)
+	);
 
-    let two_inputs = IoSchema {
-        inputs: vec![spec("a", DType::U8, &[]), spec("b", DType::U8, &[])]
-            .try_into()
-            .expect("two"),
-        outputs: schema.outputs.clone(),
-    };
-    let only_a =
-        TensorSet::new(vec![tensor("a", DType::U8, &[], vec![0])], &limits()).expect("valid");
-    assert_eq!(
-        two_inputs.check_inputs(&only_a),
-        Err(SchemaError::MissingTensor)
-    );
+	let two_inputs = IoSchema {
+		inputs: vec![spec("a", DType::U8, &[]), spec("b", DType::U8, &[])].try_into().expect("two"),
+		outputs: schema.outputs.clone(),
+	};
+	let only_a =
+		TensorSet::new(vec![tensor("a", DType::U8, &[], vec![0])], &limits()).expect("valid");
+	assert_eq!(two_inputs.check_inputs(&only_a), Err(SchemaError::MissingTensor));
 }
 
 #[test]
 fn invalid_schemas_are_named() {
-    let mut duplicate = schema();
-    duplicate.inputs = vec![spec("x", DType::U8, &[]), spec("x", DType::U8, &[])]
-        .try_into()
-        .expect("two");
-    assert_eq!(duplicate.validate(), Err(SchemaError::DuplicateName));
+	let mut duplicate = schema();
+	duplicate.inputs =
+		vec![spec("x", DType::U8, &[]), spec("x", DType::U8, &[])].try_into().expect("two");
+	assert_eq!(duplicate.validate(), Err(SchemaError::DuplicateName));
 
-    let mut bad_name = schema();
-    bad_name.outputs = vec![spec("a b", DType::U8, &[])].try_into().expect("one");
-    assert_eq!(bad_name.validate(), Err(SchemaError::InvalidName));
+	let mut bad_name = schema();
+	bad_name.outputs = vec![spec("a b", DType::U8, &[])].try_into().expect("one");
+	assert_eq!(bad_name.validate(), Err(SchemaError::InvalidName));
 
-    let mut empty = schema();
-    empty.outputs = Default::default();
-    assert_eq!(empty.validate(), Err(SchemaError::NoTensors));
+	let mut empty = schema();
+	empty.outputs = Default::default();
+	assert_eq!(empty.validate(), Err(SchemaError::NoTensors));
 }
 
 /// The JSON block of test vectors in `docs/protocol.md`.
 fn protocol_vectors() -> serde_json::Value {
-    let doc = include_str!("../../docs/protocol.md");
-    let start = doc.find("```json\n").expect("a json block") + "```json\n".len();
-    let end = start + doc[start..].find("\n```").expect("closed block");
-    serde_json::from_str(&doc[start..end]).expect("valid JSON")
+	let doc = include_str!("../../docs/protocol.md");
+	let start = doc.find("```json\n").expect("a json block") + "```json\n".len();
+	let end = start + doc[start..].find("\n```").expect("closed block");
+	serde_json::from_str(&doc[start..end]).expect("valid JSON")
 }
 
 fn hex_field(value: &serde_json::Value, key: &str) -> Vec<u8> {
-    hex::decode(value[key].as_str().expect("hex string")).expect("valid hex")
+	hex::decode(value[key].as_str().expect("hex string")).expect("valid hex")
 }
 
 #[test]
 fn protocol_doc_vectors_hold() {
-    let vectors = protocol_vectors();
-    let encoding = vectors["encoding"].as_array().expect("encoding vectors");
-    assert!(encoding.len() >= 3);
-    for vector in encoding {
-        let tensors = vector["tensors"]
-            .as_array()
-            .expect("tensors")
-            .iter()
-            .map(|t| Tensor {
-                name: t["name"].as_str().expect("name").as_bytes().to_vec(),
-                dtype: DType::from_name(t["dtype"].as_str().expect("dtype")).expect("known dtype"),
-                shape: t["shape"]
-                    .as_array()
-                    .expect("shape")
-                    .iter()
-                    .map(|d| d.as_u64().expect("dim"))
-                    .collect(),
-                data: hex_field(t, "data"),
-            })
-            .collect();
-        let set = TensorSet::new(tensors, &limits()).expect("vector is valid");
-        let scale = hex_field(vector, "scale");
-        assert_eq!(set.encode(), scale, "{}", vector["name"]);
-        assert_eq!(
-            TensorSet::decode_canonical(&scale, &limits()),
-            Ok(set.clone())
-        );
-        assert_eq!(
-            set.content_hash().to_vec(),
-            hex_field(vector, "blake2_256"),
-            "{}",
-            vector["name"]
-        );
-    }
+	let vectors = protocol_vectors();
+	let encoding = vectors["encoding"].as_array().expect("encoding vectors");
+	assert!(encoding.len() >= 3);
+	for vector in encoding {
+		let tensors = vector["tensors"]
+			.as_array()
+			.expect("tensors")
+			.iter()
+			.map(|t| Tensor {
+				name: t["name"].as_str().expect("name").as_bytes().to_vec(),
+				dtype: DType::from_name(t["dtype"].as_str().expect("dtype")).expect("known dtype"),
+				shape: t["shape"]
+					.as_array()
+					.expect("shape")
+					.iter()
+					.map(|d| d.as_u64().expect("dim"))
+					.collect(),
+				data: hex_field(t, "data"),
+			})
+			.collect();
+		let set = TensorSet::new(tensors, &limits()).expect("vector is valid");
+		let scale = hex_field(vector, "scale");
+		assert_eq!(set.encode(), scale, "{}", vector["name"]);
+		assert_eq!(TensorSet::decode_canonical(&scale, &limits()), Ok(set.clone()));
+		assert_eq!(
+			set.content_hash().to_vec(),
+			hex_field(vector, "blake2_256"),
+			"{}",
+			vector["name"]
+		);
+	}
 
-    let rounding = vectors["rounding"].as_array().expect("rounding vectors");
-    assert!(rounding.len() >= 10);
-    for vector in rounding {
-        let dtype =
-            DType::from_name(vector["dtype"].as_str().expect("dtype")).expect("float dtype");
-        let bits = vector["bits"].as_u64().expect("bits") as u8;
-        let mut set = TensorSet {
-            tensors: vec![Tensor {
-                name: b"y".to_vec(),
-                dtype,
-                shape: vec![1],
-                data: hex_field(vector, "input"),
-            }],
-        };
-        set.canonicalize_floats(bits);
-        assert_eq!(set.tensors[0].data, hex_field(vector, "output"), "{vector}");
-    }
+	let rounding = vectors["rounding"].as_array().expect("rounding vectors");
+	assert!(rounding.len() >= 10);
+	for vector in rounding {
+		let dtype =
+			DType::from_name(vector["dtype"].as_str().expect("dtype")).expect("float dtype");
+		let bits = vector["bits"].as_u64().expect("bits") as u8;
+		let mut set = TensorSet {
+			tensors: vec![Tensor {
+				name: b"y".to_vec(),
+				dtype,
+				shape: vec![1],
+				data: hex_field(vector, "input"),
+			}],
+		};
+		set.canonicalize_floats(bits);
+		assert_eq!(set.tensors[0].data, hex_field(vector, "output"), "{vector}");
+	}
 }

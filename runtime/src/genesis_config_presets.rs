@@ -17,90 +17,81 @@ pub const ENDOWMENT: Balance = 1_000_000 * OPG;
 
 /// A genesis with the given validators, endowed accounts and (optional) sudo key.
 fn genesis(
-    authorities: Vec<(AuraId, GrandpaId)>,
-    endowed: Vec<AccountId>,
-    sudo: Option<AccountId>,
+	authorities: Vec<(AuraId, GrandpaId)>,
+	endowed: Vec<AccountId>,
+	sudo: Option<AccountId>,
 ) -> Value {
-    build_struct_json_patch!(RuntimeGenesisConfig {
-        balances: BalancesConfig {
-            balances: endowed
-                .into_iter()
-                .map(|who| (who, ENDOWMENT))
-                .collect::<Vec<_>>(),
-        },
-        aura: pallet_aura::GenesisConfig {
-            authorities: authorities
-                .iter()
-                .map(|(aura, _)| aura.clone())
-                .collect::<Vec<_>>(),
-        },
-        grandpa: pallet_grandpa::GenesisConfig {
-            authorities: authorities
-                .iter()
-                .map(|(_, grandpa)| (grandpa.clone(), 1))
-                .collect::<Vec<_>>(),
-        },
-        sudo: SudoConfig { key: sudo },
-    })
+	build_struct_json_patch!(RuntimeGenesisConfig {
+		balances: BalancesConfig {
+			balances: endowed.into_iter().map(|who| (who, ENDOWMENT)).collect::<Vec<_>>(),
+		},
+		aura: pallet_aura::GenesisConfig {
+			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
+		},
+		grandpa: pallet_grandpa::GenesisConfig {
+			authorities: authorities
+				.iter()
+				.map(|(_, grandpa)| (grandpa.clone(), 1))
+				.collect::<Vec<_>>(),
+		},
+		sudo: SudoConfig { key: sudo },
+	})
 }
 
 /// Aura and GRANDPA keys of a well-known development validator.
 fn authority(who: Sr25519Keyring) -> (AuraId, GrandpaId) {
-    let grandpa = match who {
-        Sr25519Keyring::Bob => Ed25519Keyring::Bob,
-        Sr25519Keyring::Charlie => Ed25519Keyring::Charlie,
-        Sr25519Keyring::Dave => Ed25519Keyring::Dave,
-        Sr25519Keyring::Eve => Ed25519Keyring::Eve,
-        Sr25519Keyring::Ferdie => Ed25519Keyring::Ferdie,
-        _ => Ed25519Keyring::Alice,
-    };
-    (who.public().into(), grandpa.public().into())
+	let grandpa = match who {
+		Sr25519Keyring::Bob => Ed25519Keyring::Bob,
+		Sr25519Keyring::Charlie => Ed25519Keyring::Charlie,
+		Sr25519Keyring::Dave => Ed25519Keyring::Dave,
+		Sr25519Keyring::Eve => Ed25519Keyring::Eve,
+		Sr25519Keyring::Ferdie => Ed25519Keyring::Ferdie,
+		_ => Ed25519Keyring::Alice,
+	};
+	(who.public().into(), grandpa.public().into())
 }
 
 /// The well-known development accounts and their stashes.
 pub fn endowed_accounts() -> Vec<AccountId> {
-    Sr25519Keyring::iter()
-        .filter(|k| *k != Sr25519Keyring::One && *k != Sr25519Keyring::Two)
-        .map(|k| k.to_account_id())
-        .collect()
+	Sr25519Keyring::iter()
+		.filter(|k| *k != Sr25519Keyring::One && *k != Sr25519Keyring::Two)
+		.map(|k| k.to_account_id())
+		.collect()
 }
 
 /// The `dev` preset: Alice validates alone.
 pub fn development_genesis() -> Value {
-    genesis(
-        vec![authority(Sr25519Keyring::Alice)],
-        endowed_accounts(),
-        Some(Sr25519Keyring::Alice.to_account_id()),
-    )
+	genesis(
+		vec![authority(Sr25519Keyring::Alice)],
+		endowed_accounts(),
+		Some(Sr25519Keyring::Alice.to_account_id()),
+	)
 }
 
 /// The `local` preset: Alice, Bob and Charlie validate.
 pub fn local_testnet_genesis() -> Value {
-    genesis(
-        vec![
-            authority(Sr25519Keyring::Alice),
-            authority(Sr25519Keyring::Bob),
-            authority(Sr25519Keyring::Charlie),
-        ],
-        endowed_accounts(),
-        Some(Sr25519Keyring::Alice.to_account_id()),
-    )
+	genesis(
+		vec![
+			authority(Sr25519Keyring::Alice),
+			authority(Sr25519Keyring::Bob),
+			authority(Sr25519Keyring::Charlie),
+		],
+		endowed_accounts(),
+		Some(Sr25519Keyring::Alice.to_account_id()),
+	)
 }
 
 /// The JSON patch of the preset named `id`, if there is one.
 pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
-    let patch = match id.as_ref() {
-        DEV_RUNTIME_PRESET => development_genesis(),
-        LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis(),
-        _ => return None,
-    };
-    serde_json::to_vec(&patch).ok()
+	let patch = match id.as_ref() {
+		DEV_RUNTIME_PRESET => development_genesis(),
+		LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis(),
+		_ => return None,
+	};
+	serde_json::to_vec(&patch).ok()
 }
 
 /// The names of every preset.
 pub fn preset_names() -> Vec<PresetId> {
-    vec![
-        PresetId::from(DEV_RUNTIME_PRESET),
-        PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET),
-    ]
+	vec![PresetId::from(DEV_RUNTIME_PRESET), PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET)]
 }

@@ -29,9 +29,9 @@ use sp_runtime::{generic, impl_opaque_keys, traits::BlakeTwo256, MultiAddress};
 use sp_version::RuntimeVersion;
 
 pub use modelhub_primitives::{
-    currency::{self, EXISTENTIAL_DEPOSIT, MICRO_OPG, MILLI_OPG, OPG},
-    time::{self, DAYS, HOURS, MILLISECS_PER_BLOCK, MINUTES, SLOT_DURATION},
-    AccountId, Balance, BlockNumber, Hash, Nonce, Signature,
+	currency::{self, EXISTENTIAL_DEPOSIT, MICRO_OPG, MILLI_OPG, OPG},
+	time::{self, DAYS, HOURS, MILLISECS_PER_BLOCK, MINUTES, SLOT_DURATION},
+	AccountId, Balance, BlockNumber, Hash, Nonce, Signature,
 };
 
 pub use frame_system::Call as SystemCall;
@@ -42,42 +42,42 @@ pub use sp_runtime::BuildStorage;
 
 /// Types the node needs without knowing the runtime's extrinsic format.
 pub mod opaque {
-    use super::*;
-    use sp_runtime::traits::Hash as HashT;
+	use super::*;
+	use sp_runtime::traits::Hash as HashT;
 
-    pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
+	pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
 
-    /// Opaque block header.
-    pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
-    /// Opaque block.
-    pub type Block = generic::Block<Header, UncheckedExtrinsic>;
-    /// Opaque block identifier.
-    pub type BlockId = generic::BlockId<Block>;
-    /// Opaque block hash.
-    pub type Hash = <BlakeTwo256 as HashT>::Output;
+	/// Opaque block header.
+	pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+	/// Opaque block.
+	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+	/// Opaque block identifier.
+	pub type BlockId = generic::BlockId<Block>;
+	/// Opaque block hash.
+	pub type Hash = <BlakeTwo256 as HashT>::Output;
 }
 
 impl_opaque_keys! {
-    /// The session keys of a validator: one for block production, one for finality.
-    pub struct SessionKeys {
-        /// Aura block-authoring key (sr25519).
-        pub aura: Aura,
-        /// GRANDPA finality key (ed25519).
-        pub grandpa: Grandpa,
-    }
+	/// The session keys of a validator: one for block production, one for finality.
+	pub struct SessionKeys {
+		/// Aura block-authoring key (sr25519).
+		pub aura: Aura,
+		/// GRANDPA finality key (ed25519).
+		pub grandpa: Grandpa,
+	}
 }
 
 /// The runtime's version. `spec_version` goes up with every runtime upgrade.
 #[sp_version::runtime_version]
 pub const VERSION: RuntimeVersion = RuntimeVersion {
-    spec_name: alloc::borrow::Cow::Borrowed("modelhub"),
-    impl_name: alloc::borrow::Cow::Borrowed("modelhub-node"),
-    authoring_version: 1,
-    spec_version: 100,
-    impl_version: 1,
-    apis: apis::RUNTIME_API_VERSIONS,
-    transaction_version: 1,
-    system_version: 1,
+	spec_name: alloc::borrow::Cow::Borrowed("modelhub"),
+	impl_name: alloc::borrow::Cow::Borrowed("modelhub-node"),
+	authoring_version: 1,
+	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
 };
 
 /// How long block hashes are kept for mortal transactions.
@@ -100,22 +100,22 @@ pub type BlockId = generic::BlockId<Block>;
 
 /// The checks and charges every transaction passes through, in order.
 pub type TxExtension = (
-    frame_system::AuthorizeCall<Runtime>,
-    frame_system::CheckNonZeroSender<Runtime>,
-    frame_system::CheckSpecVersion<Runtime>,
-    frame_system::CheckTxVersion<Runtime>,
-    frame_system::CheckGenesis<Runtime>,
-    frame_system::CheckEra<Runtime>,
-    frame_system::CheckNonce<Runtime>,
-    frame_system::CheckWeight<Runtime>,
-    pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
-    frame_metadata_hash_extension::CheckMetadataHash<Runtime>,
-    frame_system::WeightReclaim<Runtime>,
+	frame_system::AuthorizeCall<Runtime>,
+	frame_system::CheckNonZeroSender<Runtime>,
+	frame_system::CheckSpecVersion<Runtime>,
+	frame_system::CheckTxVersion<Runtime>,
+	frame_system::CheckGenesis<Runtime>,
+	frame_system::CheckEra<Runtime>,
+	frame_system::CheckNonce<Runtime>,
+	frame_system::CheckWeight<Runtime>,
+	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+	frame_metadata_hash_extension::CheckMetadataHash<Runtime>,
+	frame_system::WeightReclaim<Runtime>,
 );
 
 /// An extrinsic as it arrives from outside, signed or not.
 pub type UncheckedExtrinsic =
-    generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 
 /// The payload a transaction's signature covers.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
@@ -126,52 +126,52 @@ type Migrations = ();
 
 /// Dispatches blocks and extrinsics to the pallets.
 pub type Executive = frame_executive::Executive<
-    Runtime,
-    Block,
-    frame_system::ChainContext<Runtime>,
-    Runtime,
-    AllPalletsWithSystem,
-    Migrations,
+	Runtime,
+	Block,
+	frame_system::ChainContext<Runtime>,
+	Runtime,
+	AllPalletsWithSystem,
+	Migrations,
 >;
 
 #[frame_support::runtime]
 mod runtime {
-    #[runtime::runtime]
-    #[runtime::derive(
-        RuntimeCall,
-        RuntimeEvent,
-        RuntimeError,
-        RuntimeOrigin,
-        RuntimeFreezeReason,
-        RuntimeHoldReason,
-        RuntimeSlashReason,
-        RuntimeLockId,
-        RuntimeTask,
-        RuntimeViewFunction
-    )]
-    pub struct Runtime;
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Runtime;
 
-    #[runtime::pallet_index(0)]
-    pub type System = frame_system;
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
 
-    #[runtime::pallet_index(1)]
-    pub type Timestamp = pallet_timestamp;
+	#[runtime::pallet_index(1)]
+	pub type Timestamp = pallet_timestamp;
 
-    #[runtime::pallet_index(2)]
-    pub type Aura = pallet_aura;
+	#[runtime::pallet_index(2)]
+	pub type Aura = pallet_aura;
 
-    #[runtime::pallet_index(3)]
-    pub type Grandpa = pallet_grandpa;
+	#[runtime::pallet_index(3)]
+	pub type Grandpa = pallet_grandpa;
 
-    #[runtime::pallet_index(4)]
-    pub type Balances = pallet_balances;
+	#[runtime::pallet_index(4)]
+	pub type Balances = pallet_balances;
 
-    #[runtime::pallet_index(5)]
-    pub type TransactionPayment = pallet_transaction_payment;
+	#[runtime::pallet_index(5)]
+	pub type TransactionPayment = pallet_transaction_payment;
 
-    #[runtime::pallet_index(6)]
-    pub type Utility = pallet_utility;
+	#[runtime::pallet_index(6)]
+	pub type Utility = pallet_utility;
 
-    #[runtime::pallet_index(7)]
-    pub type Sudo = pallet_sudo;
+	#[runtime::pallet_index(7)]
+	pub type Sudo = pallet_sudo;
 }

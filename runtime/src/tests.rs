@@ -1,10 +1,10 @@
 //! Runtime tests: genesis presets build, and a signed transfer pays its fee in OPG.
 
 use crate::{
-    genesis_config_presets::{self, ENDOWMENT},
-    AccountId, Balance, Balances, BalancesCall, Executive, Header, Runtime, RuntimeCall,
-    RuntimeEvent, RuntimeGenesisConfig, SignedPayload, System, TxExtension, UncheckedExtrinsic,
-    OPG,
+	genesis_config_presets::{self, ENDOWMENT},
+	AccountId, Balance, Balances, BalancesCall, Executive, Header, Runtime, RuntimeCall,
+	RuntimeEvent, RuntimeGenesisConfig, SignedPayload, System, TxExtension, UncheckedExtrinsic,
+	OPG,
 };
 use codec::Encode;
 use frame_support::traits::fungible::Inspect;
@@ -15,193 +15,174 @@ use sp_runtime::{generic::Era, traits::Header as _};
 
 /// Applies a JSON merge patch (RFC 7386) the way the node applies a preset to the defaults.
 fn merge(base: &mut Value, patch: Value) {
-    match (base, patch) {
-        (Value::Object(base), Value::Object(patch)) => {
-            for (key, value) in patch {
-                if value.is_null() {
-                    base.remove(&key);
-                } else {
-                    merge(base.entry(key).or_insert(Value::Null), value);
-                }
-            }
-        }
-        (base, patch) => *base = patch,
-    }
+	match (base, patch) {
+		(Value::Object(base), Value::Object(patch)) => {
+			for (key, value) in patch {
+				if value.is_null() {
+					base.remove(&key);
+				} else {
+					merge(base.entry(key).or_insert(Value::Null), value);
+				}
+			}
+		},
+		(base, patch) => *base = patch,
+	}
 }
 
 /// Builds the genesis state of the named preset into fresh externalities.
 fn preset_externalities(name: &str) -> sp_io::TestExternalities {
-    let patch = genesis_config_presets::get_preset(&PresetId::from(name))
-        .unwrap_or_else(|| panic!("preset {name} exists"));
-    let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).expect("defaults");
-    merge(
-        &mut config,
-        serde_json::from_slice(&patch).expect("preset is JSON"),
-    );
-    let config_bytes = serde_json::to_vec(&config).expect("serializes");
+	let patch = genesis_config_presets::get_preset(&PresetId::from(name))
+		.unwrap_or_else(|| panic!("preset {name} exists"));
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).expect("defaults");
+	merge(&mut config, serde_json::from_slice(&patch).expect("preset is JSON"));
+	let config_bytes = serde_json::to_vec(&config).expect("serializes");
 
-    let mut ext = sp_io::TestExternalities::new_empty();
-    ext.execute_with(|| {
-        frame_support::genesis_builder_helper::build_state::<RuntimeGenesisConfig>(config_bytes)
-            .expect("genesis builds");
-    });
-    ext
+	let mut ext = sp_io::TestExternalities::new_empty();
+	ext.execute_with(|| {
+		frame_support::genesis_builder_helper::build_state::<RuntimeGenesisConfig>(config_bytes)
+			.expect("genesis builds");
+	});
+	ext
 }
 
 fn account(who: Sr25519Keyring) -> AccountId {
-    who.to_account_id()
+	who.to_account_id()
 }
 
 #[test]
 fn every_preset_is_listed_and_builds() {
-    let names = genesis_config_presets::preset_names();
-    assert_eq!(names.len(), 2);
-    for name in [DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET] {
-        assert!(names.contains(&PresetId::from(name)));
-        preset_externalities(name).execute_with(|| {
-            for who in genesis_config_presets::endowed_accounts() {
-                assert_eq!(Balances::balance(&who), ENDOWMENT);
-            }
-            assert_eq!(
-                pallet_sudo::Key::<Runtime>::get(),
-                Some(account(Sr25519Keyring::Alice))
-            );
-        });
-    }
-    assert!(genesis_config_presets::get_preset(&PresetId::from("no-such-preset")).is_none());
+	let names = genesis_config_presets::preset_names();
+	assert_eq!(names.len(), 2);
+	for name in [DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET] {
+		assert!(names.contains(&PresetId::from(name)));
+		preset_externalities(name).execute_with(|| {
+			for who in genesis_config_presets::endowed_accounts() {
+				assert_eq!(Balances::balance(&who), ENDOWMENT);
+			}
+			assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(account(Sr25519Keyring::Alice)));
+		});
+	}
+	assert!(genesis_config_presets::get_preset(&PresetId::from("no-such-preset")).is_none());
 }
 
 #[test]
 fn dev_has_one_validator_and_local_has_three() {
-    preset_externalities(DEV_RUNTIME_PRESET).execute_with(|| {
-        assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 1);
-        assert_eq!(
-            pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(),
-            1
-        );
-    });
-    preset_externalities(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
-        assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 3);
-        assert_eq!(
-            pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(),
-            3
-        );
-    });
+	preset_externalities(DEV_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 1);
+		assert_eq!(pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(), 1);
+	});
+	preset_externalities(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 3);
+		assert_eq!(pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(), 3);
+	});
 }
 
 /// The transaction extensions of an immortal transaction with the given nonce.
 fn extensions(nonce: u32) -> TxExtension {
-    (
-        frame_system::AuthorizeCall::<Runtime>::new(),
-        frame_system::CheckNonZeroSender::<Runtime>::new(),
-        frame_system::CheckSpecVersion::<Runtime>::new(),
-        frame_system::CheckTxVersion::<Runtime>::new(),
-        frame_system::CheckGenesis::<Runtime>::new(),
-        frame_system::CheckEra::<Runtime>::from(Era::Immortal),
-        frame_system::CheckNonce::<Runtime>::from(nonce),
-        frame_system::CheckWeight::<Runtime>::new(),
-        pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
-        frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
-        frame_system::WeightReclaim::<Runtime>::new(),
-    )
+	(
+		frame_system::AuthorizeCall::<Runtime>::new(),
+		frame_system::CheckNonZeroSender::<Runtime>::new(),
+		frame_system::CheckSpecVersion::<Runtime>::new(),
+		frame_system::CheckTxVersion::<Runtime>::new(),
+		frame_system::CheckGenesis::<Runtime>::new(),
+		frame_system::CheckEra::<Runtime>::from(Era::Immortal),
+		frame_system::CheckNonce::<Runtime>::from(nonce),
+		frame_system::CheckWeight::<Runtime>::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+		frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
+		frame_system::WeightReclaim::<Runtime>::new(),
+	)
 }
 
 /// A transaction signed by `signer`, exactly as a wallet builds it.
 fn signed(signer: Sr25519Keyring, call: RuntimeCall, nonce: u32) -> UncheckedExtrinsic {
-    let extensions = extensions(nonce);
-    let payload = SignedPayload::new(call.clone(), extensions.clone()).expect("valid payload");
-    let signature = payload.using_encoded(|bytes| signer.sign(bytes));
-    UncheckedExtrinsic::new_signed(
-        call,
-        signer.to_account_id().into(),
-        signature.into(),
-        extensions,
-    )
+	let extensions = extensions(nonce);
+	let payload = SignedPayload::new(call.clone(), extensions.clone()).expect("valid payload");
+	let signature = payload.using_encoded(|bytes| signer.sign(bytes));
+	UncheckedExtrinsic::new_signed(
+		call,
+		signer.to_account_id().into(),
+		signature.into(),
+		extensions,
+	)
 }
 
 fn fee_paid_by(who: &AccountId) -> Option<Balance> {
-    System::events()
-        .into_iter()
-        .find_map(|record| match record.event {
-            RuntimeEvent::TransactionPayment(
-                pallet_transaction_payment::Event::TransactionFeePaid {
-                    who: payer,
-                    actual_fee,
-                    ..
-                },
-            ) if &payer == who => Some(actual_fee),
-            _ => None,
-        })
+	System::events().into_iter().find_map(|record| match record.event {
+		RuntimeEvent::TransactionPayment(
+			pallet_transaction_payment::Event::TransactionFeePaid {
+				who: payer, actual_fee, ..
+			},
+		) if &payer == who => Some(actual_fee),
+		_ => None,
+	})
 }
 
 #[test]
 fn signed_transfer_moves_funds_and_pays_its_fee_in_opg() {
-    preset_externalities(DEV_RUNTIME_PRESET).execute_with(|| {
-        let alice = account(Sr25519Keyring::Alice);
-        let bob = account(Sr25519Keyring::Bob);
-        let issuance_before = Balances::total_issuance();
-        let header = Header::new(
-            1,
-            Default::default(),
-            Default::default(),
-            System::parent_hash(),
-            Default::default(),
-        );
-        Executive::initialize_block(&header);
+	preset_externalities(DEV_RUNTIME_PRESET).execute_with(|| {
+		let alice = account(Sr25519Keyring::Alice);
+		let bob = account(Sr25519Keyring::Bob);
+		let issuance_before = Balances::total_issuance();
+		let header = Header::new(
+			1,
+			Default::default(),
+			Default::default(),
+			System::parent_hash(),
+			Default::default(),
+		);
+		Executive::initialize_block(&header);
 
-        let amount = 10 * OPG;
-        let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
-            dest: bob.clone().into(),
-            value: amount,
-        });
-        let outcome = Executive::apply_extrinsic(signed(Sr25519Keyring::Alice, call, 0))
-            .expect("transaction is valid");
-        assert!(outcome.is_ok(), "transfer dispatched: {outcome:?}");
+		let amount = 10 * OPG;
+		let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
+			dest: bob.clone().into(),
+			value: amount,
+		});
+		let outcome = Executive::apply_extrinsic(signed(Sr25519Keyring::Alice, call, 0))
+			.expect("transaction is valid");
+		assert!(outcome.is_ok(), "transfer dispatched: {outcome:?}");
 
-        let fee = fee_paid_by(&alice).expect("a fee was charged");
-        assert!(fee > 0, "the fee is positive");
-        assert!(
-            fee < OPG / 100,
-            "a transfer costs less than 0.01 OPG, paid {fee}"
-        );
-        assert_eq!(Balances::balance(&bob), ENDOWMENT + amount);
-        assert_eq!(Balances::balance(&alice), ENDOWMENT - amount - fee);
-        // Fees are burned: issuance falls by exactly the fee.
-        assert_eq!(Balances::total_issuance(), issuance_before - fee);
-        assert_eq!(System::account_nonce(&alice), 1);
-    });
+		let fee = fee_paid_by(&alice).expect("a fee was charged");
+		assert!(fee > 0, "the fee is positive");
+		assert!(fee < OPG / 100, "a transfer costs less than 0.01 OPG, paid {fee}");
+		assert_eq!(Balances::balance(&bob), ENDOWMENT + amount);
+		assert_eq!(Balances::balance(&alice), ENDOWMENT - amount - fee);
+		// Fees are burned: issuance falls by exactly the fee.
+		assert_eq!(Balances::total_issuance(), issuance_before - fee);
+		assert_eq!(System::account_nonce(&alice), 1);
+	});
 }
 
 #[test]
 fn transfer_with_a_bad_signature_is_rejected_and_charges_nothing() {
-    preset_externalities(DEV_RUNTIME_PRESET).execute_with(|| {
-        let alice = account(Sr25519Keyring::Alice);
-        let header = Header::new(
-            1,
-            Default::default(),
-            Default::default(),
-            System::parent_hash(),
-            Default::default(),
-        );
-        Executive::initialize_block(&header);
+	preset_externalities(DEV_RUNTIME_PRESET).execute_with(|| {
+		let alice = account(Sr25519Keyring::Alice);
+		let header = Header::new(
+			1,
+			Default::default(),
+			Default::default(),
+			System::parent_hash(),
+			Default::default(),
+		);
+		Executive::initialize_block(&header);
 
-        let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
-            dest: account(Sr25519Keyring::Bob).into(),
-            value: OPG,
-        });
-        // Signed by Bob but claiming to come from Alice.
-        let bob_signed = signed(Sr25519Keyring::Bob, call.clone(), 0);
-        let forged = UncheckedExtrinsic::new_signed(
-            call,
-            alice.clone().into(),
-            match bob_signed.preamble {
-                sp_runtime::generic::Preamble::Signed(_, signature, _) => signature,
-                _ => panic!("signed"),
-            },
-            extensions(0),
-        );
-        assert!(Executive::apply_extrinsic(forged).is_err());
-        assert_eq!(Balances::balance(&alice), ENDOWMENT);
-        assert_eq!(fee_paid_by(&alice), None);
-    });
+		let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
+			dest: account(Sr25519Keyring::Bob).into(),
+			value: OPG,
+		});
+		// Signed by Bob but claiming to come from Alice.
+		let bob_signed = signed(Sr25519Keyring::Bob, call.clone(), 0);
+		let forged = UncheckedExtrinsic::new_signed(
+			call,
+			alice.clone().into(),
+			match bob_signed.preamble {
+				sp_runtime::generic::Preamble::Signed(_, signature, _) => signature,
+				_ => panic!("signed"),
+			},
+			extensions(0),
+		);
+		assert!(Executive::apply_extrinsic(forged).is_err());
+		assert_eq!(Balances::balance(&alice), ENDOWMENT);
+		assert_eq!(fee_paid_by(&alice), None);
+	});
 }

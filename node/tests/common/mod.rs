@@ -6,18 +6,18 @@
 #![allow(dead_code)]
 
 use std::{
-    fs::File,
-    net::TcpListener,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+	fs::File,
+	net::TcpListener,
+	path::PathBuf,
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
 };
 
 use anyhow::{anyhow, bail, Context, Result};
 use subxt::{
-    config::RpcConfigFor,
-    rpcs::{methods::legacy::LegacyRpcMethods, RpcClient},
-    OnlineClient, SubstrateConfig,
+	config::RpcConfigFor,
+	rpcs::{methods::legacy::LegacyRpcMethods, RpcClient},
+	OnlineClient, SubstrateConfig,
 };
 
 /// The chain configuration clients use: Substrate's defaults fit this runtime.
@@ -28,157 +28,150 @@ pub type Rpc = LegacyRpcMethods<RpcConfigFor<ChainConfig>>;
 
 /// A running node and its ports.
 pub struct Node {
-    child: Child,
-    /// JSON-RPC (WebSocket and HTTP) port on 127.0.0.1.
-    pub rpc_port: u16,
-    /// Prometheus port on 127.0.0.1.
-    pub prometheus_port: u16,
-    log: PathBuf,
-    _dir: TempDir,
+	child: Child,
+	/// JSON-RPC (WebSocket and HTTP) port on 127.0.0.1.
+	pub rpc_port: u16,
+	/// Prometheus port on 127.0.0.1.
+	pub prometheus_port: u16,
+	log: PathBuf,
+	_dir: TempDir,
 }
 
 /// A directory removed on drop.
 struct TempDir(PathBuf);
 
 impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+	fn drop(&mut self) {
+		let _ = std::fs::remove_dir_all(&self.0);
+	}
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+	let listener = TcpListener::bind("127.0.0.1:0")?;
+	Ok(listener.local_addr()?.port())
 }
 
 impl Node {
-    /// Starts `modelhub-node --dev --tmp` on free loopback ports.
-    pub fn dev() -> Result<Self> {
-        Self::start(&["--dev", "--tmp"])
-    }
+	/// Starts `modelhub-node --dev --tmp` on free loopback ports.
+	pub fn dev() -> Result<Self> {
+		Self::start(&["--dev", "--tmp"])
+	}
 
-    /// Starts the node with `args` plus loopback-only network, RPC and metrics options.
-    pub fn start(args: &[&str]) -> Result<Self> {
-        let rpc_port = free_port()?;
-        let p2p_port = free_port()?;
-        let prometheus_port = free_port()?;
-        let dir =
-            std::env::temp_dir().join(format!("modelhub-e2e-{}-{rpc_port}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let log = dir.join("node.log");
-        let log_file = File::create(&log)?;
+	/// Starts the node with `args` plus loopback-only network, RPC and metrics options.
+	pub fn start(args: &[&str]) -> Result<Self> {
+		let rpc_port = free_port()?;
+		let p2p_port = free_port()?;
+		let prometheus_port = free_port()?;
+		let dir =
+			std::env::temp_dir().join(format!("modelhub-e2e-{}-{rpc_port}", std::process::id()));
+		std::fs::create_dir_all(&dir)?;
+		let log = dir.join("node.log");
+		let log_file = File::create(&log)?;
 
-        let child = Command::new(env!("CARGO_BIN_EXE_modelhub-node"))
-            .args(args)
-            .args(["--rpc-port", &rpc_port.to_string()])
-            .args(["--prometheus-port", &prometheus_port.to_string()])
-            .args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
-            .args(["--no-mdns", "--no-telemetry"])
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .context("spawning modelhub-node")?;
+		let child = Command::new(env!("CARGO_BIN_EXE_modelhub-node"))
+			.args(args)
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--prometheus-port", &prometheus_port.to_string()])
+			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
+			.args(["--no-mdns", "--no-telemetry"])
+			.stdout(Stdio::null())
+			.stderr(log_file)
+			.spawn()
+			.context("spawning modelhub-node")?;
 
-        Ok(Self {
-            child,
-            rpc_port,
-            prometheus_port,
-            log,
-            _dir: TempDir(dir),
-        })
-    }
+		Ok(Self { child, rpc_port, prometheus_port, log, _dir: TempDir(dir) })
+	}
 
-    /// The WebSocket URL of the node's JSON-RPC server.
-    pub fn ws_url(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.rpc_port)
-    }
+	/// The WebSocket URL of the node's JSON-RPC server.
+	pub fn ws_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
 
-    /// The last lines of the node's log.
-    pub fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
+	/// The last lines of the node's log.
+	pub fn log_tail(&self) -> String {
+		let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+		let lines: Vec<&str> = log.lines().collect();
+		lines[lines.len().saturating_sub(40)..].join("\n")
+	}
 
-    /// Fails with the log if the node process has exited.
-    pub fn ensure_running(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!("modelhub-node exited ({status}); log:\n{}", self.log_tail());
-        }
-        Ok(())
-    }
+	/// Fails with the log if the node process has exited.
+	pub fn ensure_running(&mut self) -> Result<()> {
+		if let Some(status) = self.child.try_wait()? {
+			bail!("modelhub-node exited ({status}); log:\n{}", self.log_tail());
+		}
+		Ok(())
+	}
 
-    /// Connects an RPC client, retrying until the server answers or `within` passes.
-    pub async fn rpc_client(&mut self, within: Duration) -> Result<RpcClient> {
-        let deadline = Instant::now() + within;
-        loop {
-            self.ensure_running()?;
-            match RpcClient::from_insecure_url(self.ws_url()).await {
-                Ok(client) => return Ok(client),
-                Err(error) if Instant::now() < deadline => {
-                    let _ = error;
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                Err(error) => bail!(
-                    "no JSON-RPC answer on {} within {within:?}: {error}; log:\n{}",
-                    self.ws_url(),
-                    self.log_tail()
-                ),
-            }
-        }
-    }
+	/// Connects an RPC client, retrying until the server answers or `within` passes.
+	pub async fn rpc_client(&mut self, within: Duration) -> Result<RpcClient> {
+		let deadline = Instant::now() + within;
+		loop {
+			self.ensure_running()?;
+			match RpcClient::from_insecure_url(self.ws_url()).await {
+				Ok(client) => return Ok(client),
+				Err(error) if Instant::now() < deadline => {
+					let _ = error;
+					tokio::time::sleep(Duration::from_millis(250)).await;
+				},
+				Err(error) => bail!(
+					"no JSON-RPC answer on {} within {within:?}: {error}; log:\n{}",
+					self.ws_url(),
+					self.log_tail()
+				),
+			}
+		}
+	}
 
-    /// Waits until a block above `min_number` is finalized; returns its number.
-    pub async fn wait_finalized_above(
-        &mut self,
-        rpc: &Rpc,
-        min_number: u64,
-        within: Duration,
-    ) -> Result<u64> {
-        let deadline = Instant::now() + within;
-        loop {
-            self.ensure_running()?;
-            let hash = rpc.chain_get_finalized_head().await?;
-            let header = rpc
-                .chain_get_header(Some(hash))
-                .await?
-                .ok_or_else(|| anyhow!("finalized head {hash:?} has no header"))?;
-            let number = u64::from(header.number);
-            if number > min_number {
-                return Ok(number);
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "no block above #{min_number} finalized within {within:?}; log:\n{}",
-                    self.log_tail()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
+	/// Waits until a block above `min_number` is finalized; returns its number.
+	pub async fn wait_finalized_above(
+		&mut self,
+		rpc: &Rpc,
+		min_number: u64,
+		within: Duration,
+	) -> Result<u64> {
+		let deadline = Instant::now() + within;
+		loop {
+			self.ensure_running()?;
+			let hash = rpc.chain_get_finalized_head().await?;
+			let header = rpc
+				.chain_get_header(Some(hash))
+				.await?
+				.ok_or_else(|| anyhow!("finalized head {hash:?} has no header"))?;
+			let number = u64::from(header.number);
+			if number > min_number {
+				return Ok(number);
+			}
+			if Instant::now() >= deadline {
+				bail!(
+					"no block above #{min_number} finalized within {within:?}; log:\n{}",
+					self.log_tail()
+				);
+			}
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+	}
 
-    /// Connects RPC, waits for the first finalized block and returns a full client too.
-    pub async fn connect(&mut self) -> Result<(Rpc, OnlineClient<ChainConfig>)> {
-        let rpc_client = self.rpc_client(Duration::from_secs(120)).await?;
-        let rpc = Rpc::new(rpc_client.clone());
-        self.wait_finalized_above(&rpc, 0, Duration::from_secs(90))
-            .await?;
-        let api = OnlineClient::<ChainConfig>::from_rpc_client(rpc_client)
-            .await
-            .context("building the subxt client")?;
-        Ok((rpc, api))
-    }
+	/// Connects RPC, waits for the first finalized block and returns a full client too.
+	pub async fn connect(&mut self) -> Result<(Rpc, OnlineClient<ChainConfig>)> {
+		let rpc_client = self.rpc_client(Duration::from_secs(120)).await?;
+		let rpc = Rpc::new(rpc_client.clone());
+		self.wait_finalized_above(&rpc, 0, Duration::from_secs(90)).await?;
+		let api = OnlineClient::<ChainConfig>::from_rpc_client(rpc_client)
+			.await
+			.context("building the subxt client")?;
+		Ok((rpc, api))
+	}
 
-    /// Stops the node (SIGKILL) and waits for the process to end.
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+	/// Stops the node (SIGKILL) and waits for the process to end.
+	pub fn stop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
 }
 
 impl Drop for Node {
-    fn drop(&mut self) {
-        self.stop();
-    }
+	fn drop(&mut self) {
+		self.stop();
+	}
 }
