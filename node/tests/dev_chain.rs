@@ -100,3 +100,15 @@ async fn dev_chain_finalizes_and_settles_a_transfer() -> Result<()> {
 	node.stop();
 	Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_cannot_start_fails_fast_with_its_log() -> Result<()> {
+	let mut node = Node::start(&["--chain", "/nonexistent/chain-spec.json", "--tmp"])?;
+	let started = std::time::Instant::now();
+	let error = node.connect().await.err().ok_or_else(|| anyhow!("connect should fail"))?;
+	let message = error.to_string();
+	assert!(message.contains("modelhub-node exited"), "{message}");
+	assert!(message.contains("chain-spec.json"), "the log names the problem: {message}");
+	assert!(started.elapsed() < Duration::from_secs(60));
+	Ok(())
+}
