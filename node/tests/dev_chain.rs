@@ -103,7 +103,7 @@ async fn dev_chain_finalizes_and_settles_a_transfer() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_cannot_start_fails_fast_with_its_log() -> Result<()> {
-	let mut node = Node::start(&["--chain", "/nonexistent/chain-spec.json", "--tmp"])?;
+	let mut node = Node::start(&["--chain", "/nonexistent/chain-spec.json"])?;
 	let started = std::time::Instant::now();
 	let error = node.connect().await.err().ok_or_else(|| anyhow!("connect should fail"))?;
 	let message = error.to_string();

@@ -46,6 +46,11 @@ impl Drop for TempDir {
 	}
 }
 
+/// The node binary under test.
+pub fn node_binary() -> &'static str {
+	env!("CARGO_BIN_EXE_modelhub-node")
+}
+
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> Result<u16> {
 	let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -53,12 +58,13 @@ pub fn free_port() -> Result<u16> {
 }
 
 impl Node {
-	/// Starts `modelhub-node --dev --tmp` on free loopback ports.
+	/// Starts `modelhub-node --dev` on free loopback ports, its database in a temporary directory.
 	pub fn dev() -> Result<Self> {
-		Self::start(&["--dev", "--tmp"])
+		Self::start(&["--dev"])
 	}
 
-	/// Starts the node with `args` plus loopback-only network, RPC and metrics options.
+	/// Starts the node with `args` plus a temporary base path and loopback-only network, RPC
+	/// and metrics options.
 	pub fn start(args: &[&str]) -> Result<Self> {
 		let rpc_port = free_port()?;
 		let p2p_port = free_port()?;
@@ -69,8 +75,10 @@ impl Node {
 		let log = dir.join("node.log");
 		let log_file = File::create(&log)?;
 
-		let child = Command::new(env!("CARGO_BIN_EXE_modelhub-node"))
+		let child = Command::new(node_binary())
 			.args(args)
+			.arg("--base-path")
+			.arg(dir.join("data"))
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--prometheus-port", &prometheus_port.to_string()])
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
