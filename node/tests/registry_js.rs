@@ -1,0 +1,104 @@
+//! End to end with polkadot.js: `scripts/publish-model.mjs` publishes the sample digits model
+//! to a real dev node using only the chain's metadata, and reads it back through
+//! `@polkadot/api`.
+
+mod common;
+
+use std::{path::PathBuf, process::Output, time::Duration};
+
+use anyhow::{bail, Context, Result};
+use common::Node;
+
+const OPG: u128 = 1_000_000_000_000_000_000;
+/// Alice's and Bob's dev addresses (SS58 prefix 42).
+const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
+const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
+
+fn scripts_dir() -> PathBuf {
+	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts")
+}
+
+/// Runs a script with Node.js, bounded in time.
+async fn node_script(script: &str, args: &[String]) -> Result<Output> {
+	let dir = scripts_dir();
+	if !dir.join("node_modules/@polkadot/api").exists() {
+		bail!("scripts/node_modules is missing: run scripts/setup.sh");
+	}
+	let child = tokio::process::Command::new("node")
+		.arg(dir.join(script))
+		.args(args)
+		.kill_on_drop(true)
+		.output();
+	tokio::time::timeout(Duration::from_secs(120), child)
+		.await
+		.with_context(|| format!("{script} timed out"))?
+		.with_context(|| format!("running node {script}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_model_script_publishes_and_reads_back() -> Result<()> {
+	let mut node = Node::dev()?;
+	node.connect().await?;
+	let model = scripts_dir().join("sample-models/digits.onnx");
+	let bytes = std::fs::read(&model)?;
+	let url = node.ws_url();
+
+	let args = |royalty: &[&str]| {
+		let mut args = vec![
+			model.display().to_string(),
+			"--name".into(),
+			"digits".into(),
+			"--description".into(),
+			"8x8 digits, logistic regression".into(),
+			"--price".into(),
+			"0.5".into(),
+			"--url".into(),
+			url.clone(),
+		];
+		for r in royalty {
+			args.push("--royalty".into());
+			args.push((*r).into());
+		}
+		args
+	};
+
+	// Shares that do not sum to 100% are refused with the pallet's error, by name.
+	let refused = node_script("publish-model.mjs", &args(&["//Alice=60", "//Bob=30"])).await?;
+	assert!(!refused.status.success());
+	let stderr = String::from_utf8_lossy(&refused.stderr);
+	assert!(stderr.contains("modelRegistry.SharesNotWhole"), "stderr: {stderr}");
+
+	let output = node_script("publish-model.mjs", &args(&["//Alice=70", "//Bob=30"])).await?;
+	assert!(
+		output.status.success(),
+		"publish-model.mjs failed: {}\nnode log:\n{}",
+		String::from_utf8_lossy(&output.stderr),
+		node.log_tail()
+	);
+	let published: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+	assert_eq!(published["model"], "0");
+	let record = &published["record"];
+	assert_eq!(record["owner"], ALICE);
+	assert_eq!(record["status"], "Active");
+	assert_eq!(record["version"], 1);
+	let price =
+		record["price"].as_str().map(|s| u128::from_str_radix(s.trim_start_matches("0x"), 16));
+	let price = match price {
+		Some(parsed) => parsed?,
+		None => record["price"].as_u64().context("price")? as u128,
+	};
+	assert_eq!(price, OPG / 2);
+	assert_eq!(record["royalties"], serde_json::json!([[ALICE, 700_000], [BOB, 300_000]]));
+
+	let version = &published["version"];
+	let hash = format!("0x{}", hex::encode(sp_io::hashing::blake2_256(&bytes)));
+	assert_eq!(version["artifact"]["hash"], hash);
+	assert_eq!(version["artifact"]["size"], bytes.len());
+	assert_eq!(version["schema"]["inputs"][0]["dtype"], "F32");
+	assert_eq!(
+		version["schema"]["inputs"][0]["shape"],
+		serde_json::json!([{ "dynamic": null }, { "fixed": 64 }])
+	);
+	node.stop();
+	Ok(())
+}

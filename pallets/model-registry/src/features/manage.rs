@@ -1,0 +1,149 @@
+//! Changing a published model: price, royalties, status, owner; and moderation.
+
+use crate::{pallet::*, types::*};
+use frame_support::{
+	pallet_prelude::*,
+	traits::{fungible::MutateHold, tokens::Precision},
+};
+use modelhub_primitives::registry::ModelId;
+use sp_runtime::traits::Zero;
+
+impl<T: Config> Pallet<T> {
+	/// Sets the price of `model` on behalf of its owner `who`.
+	pub(crate) fn do_set_price(
+		who: T::AccountId,
+		model: ModelId,
+		price: BalanceOf<T>,
+	) -> DispatchResult {
+		ensure!(price <= T::MaxPrice::get(), Error::<T>::PriceTooHigh);
+		Models::<T>::try_mutate(model, |entry| {
+			let info = Self::owned_and_changeable(entry, &who)?;
+			info.price = price;
+			info.updated = frame_system::Pallet::<T>::block_number();
+			Self::deposit_event(Event::PriceSet { model, price });
+			Ok(())
+		})
+	}
+
+	/// Replaces the royalty split of `model` on behalf of its owner `who`.
+	pub(crate) fn do_set_royalties(
+		who: T::AccountId,
+		model: ModelId,
+		royalties: RoyaltySplitOf<T>,
+	) -> DispatchResult {
+		Self::ensure_valid_split(&royalties)?;
+		Models::<T>::try_mutate(model, |entry| {
+			let info = Self::owned_and_changeable(entry, &who)?;
+			let beneficiaries = royalties.len() as u32;
+			info.royalties = royalties;
+			info.updated = frame_system::Pallet::<T>::block_number();
+			Self::deposit_event(Event::RoyaltiesSet { model, beneficiaries });
+			Ok(())
+		})
+	}
+
+	/// Pauses, resumes or retires `model`; returns how many versions it has (for the weight).
+	pub(crate) fn do_set_status(
+		who: T::AccountId,
+		model: ModelId,
+		status: ModelStatus,
+	) -> Result<u32, DispatchError> {
+		Models::<T>::try_mutate(model, |entry| {
+			let info = entry.as_mut().ok_or(Error::<T>::ModelNotFound)?;
+			ensure!(info.owner == who, Error::<T>::NotModelOwner);
+			match (info.status, status) {
+				(ModelStatus::Retired, _) => return Err(Error::<T>::ModelRetired.into()),
+				(ModelStatus::Delisted, ModelStatus::Active | ModelStatus::Paused) => {
+					return Err(Error::<T>::ModelDelisted.into())
+				},
+				(ModelStatus::Active, ModelStatus::Paused)
+				| (ModelStatus::Paused, ModelStatus::Active) => {},
+				(_, ModelStatus::Retired) => Self::release_deposits(model, info)?,
+				_ => return Err(Error::<T>::InvalidStatusTransition.into()),
+			}
+			info.status = status;
+			info.updated = frame_system::Pallet::<T>::block_number();
+			Self::deposit_event(Event::StatusChanged { model, status });
+			Ok(info.version)
+		})
+	}
+
+	/// Releases the deposits of `model` and of each of its versions to whoever paid them.
+	fn release_deposits(model: ModelId, info: &mut ModelOf<T>) -> DispatchResult {
+		Self::release(model, &mut info.deposit)?;
+		for version in 1..=info.version {
+			Versions::<T>::try_mutate(model, version, |record| -> DispatchResult {
+				if let Some(record) = record {
+					Self::release(model, &mut record.deposit)?;
+				}
+				Ok(())
+			})?;
+		}
+		Ok(())
+	}
+
+	/// Releases one deposit and marks it released.
+	fn release(
+		model: ModelId,
+		deposit: &mut Deposit<T::AccountId, BalanceOf<T>>,
+	) -> DispatchResult {
+		if deposit.amount.is_zero() {
+			return Ok(());
+		}
+		let amount = T::Currency::release(
+			&HoldReason::ModelDeposit.into(),
+			&deposit.depositor,
+			deposit.amount,
+			Precision::Exact,
+		)?;
+		deposit.amount = Zero::zero();
+		Self::deposit_event(Event::DepositReleased {
+			model,
+			who: deposit.depositor.clone(),
+			amount,
+		});
+		Ok(())
+	}
+
+	/// Moves `model` from its owner `who` to `new_owner`.
+	pub(crate) fn do_transfer_ownership(
+		who: T::AccountId,
+		model: ModelId,
+		new_owner: T::AccountId,
+	) -> DispatchResult {
+		ensure!(who != new_owner, Error::<T>::AlreadyOwner);
+		Models::<T>::try_mutate(model, |entry| {
+			let info = Self::owned_and_changeable(entry, &who)?;
+			ModelsByOwner::<T>::try_mutate(&new_owner, |owned| owned.try_push(model))
+				.map_err(|_| Error::<T>::TooManyModels)?;
+			ModelsByOwner::<T>::mutate_exists(&who, |owned| {
+				if let Some(list) = owned {
+					list.retain(|id| *id != model);
+					if list.is_empty() {
+						*owned = None;
+					}
+				}
+			});
+			info.owner = new_owner.clone();
+			info.updated = frame_system::Pallet::<T>::block_number();
+			Self::deposit_event(Event::OwnershipTransferred { model, from: who, to: new_owner });
+			Ok(())
+		})
+	}
+
+	/// Delists `model`: it serves no calls; its owner may still retire it.
+	pub(crate) fn do_delist_model(model: ModelId) -> DispatchResult {
+		Models::<T>::try_mutate(model, |entry| {
+			let info = entry.as_mut().ok_or(Error::<T>::ModelNotFound)?;
+			match info.status {
+				ModelStatus::Retired => return Err(Error::<T>::ModelRetired.into()),
+				ModelStatus::Delisted => return Err(Error::<T>::ModelDelisted.into()),
+				ModelStatus::Active | ModelStatus::Paused => {},
+			}
+			info.status = ModelStatus::Delisted;
+			info.updated = frame_system::Pallet::<T>::block_number();
+			Self::deposit_event(Event::ModelDelisted { model });
+			Ok(())
+		})
+	}
+}

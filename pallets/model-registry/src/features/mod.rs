@@ -1,0 +1,4 @@
+//! The registry's capabilities, one file each.
+
+mod manage;
+mod publish;

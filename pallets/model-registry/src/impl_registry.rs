@@ -1,0 +1,156 @@
+//! The registry as other pallets see it ([`ModelRegistry`]), royalty payouts across lineages,
+//! and the pallet's invariants.
+
+use crate::{pallet::*, types::*};
+use alloc::vec::Vec;
+use frame_support::pallet_prelude::*;
+use modelhub_primitives::registry::{CallTerms, ModelId, ModelRegistry, Unavailable};
+use sp_runtime::traits::{Saturating, Zero};
+#[cfg(any(feature = "try-runtime", test))]
+use sp_runtime::Permill;
+
+impl<T: Config> Pallet<T> {
+	/// Splits `amount` between the beneficiaries of `model` and its ancestors.
+	///
+	/// At each level, `parent.share` of what reaches the model goes up to the parent and the
+	/// rest is split by the model's shares, rounding down; the rounding remainder of a level
+	/// goes to that level's first beneficiary. Amounts owed to one account across levels are
+	/// added together, so each account appears once; zero amounts are left out. The result
+	/// sums to exactly `amount`.
+	pub fn royalty_payout(
+		model: ModelId,
+		amount: BalanceOf<T>,
+	) -> Option<Vec<(T::AccountId, BalanceOf<T>)>> {
+		let mut payout: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
+		let mut current = Models::<T>::get(model)?;
+		let mut reaching = amount;
+		// One level per ancestor plus the model itself; the bound holds by construction.
+		for level in 0..=T::MaxLineageDepth::get() {
+			let parent = current.parent.filter(|_| level < T::MaxLineageDepth::get());
+			let to_parent = parent.map_or_else(Zero::zero, |link| link.share.mul_floor(reaching));
+			let here = reaching.saturating_sub(to_parent);
+
+			let mut paid_here: BalanceOf<T> = Zero::zero();
+			for (who, share) in current.royalties.iter() {
+				let part = share.mul_floor(here);
+				paid_here = paid_here.saturating_add(part);
+				Self::credit(&mut payout, who, part);
+			}
+			if let Some((first, _)) = current.royalties.first() {
+				Self::credit(&mut payout, first, here.saturating_sub(paid_here));
+			}
+
+			match parent.and_then(|link| Models::<T>::get(link.model)) {
+				Some(next) if !to_parent.is_zero() => {
+					current = next;
+					reaching = to_parent;
+				},
+				_ => break,
+			}
+		}
+		payout.retain(|(_, part)| !part.is_zero());
+		Some(payout)
+	}
+
+	/// Adds `amount` to `who`'s entry in `payout`, creating it if needed.
+	fn credit(
+		payout: &mut Vec<(T::AccountId, BalanceOf<T>)>,
+		who: &T::AccountId,
+		amount: BalanceOf<T>,
+	) {
+		if amount.is_zero() {
+			return;
+		}
+		match payout.iter_mut().find(|(account, _)| account == who) {
+			Some((_, total)) => *total = total.saturating_add(amount),
+			None => payout.push((who.clone(), amount)),
+		}
+	}
+
+	/// Checks the registry's invariants:
+	/// - every account's balance on hold for [`HoldReason::ModelDeposit`] equals the sum of the
+	///   unreleased deposits it paid;
+	/// - every model has versions `1..=version`, is listed under its owner, and has an id below
+	///   [`NextModelId`]; a retired model holds no deposit;
+	/// - royalty splits are valid and lineages within bounds.
+	#[cfg(any(feature = "try-runtime", test))]
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use frame_support::traits::fungible::InspectHold;
+		let mut held: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
+		let next = NextModelId::<T>::get();
+		for (id, model) in Models::<T>::iter() {
+			ensure!(id < next, "model id at or above NextModelId");
+			ensure!(
+				ModelsByOwner::<T>::get(&model.owner).contains(&id),
+				"model not listed under its owner"
+			);
+			ensure!(Self::ensure_valid_split(&model.royalties).is_ok(), "invalid royalty split");
+			ensure!(model.depth <= T::MaxLineageDepth::get(), "lineage too deep");
+			if let Some(link) = model.parent {
+				ensure!(link.model < id, "parent is not older than its child");
+				ensure!(link.share < Permill::one(), "parent share of 100%");
+			}
+			Self::credit(&mut held, &model.deposit.depositor, model.deposit.amount);
+			let mut model_held = model.deposit.amount;
+			for version in 1..=model.version {
+				let record = Versions::<T>::get(id, version).ok_or("missing version record")?;
+				Self::credit(&mut held, &record.deposit.depositor, record.deposit.amount);
+				model_held = model_held.saturating_add(record.deposit.amount);
+			}
+			if model.status == ModelStatus::Retired {
+				ensure!(model_held.is_zero(), "retired model still holds a deposit");
+			}
+		}
+		for (owner, owned) in ModelsByOwner::<T>::iter() {
+			for id in owned {
+				let model = Models::<T>::get(id).ok_or("owner lists a missing model")?;
+				ensure!(model.owner == owner, "owner lists a model it does not own");
+			}
+		}
+		for (who, amount) in held {
+			let on_hold = T::Currency::balance_on_hold(&HoldReason::ModelDeposit.into(), &who);
+			ensure!(on_hold == amount, "held deposit differs from recorded deposits");
+		}
+		Ok(())
+	}
+}
+
+impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn call_terms(model: ModelId) -> Result<CallTerms<BalanceOf<T>>, Unavailable> {
+		let info = Models::<T>::get(model).ok_or(Unavailable::NotFound)?;
+		match info.status {
+			ModelStatus::Active => {},
+			ModelStatus::Paused => return Err(Unavailable::Paused),
+			ModelStatus::Retired => return Err(Unavailable::Retired),
+			ModelStatus::Delisted => return Err(Unavailable::Delisted),
+		}
+		let record = Versions::<T>::get(model, info.version).ok_or(Unavailable::NotFound)?;
+		Ok(CallTerms {
+			price: info.price,
+			version: info.version,
+			artifact_hash: record.artifact.hash,
+			artifact_size: record.artifact.size,
+			schema: record.schema,
+			output_rounding_bits: record.output_rounding_bits,
+		})
+	}
+
+	fn royalty_payout(
+		model: ModelId,
+		amount: BalanceOf<T>,
+	) -> Option<Vec<(T::AccountId, BalanceOf<T>)>> {
+		Pallet::<T>::royalty_payout(model, amount)
+	}
+
+	fn note_call(model: ModelId, _payer: &T::AccountId, royalty: BalanceOf<T>) {
+		ModelUsage::<T>::mutate(model, |usage| {
+			usage.calls = usage.calls.saturating_add(1);
+			usage.revenue = usage.revenue.saturating_add(royalty);
+			usage.last_call = Some(frame_system::Pallet::<T>::block_number());
+		});
+	}
+
+	fn note_failure(model: ModelId) {
+		ModelUsage::<T>::mutate(model, |usage| usage.failures = usage.failures.saturating_add(1));
+	}
+}

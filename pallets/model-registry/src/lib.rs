@@ -1,0 +1,419 @@
+//! # Model registry pallet
+//!
+//! Anyone publishes an ONNX model here and earns OPG from every call to it.
+//!
+//! ## Terms
+//!
+//! - A **model** has an owner, a name and description, a **price per call** in OPG, a
+//!   **royalty split** (up to [`Config::MaxBeneficiaries`] accounts whose [`Permill`] shares sum
+//!   to exactly 100%), an optional **parent** it was fine-tuned from, a [`ModelStatus`], and a
+//!   current **version**.
+//! - A **version** holds the **artifact** (blake2-256 of the ONNX bytes, size, URI, opset), the
+//!   model's **I/O schema** and its **output rounding bits**. Every version is kept in
+//!   [`Versions`]; publishing a new one keeps the model's id.
+//! - A model derived from a parent passes `parent.share` of its royalties up the **lineage**;
+//!   lineages are at most [`Config::MaxLineageDepth`] deep and cannot form cycles (a parent
+//!   always has a smaller id than its children).
+//!
+//! ## Deposits
+//!
+//! Publishing holds [`Config::ModelDeposit`] plus [`Config::VersionDeposit`] from the owner,
+//! and each new version holds another [`Config::VersionDeposit`] from whoever publishes it, all
+//! under [`HoldReason::ModelDeposit`]. Retiring a model releases every deposit to the account
+//! that paid it. Invariant (checked by `try_state`): each account's balance on hold for
+//! [`HoldReason::ModelDeposit`] equals the sum of the unreleased deposits it paid.
+//!
+//! ## Calls
+//!
+//! Owners call [`Pallet::publish_model`], [`Pallet::publish_version`], [`Pallet::set_price`],
+//! [`Pallet::set_royalties`], [`Pallet::set_status`] (pause, resume, retire) and
+//! [`Pallet::transfer_ownership`]; [`Config::ModerationOrigin`] calls
+//! [`Pallet::delist_model`].
+//!
+//! ## For other pallets
+//!
+//! The pallet implements [`modelhub_primitives::registry::ModelRegistry`]: a model's call
+//! terms, the royalty payout of an amount across its lineage, and usage counters.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+mod features;
+mod impl_registry;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::fungible::{Inspect, Mutate, MutateHold},
+	};
+	use frame_system::pallet_prelude::*;
+	use modelhub_primitives::{
+		registry::{ModelId, ModelVersion},
+		schema::IoSchema,
+	};
+	use sp_runtime::traits::StaticLookup;
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Configuration of the registry.
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The native token; deposits are held through it.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The runtime's hold reasons, which include this pallet's.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// Who may delist a model (root, later a governance track).
+		type ModerationOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// Deposit held per model.
+		#[pallet::constant]
+		type ModelDeposit: Get<BalanceOf<Self>>;
+
+		/// Deposit held per published version.
+		#[pallet::constant]
+		type VersionDeposit: Get<BalanceOf<Self>>;
+
+		/// The highest price per call a model may ask.
+		#[pallet::constant]
+		type MaxPrice: Get<BalanceOf<Self>>;
+
+		/// Longest model name, in bytes.
+		#[pallet::constant]
+		type MaxNameLen: Get<u32>;
+
+		/// Longest description, in bytes.
+		#[pallet::constant]
+		type MaxDescriptionLen: Get<u32>;
+
+		/// Longest artifact URI, in bytes.
+		#[pallet::constant]
+		type MaxUriLen: Get<u32>;
+
+		/// Most beneficiaries in one royalty split.
+		#[pallet::constant]
+		type MaxBeneficiaries: Get<u32>;
+
+		/// Most ancestors a model may have.
+		#[pallet::constant]
+		type MaxLineageDepth: Get<u32>;
+
+		/// Most versions one model may publish.
+		#[pallet::constant]
+		type MaxVersions: Get<u32>;
+
+		/// Most models one account may own.
+		#[pallet::constant]
+		type MaxModelsPerOwner: Get<u32>;
+
+		/// Largest ONNX artifact, in bytes.
+		#[pallet::constant]
+		type MaxArtifactSize: Get<u64>;
+
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// Storage deposit of a model or one of its versions.
+		#[codec(index = 0)]
+		ModelDeposit,
+	}
+
+	/// The id the next published model gets.
+	#[pallet::storage]
+	pub type NextModelId<T> = StorageValue<_, ModelId, ValueQuery>;
+
+	/// Every model ever published, by id.
+	#[pallet::storage]
+	pub type Models<T: Config> = StorageMap<_, Twox64Concat, ModelId, ModelOf<T>>;
+
+	/// Every version of every model: artifact, schema and deposit.
+	#[pallet::storage]
+	pub type Versions<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, ModelId, Twox64Concat, ModelVersion, VersionOf<T>>;
+
+	/// The models each account owns.
+	#[pallet::storage]
+	pub type ModelsByOwner<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<ModelId, T::MaxModelsPerOwner>,
+		ValueQuery,
+	>;
+
+	/// Usage counters per model: calls, failures, revenue, last call.
+	#[pallet::storage]
+	pub type ModelUsage<T: Config> = StorageMap<_, Twox64Concat, ModelId, UsageOf<T>, ValueQuery>;
+
+	/// Events of the registry.
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A model was published with its first version.
+		ModelPublished {
+			/// The new model's id.
+			model: ModelId,
+			/// Its owner.
+			owner: T::AccountId,
+			/// blake2-256 of its ONNX artifact.
+			artifact_hash: [u8; 32],
+			/// Price per call.
+			price: BalanceOf<T>,
+			/// The model it derives from.
+			parent: Option<ModelId>,
+		},
+		/// A new version of a model was published.
+		VersionPublished {
+			/// The model.
+			model: ModelId,
+			/// The new version number.
+			version: ModelVersion,
+			/// blake2-256 of the new artifact.
+			artifact_hash: [u8; 32],
+		},
+		/// A model's price per call was changed.
+		PriceSet {
+			/// The model.
+			model: ModelId,
+			/// The new price.
+			price: BalanceOf<T>,
+		},
+		/// A model's royalty split was replaced.
+		RoyaltiesSet {
+			/// The model.
+			model: ModelId,
+			/// Number of beneficiaries in the new split.
+			beneficiaries: u32,
+		},
+		/// A model's owner paused, resumed or retired it.
+		StatusChanged {
+			/// The model.
+			model: ModelId,
+			/// The new status.
+			status: ModelStatus,
+		},
+		/// A model changed hands.
+		OwnershipTransferred {
+			/// The model.
+			model: ModelId,
+			/// The previous owner.
+			from: T::AccountId,
+			/// The new owner.
+			to: T::AccountId,
+		},
+		/// Moderation delisted a model.
+		ModelDelisted {
+			/// The model.
+			model: ModelId,
+		},
+		/// A storage deposit was released to the account that paid it.
+		DepositReleased {
+			/// The model.
+			model: ModelId,
+			/// Who got it back.
+			who: T::AccountId,
+			/// How much.
+			amount: BalanceOf<T>,
+		},
+	}
+
+	/// Errors of the registry.
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No model has this id.
+		ModelNotFound,
+		/// Only the model's owner may do this.
+		NotModelOwner,
+		/// The price is above [`Config::MaxPrice`].
+		PriceTooHigh,
+		/// The model name is empty.
+		NameEmpty,
+		/// The artifact URI is not `https://`, `http://`, `file://` or `ipfs://` followed by a
+		/// location.
+		UnsupportedUri,
+		/// The artifact size is zero.
+		ArtifactEmpty,
+		/// The artifact is larger than [`Config::MaxArtifactSize`].
+		ArtifactTooLarge,
+		/// The I/O schema declares no inputs or outputs, or a name is invalid or repeated.
+		InvalidSchema,
+		/// Output rounding bits above 52 (the mantissa width of f64).
+		RoundingBitsTooHigh,
+		/// The royalty split has no beneficiaries.
+		NoBeneficiaries,
+		/// An account appears twice in the royalty split.
+		DuplicateBeneficiary,
+		/// A beneficiary's share is zero.
+		ZeroShare,
+		/// The royalty shares do not sum to exactly 100%.
+		SharesNotWhole,
+		/// The parent model does not exist.
+		ParentNotFound,
+		/// The parent's lineage is already [`Config::MaxLineageDepth`] deep.
+		LineageTooDeep,
+		/// The share for the parent must be below 100%.
+		ParentShareTooHigh,
+		/// The model already has [`Config::MaxVersions`] versions.
+		TooManyVersions,
+		/// The owner already owns [`Config::MaxModelsPerOwner`] models.
+		TooManyModels,
+		/// The model is retired; nothing about it can change.
+		ModelRetired,
+		/// The model is delisted; only retiring it is possible.
+		ModelDelisted,
+		/// The model is already in the requested status, or the owner may not set it.
+		InvalidStatusTransition,
+		/// The new owner is the current owner.
+		AlreadyOwner,
+		/// Model ids are exhausted.
+		ModelIdOverflow,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Publishes a new model with its first version; the caller becomes its owner.
+		///
+		/// Holds [`Config::ModelDeposit`] + [`Config::VersionDeposit`] from the caller. With a
+		/// `parent`, `parent.share` of every royalty flows to the parent's lineage.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::publish_model(royalties.len() as u32))]
+		#[allow(clippy::too_many_arguments)]
+		pub fn publish_model(
+			origin: OriginFor<T>,
+			name: BoundedVec<u8, T::MaxNameLen>,
+			description: BoundedVec<u8, T::MaxDescriptionLen>,
+			artifact: ArtifactOf<T>,
+			schema: IoSchema,
+			output_rounding_bits: u8,
+			price: BalanceOf<T>,
+			royalties: RoyaltySplitOf<T>,
+			parent: Option<ParentLink>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_publish_model(
+				owner,
+				name,
+				description,
+				artifact,
+				schema,
+				output_rounding_bits,
+				price,
+				royalties,
+				parent,
+			)
+			.map(|_| ())
+		}
+
+		/// Publishes a new version of a model: a new artifact and schema under the same id.
+		/// Earlier versions stay in [`Versions`]. Holds [`Config::VersionDeposit`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::publish_version())]
+		pub fn publish_version(
+			origin: OriginFor<T>,
+			model: ModelId,
+			artifact: ArtifactOf<T>,
+			schema: IoSchema,
+			output_rounding_bits: u8,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_publish_version(who, model, artifact, schema, output_rounding_bits)
+		}
+
+		/// Sets the price per call; requests made after this block pay the new price.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::set_price())]
+		pub fn set_price(
+			origin: OriginFor<T>,
+			model: ModelId,
+			price: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_price(who, model, price)
+		}
+
+		/// Replaces the royalty split: up to [`Config::MaxBeneficiaries`] distinct accounts whose
+		/// shares sum to exactly 100%.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::set_royalties(royalties.len() as u32))]
+		pub fn set_royalties(
+			origin: OriginFor<T>,
+			model: ModelId,
+			royalties: RoyaltySplitOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_royalties(who, model, royalties)
+		}
+
+		/// Pauses (`Paused`), resumes (`Active`) or retires (`Retired`) a model.
+		///
+		/// Retiring is final and releases every deposit of the model and its versions.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::set_status(T::MaxVersions::get()))]
+		pub fn set_status(
+			origin: OriginFor<T>,
+			model: ModelId,
+			status: ModelStatus,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let versions = Self::do_set_status(who, model, status)?;
+			Ok(Some(T::WeightInfo::set_status(versions)).into())
+		}
+
+		/// Hands a model to a new owner. Deposits stay with the accounts that paid them.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::transfer_ownership())]
+		pub fn transfer_ownership(
+			origin: OriginFor<T>,
+			model: ModelId,
+			new_owner: <T::Lookup as StaticLookup>::Source,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let new_owner = T::Lookup::lookup(new_owner)?;
+			Self::do_transfer_ownership(who, model, new_owner)
+		}
+
+		/// Delists a model: it serves no more calls. Only [`Config::ModerationOrigin`].
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::delist_model())]
+		pub fn delist_model(origin: OriginFor<T>, model: ModelId) -> DispatchResult {
+			T::ModerationOrigin::ensure_origin(origin)?;
+			Self::do_delist_model(model)
+		}
+	}
+}
