@@ -41,6 +41,17 @@ pub struct TensorSpec {
 	pub shape: BoundedVec<Dim, ConstU32<MAX_RANK>>,
 }
 
+impl TensorSpec {
+	/// A spec with `name`, `dtype` and `shape`; `None` if the name or rank exceeds its bound.
+	pub fn new(name: &[u8], dtype: DType, shape: &[Dim]) -> Option<Self> {
+		Some(Self {
+			name: name.to_vec().try_into().ok()?,
+			dtype,
+			shape: shape.to_vec().try_into().ok()?,
+		})
+	}
+}
+
 /// The inputs a model takes and the outputs it gives.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,

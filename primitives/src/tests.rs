@@ -151,11 +151,7 @@ fn rounding_to_zero_bits_keeps_powers_of_two() {
 }
 
 fn spec(name: &str, dtype: DType, shape: &[Dim]) -> TensorSpec {
-	TensorSpec {
-		name: name.as_bytes().to_vec().try_into().expect("short name"),
-		dtype,
-		shape: shape.to_vec().try_into().expect("low rank"),
-	}
+	TensorSpec::new(name.as_bytes(), dtype, shape).expect("within bounds")
 }
 
 fn schema() -> IoSchema {

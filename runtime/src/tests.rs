@@ -107,6 +107,18 @@ fn signed(signer: Sr25519Keyring, call: RuntimeCall, nonce: u32) -> UncheckedExt
 	)
 }
 
+/// Initializes block 1 on top of genesis, as a block author would.
+fn start_block_one() {
+	let header = Header::new(
+		1,
+		Default::default(),
+		Default::default(),
+		System::parent_hash(),
+		Default::default(),
+	);
+	Executive::initialize_block(&header);
+}
+
 fn fee_paid_by(who: &AccountId) -> Option<Balance> {
 	System::events().into_iter().find_map(|record| match record.event {
 		RuntimeEvent::TransactionPayment(
@@ -124,14 +136,7 @@ fn signed_transfer_moves_funds_and_pays_its_fee_in_opg() {
 		let alice = account(Sr25519Keyring::Alice);
 		let bob = account(Sr25519Keyring::Bob);
 		let issuance_before = Balances::total_issuance();
-		let header = Header::new(
-			1,
-			Default::default(),
-			Default::default(),
-			System::parent_hash(),
-			Default::default(),
-		);
-		Executive::initialize_block(&header);
+		start_block_one();
 
 		let amount = 10 * OPG;
 		let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
@@ -157,14 +162,7 @@ fn signed_transfer_moves_funds_and_pays_its_fee_in_opg() {
 fn transfer_with_a_bad_signature_is_rejected_and_charges_nothing() {
 	preset_externalities(DEV_RUNTIME_PRESET).execute_with(|| {
 		let alice = account(Sr25519Keyring::Alice);
-		let header = Header::new(
-			1,
-			Default::default(),
-			Default::default(),
-			System::parent_hash(),
-			Default::default(),
-		);
-		Executive::initialize_block(&header);
+		start_block_one();
 
 		let call = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
 			dest: account(Sr25519Keyring::Bob).into(),

@@ -33,11 +33,7 @@ fn good_artifact() -> ArtifactOf<Test> {
 }
 
 fn spec(name: &str, dtype: DType, shape: &[Dim]) -> TensorSpec {
-	TensorSpec {
-		name: name.as_bytes().to_vec().try_into().expect("fits"),
-		dtype,
-		shape: shape.to_vec().try_into().expect("fits"),
-	}
+	TensorSpec::new(name.as_bytes(), dtype, shape).expect("within bounds")
 }
 
 fn schema() -> IoSchema {
