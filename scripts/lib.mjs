@@ -47,6 +47,18 @@ export function parsePercent(text) {
   return Math.round(value * 10_000);
 }
 
+const DTYPES = ['f32', 'f64', 'f16', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool'];
+
+/** A tensor spec of a `.schema.json` file (`{name, dtype, shape: [n | null]}`) as the chain's type. */
+export function specOf(entry) {
+  if (!DTYPES.includes(entry.dtype)) throw new Error(`unknown dtype ${entry.dtype}`);
+  return {
+    name: entry.name,
+    dtype: entry.dtype.toUpperCase(),
+    shape: entry.shape.map((d) => (d === null || d === '?' ? 'Dynamic' : { Fixed: d })),
+  };
+}
+
 /** Connects to the node, failing after `timeoutMs`. */
 export async function connect(url, timeoutMs = 30_000) {
   await cryptoWaitReady();

@@ -11,18 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { blake2AsHex } from '@polkadot/util-crypto';
-import { accountOf, connect, parseArgs, parseOpg, parsePercent, run, signer, submit } from './lib.mjs';
-
-const DTYPES = ['f32', 'f64', 'f16', 'i8', 'i16', 'i32', 'i64', 'u8', 'u16', 'u32', 'u64', 'bool'];
-
-function specOf(entry) {
-  if (!DTYPES.includes(entry.dtype)) throw new Error(`unknown dtype ${entry.dtype}`);
-  return {
-    name: entry.name,
-    dtype: entry.dtype.toUpperCase(),
-    shape: entry.shape.map((d) => (d === null || d === '?' ? 'Dynamic' : { Fixed: d })),
-  };
-}
+import { accountOf, connect, parseArgs, parseOpg, parsePercent, run, signer, specOf, submit } from './lib.mjs';
 
 run(async () => {
   const { options, positional } = parseArgs(process.argv.slice(2), { repeatable: ['royalty'] });
