@@ -1,11 +1,10 @@
 //! Benchmarks of every registry call, each at its worst case.
 
 use super::*;
-use crate::pallet::*;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{fungible::Mutate, Get},
+	traits::{fungible::Mutate, EnsureOrigin, Get},
 	BoundedVec,
 };
 use frame_system::RawOrigin;
