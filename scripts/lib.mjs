@@ -1,7 +1,9 @@
 // Shared helpers of the project's @polkadot/api clients: argument parsing, connection,
 // signing, and waiting for a transaction with a bounded timeout.
 import { ApiPromise, Keyring, WsProvider } from '@polkadot/api';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
 
 export const OPG_DECIMALS = 18n;
 
@@ -56,6 +58,29 @@ export function specOf(entry) {
     name: entry.name,
     dtype: entry.dtype.toUpperCase(),
     shape: entry.shape.map((d) => (d === null || d === '?' ? 'Dynamic' : { Fixed: d })),
+  };
+}
+
+/** A royalty split from `ADDR=PERCENT` entries, as the chain's `(AccountId, Permill)` pairs. */
+export function parseRoyalties(entries) {
+  return entries.map((entry) => {
+    const [who, share] = entry.split('=');
+    return [accountOf(who), parsePercent(share)];
+  });
+}
+
+/**
+ * Reads an ONNX file and its `.schema.json` (or `schemaFile`): the on-chain artifact (blake2-256,
+ * size, URI defaulting to `file://<path>`, opset), the I/O schema and the output rounding bits.
+ */
+export function readModelFile(file, { uri, schemaFile } = {}) {
+  const path = resolve(file);
+  const bytes = readFileSync(path);
+  const schema = JSON.parse(readFileSync(schemaFile ?? path.replace(/\.onnx$/, '') + '.schema.json', 'utf8'));
+  return {
+    artifact: { hash: blake2AsHex(bytes, 256), size: bytes.length, uri: uri ?? `file://${path}`, opset: schema.opset },
+    schema: { inputs: schema.inputs.map(specOf), outputs: schema.outputs.map(specOf) },
+    roundingBits: schema.output_rounding_bits ?? 16,
   };
 }
 

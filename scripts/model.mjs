@@ -13,10 +13,7 @@
 //
 // ADDR is an SS58 address or a dev secret URI such as //Bob. Each command prints the model as
 // read back from chain after its transaction is in a block.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { blake2AsHex } from '@polkadot/util-crypto';
-import { accountOf, connect, parseArgs, parseOpg, parsePercent, run, signer, specOf, submit } from './lib.mjs';
+import { accountOf, connect, parseArgs, parseOpg, parseRoyalties, readModelFile, run, signer, submit } from './lib.mjs';
 
 async function show(api, id) {
   const [model, usage] = await Promise.all([
@@ -42,25 +39,15 @@ run(async () => {
     case 'show':
       break;
     case 'publish-version': {
-      const path = resolve(rest[0] ?? '');
-      const bytes = readFileSync(path);
-      const schema = JSON.parse(readFileSync(options.schema ?? path.replace(/\.onnx$/, '') + '.schema.json', 'utf8'));
-      tx = registry.publishVersion(
-        id,
-        { hash: blake2AsHex(bytes, 256), size: bytes.length, uri: options.uri ?? `file://${path}`, opset: schema.opset },
-        { inputs: schema.inputs.map(specOf), outputs: schema.outputs.map(specOf) },
-        schema.output_rounding_bits ?? 16,
-      );
+      const { artifact, schema, roundingBits } = readModelFile(rest[0] ?? '', { uri: options.uri, schemaFile: options.schema });
+      tx = registry.publishVersion(id, artifact, schema, roundingBits);
       break;
     }
     case 'set-price':
       tx = registry.setPrice(id, parseOpg(rest[0]));
       break;
     case 'set-royalties':
-      tx = registry.setRoyalties(id, rest.map((entry) => {
-        const [who, share] = entry.split('=');
-        return [accountOf(who), parsePercent(share)];
-      }));
+      tx = registry.setRoyalties(id, parseRoyalties(rest));
       break;
     case 'pause':
     case 'resume':

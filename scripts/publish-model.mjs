@@ -8,10 +8,7 @@
 // The file is hashed (blake2-256) and its size taken; the URI defaults to file://<its path>;
 // the schema defaults to FILE.schema.json beside it (as make-sample-models.py writes). ADDR is
 // an SS58 address or a dev secret URI such as //Bob. Prints the model as read back from chain.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { blake2AsHex } from '@polkadot/util-crypto';
-import { accountOf, connect, parseArgs, parseOpg, parsePercent, run, signer, specOf, submit } from './lib.mjs';
+import { connect, parseArgs, parseOpg, parsePercent, parseRoyalties, readModelFile, run, signer, submit } from './lib.mjs';
 
 run(async () => {
   const { options, positional } = parseArgs(process.argv.slice(2), { repeatable: ['royalty'] });
@@ -19,14 +16,8 @@ run(async () => {
   if (!file || !options.name || options.price === undefined || !options.royalty) {
     throw new Error('usage: publish-model.mjs FILE.onnx --name NAME --price OPG --royalty ADDR=PERCENT ...');
   }
-  const path = resolve(file);
-  const bytes = readFileSync(path);
-  const schemaFile = options.schema ?? path.replace(/\.onnx$/, '') + '.schema.json';
-  const schema = JSON.parse(readFileSync(schemaFile, 'utf8'));
-  const royalties = options.royalty.map((entry) => {
-    const [who, share] = entry.split('=');
-    return [accountOf(who), parsePercent(share)];
-  });
+  const { artifact, schema, roundingBits } = readModelFile(file, { uri: options.uri, schemaFile: options.schema });
+  const royalties = parseRoyalties(options.royalty);
   let parent = null;
   if (options.parent) {
     const [model, share] = options.parent.split('=');
@@ -37,9 +28,9 @@ run(async () => {
   const tx = api.tx.modelRegistry.publishModel(
     options.name,
     options.description ?? '',
-    { hash: blake2AsHex(bytes, 256), size: bytes.length, uri: options.uri ?? `file://${path}`, opset: schema.opset },
-    { inputs: schema.inputs.map(specOf), outputs: schema.outputs.map(specOf) },
-    schema.output_rounding_bits ?? 16,
+    artifact,
+    schema,
+    roundingBits,
     parseOpg(options.price),
     royalties,
     parent,
