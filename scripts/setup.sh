@@ -7,6 +7,14 @@ set -euo pipefail
 
 log() { printf '[setup] %s\n' "$*"; }
 
+# Installs Debian packages, through sudo when not root.
+apt_install() {
+	local sudo_cmd=()
+	[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+	"${sudo_cmd[@]}" apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "$@"
+}
+
 # Debian packages the node build needs (bindgen, protobuf for libp2p).
 packages=(clang libclang-dev protobuf-compiler python3-venv)
 missing=()
@@ -15,10 +23,7 @@ for package in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
 	log "installing ${missing[*]}"
-	sudo_cmd=()
-	[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-	"${sudo_cmd[@]}" apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
+	apt_install "${missing[@]}"
 fi
 
 # Rust: the runtime is compiled to WASM by substrate-wasm-builder.
@@ -52,10 +57,7 @@ fi
 # Node.js clients (@polkadot/api, pinned by scripts/package-lock.json).
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	log "installing nodejs and npm"
-	sudo_cmd=()
-	[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-	"${sudo_cmd[@]}" apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq nodejs npm
+	apt_install nodejs npm
 fi
 if ! (cd "$MODELHUB_ROOT/scripts" && npm ls --silent >/dev/null 2>&1); then
 	log "installing Node.js packages (npm ci)"
