@@ -8,8 +8,10 @@
 
 extern crate alloc;
 
+pub mod inference;
 pub mod registry;
 pub mod schema;
+pub mod stats;
 pub mod tensor;
 #[cfg(test)]
 mod tests;

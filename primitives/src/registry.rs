@@ -60,6 +60,10 @@ pub trait ModelRegistry<AccountId, Balance> {
 	/// The terms of a call to `model`, if it is active.
 	fn call_terms(model: ModelId) -> Result<CallTerms<Balance>, Unavailable>;
 
+	/// The terms of `version` of `model` whatever the model's status now, so a request can
+	/// finish after its model is paused; `None` if there is no such version.
+	fn version_terms(model: ModelId, version: ModelVersion) -> Option<CallTerms<Balance>>;
+
 	/// Splits `amount` between the beneficiaries of `model` and of its ancestors.
 	///
 	/// The amounts sum to exactly `amount`; each account appears at most once; no amount is

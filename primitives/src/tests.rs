@@ -1,12 +1,16 @@
-//! Tests of the primitives: token constants, the tensor protocol and I/O schemas.
+//! Tests of the primitives: token constants, the tensor protocol, I/O schemas, attestations
+//! and demand statistics.
 
 use crate::{
 	currency::*,
+	inference::*,
 	schema::{Dim, IoSchema, SchemaError, TensorSpec},
+	stats::*,
 	tensor::*,
 	time::*,
 };
 use codec::Encode;
+use sp_runtime::Perbill;
 
 #[test]
 fn one_opg_has_eighteen_decimals() {
@@ -298,4 +302,106 @@ fn protocol_doc_vectors_hold() {
 		set.canonicalize_floats(bits);
 		assert_eq!(set.tensors[0].data, hex_field(vector, "output"), "{vector}");
 	}
+}
+
+#[test]
+fn attestation_message_is_context_then_scale() {
+	let attestation = Attestation {
+		genesis_hash: [1; 32],
+		request: 7,
+		artifact_hash: [2; 32],
+		input_hash: [3; 32],
+		output_hash: [4; 32],
+		worker: [5u8; 32],
+	};
+	let message = attestation.message();
+	assert!(message.starts_with(ATTESTATION_CONTEXT));
+	assert_eq!(&message[ATTESTATION_CONTEXT.len()..], attestation.encode().as_slice());
+	assert_eq!(message.len(), ATTESTATION_CONTEXT.len() + 32 + 8 + 32 * 4);
+}
+
+#[test]
+fn commitments_bind_request_output_salt_and_worker() {
+	let base = result_commitment(1, &[9; 32], &[7; 32], &[5u8; 32]);
+	assert_ne!(base, result_commitment(2, &[9; 32], &[7; 32], &[5u8; 32]));
+	assert_ne!(base, result_commitment(1, &[8; 32], &[7; 32], &[5u8; 32]));
+	assert_ne!(base, result_commitment(1, &[9; 32], &[6; 32], &[5u8; 32]));
+	assert_ne!(base, result_commitment(1, &[9; 32], &[7; 32], &[4u8; 32]));
+	assert_eq!(base, result_commitment(1, &[9; 32], &[7; 32], &[5u8; 32]));
+}
+
+#[test]
+fn strict_majority_counts_against_the_redundancy() {
+	let (a, b) = ([1; 32], [2; 32]);
+	assert_eq!(strict_majority(1, &[a]), Some(a));
+	assert_eq!(strict_majority(3, &[a, b, a]), Some(a));
+	assert_eq!(strict_majority(3, &[a, b]), None);
+	assert_eq!(strict_majority(3, &[a]), None);
+	assert_eq!(strict_majority(2, &[a, b]), None);
+	assert_eq!(strict_majority(2, &[a, a]), Some(a));
+	assert_eq!(strict_majority(4, &[a, a, b, b]), None);
+	assert_eq!(strict_majority(5, &[b, a, a, b, a]), Some(a));
+	assert_eq!(strict_majority(3, &[]), None);
+}
+
+#[test]
+fn concentration_of_even_and_skewed_demand() {
+	assert_eq!(concentration(&[]), Concentration::default());
+	assert_eq!(concentration(&[0, 0]), Concentration::default());
+
+	let even = concentration(&[5, 5, 5, 5]);
+	assert_eq!(even.calls, 20);
+	assert_eq!(even.models_called, 4);
+	assert_eq!(even.top_share, Perbill::one());
+	assert_eq!(even.hhi, Perbill::from_percent(25));
+	assert_eq!(even.gini, Perbill::zero());
+
+	let monopoly = concentration(&[0, 0, 0, 12]);
+	assert_eq!(monopoly.models_called, 1);
+	assert_eq!(monopoly.hhi, Perbill::one());
+	// One of n models with everything: Gini = (n − 1) / n.
+	assert_eq!(monopoly.gini, Perbill::from_percent(75));
+
+	// Shares 0.5, 0.3, 0.2: HHI 0.38; Gini = Σ(2i−n−1)x / (nΣx) = (−2·2 + 0 + 2·5)/(3·10) = 0.2.
+	let skewed = concentration(&[3, 5, 2]);
+	assert_eq!(skewed.hhi, Perbill::from_percent(38));
+	assert_eq!(skewed.gini, Perbill::from_percent(20));
+}
+
+#[test]
+fn top_share_counts_the_ten_largest() {
+	let mut volumes = vec![1u64; 20];
+	volumes[0] = 81;
+	// Top ten: 81 + 9 = 90 of 100.
+	assert_eq!(concentration(&volumes).top_share, Perbill::from_percent(90));
+}
+
+#[test]
+fn concentration_never_overflows() {
+	let big = concentration(&[u64::MAX, u64::MAX, 0]);
+	assert_eq!(big.hhi, Perbill::from_percent(50));
+	assert_eq!(big.models_called, 2);
+}
+
+#[test]
+fn payer_sketch_counts_distinct_payers() {
+	let mut sketch = PayerSketch::default();
+	assert_eq!(sketch.estimate(), 0);
+	for _ in 0..100 {
+		sketch.insert(b"alice");
+	}
+	assert_eq!(sketch.estimate(), 1);
+	sketch.insert(b"bob");
+	assert_eq!(sketch.estimate(), 2);
+	for count in [10u64, 100, 1_000, 10_000] {
+		let mut sketch = PayerSketch::default();
+		for payer in 0..count {
+			sketch.insert(&payer.to_le_bytes());
+			sketch.insert(&payer.to_le_bytes());
+		}
+		let estimate = sketch.estimate();
+		let error = estimate.abs_diff(count) as f64 / count as f64;
+		assert!(error < 0.3, "{count} payers estimated as {estimate}");
+	}
+	assert_eq!(PayerSketch::default().encode().len(), SKETCH_REGISTERS);
 }

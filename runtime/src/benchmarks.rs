@@ -8,5 +8,8 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_timestamp, Timestamp]
 	[pallet_utility, Utility]
 	[pallet_sudo, Sudo]
+	[pallet_parameters, Parameters]
 	[pallet_model_registry, ModelRegistry]
+	[pallet_verification, Verification]
+	[pallet_inference, Inference]
 );

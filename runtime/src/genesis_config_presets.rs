@@ -3,7 +3,10 @@
 //! In both, the well-known development accounts are endowed with [`ENDOWMENT`] OPG and Alice
 //! holds the sudo key. Public networks get their own presets without sudo.
 
-use crate::{AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, SudoConfig, OPG};
+use crate::{
+	configs::model_hub::{TreasuryAccount, ValidatorPotAccount},
+	AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, SudoConfig, EXISTENTIAL_DEPOSIT, OPG,
+};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use serde_json::Value;
@@ -15,6 +18,18 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 /// Balance given to every endowed development account: one million OPG.
 pub const ENDOWMENT: Balance = 1_000_000 * OPG;
 
+/// `ENDOWMENT` for each endowed account, and the existential deposit for the treasury and
+/// the validators' pot so that any payment to them succeeds.
+fn balances(endowed: Vec<AccountId>) -> Vec<(AccountId, Balance)> {
+	let mut balances: Vec<_> = endowed.into_iter().map(|who| (who, ENDOWMENT)).collect();
+	for protocol in [TreasuryAccount::get(), ValidatorPotAccount::get()] {
+		if !balances.iter().any(|(who, _)| *who == protocol) {
+			balances.push((protocol, EXISTENTIAL_DEPOSIT));
+		}
+	}
+	balances
+}
+
 /// A genesis with the given validators, endowed accounts and (optional) sudo key.
 fn genesis(
 	authorities: Vec<(AuraId, GrandpaId)>,
@@ -22,9 +37,7 @@ fn genesis(
 	sudo: Option<AccountId>,
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
-		balances: BalancesConfig {
-			balances: endowed.into_iter().map(|who| (who, ENDOWMENT)).collect::<Vec<_>>(),
-		},
+		balances: BalancesConfig { balances: balances(endowed) },
 		aura: pallet_aura::GenesisConfig {
 			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
 		},

@@ -175,6 +175,15 @@ mod runtime {
 	#[runtime::pallet_index(7)]
 	pub type Sudo = pallet_sudo;
 
+	#[runtime::pallet_index(8)]
+	pub type Parameters = pallet_parameters;
+
 	#[runtime::pallet_index(20)]
 	pub type ModelRegistry = pallet_model_registry;
+
+	#[runtime::pallet_index(21)]
+	pub type Verification = pallet_verification;
+
+	#[runtime::pallet_index(22)]
+	pub type Inference = pallet_inference;
 }

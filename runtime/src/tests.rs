@@ -184,3 +184,131 @@ fn transfer_with_a_bad_signature_is_rejected_and_charges_nothing() {
 		assert_eq!(fee_paid_by(&alice), None);
 	});
 }
+
+/// A canonical tensor set with one f32 tensor `name`.
+fn tensors(name: &str, values: &[f32]) -> Vec<u8> {
+	use modelhub_primitives::tensor::{DType, Limits, Tensor, TensorSet};
+	let tensor = Tensor {
+		name: name.as_bytes().to_vec(),
+		dtype: DType::F32,
+		shape: vec![values.len() as u64],
+		data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+	};
+	TensorSet::new(vec![tensor], &Limits::default()).expect("valid set").encode()
+}
+
+fn apply(signer: Sr25519Keyring, call: RuntimeCall, nonce: u32) {
+	let outcome = Executive::apply_extrinsic(signed(signer, call, nonce)).expect("valid");
+	assert!(outcome.is_ok(), "dispatched: {outcome:?}");
+}
+
+#[test]
+fn a_paid_inference_settles_through_signed_transactions() {
+	use crate::configs::model_hub::{dynamic_params, TreasuryAccount, ValidatorPotAccount};
+	use modelhub_primitives::schema::{Dim, IoSchema, TensorSpec};
+	use sp_runtime::{Perbill, Permill};
+
+	preset_externalities(DEV_RUNTIME_PRESET).execute_with(|| {
+		let (alice, bob) = (account(Sr25519Keyring::Alice), account(Sr25519Keyring::Bob));
+		let (worker, requester) = (account(Sr25519Keyring::Charlie), account(Sr25519Keyring::Dave));
+		let (pot, treasury) = (ValidatorPotAccount::get(), TreasuryAccount::get());
+		assert_eq!(Balances::balance(&pot), crate::EXISTENTIAL_DEPOSIT);
+		assert_eq!(Balances::balance(&treasury), crate::EXISTENTIAL_DEPOSIT);
+		start_block_one();
+
+		// Root halves the treasury's share before any call.
+		assert!(crate::Parameters::set_parameter(
+			crate::RuntimeOrigin::root(),
+			crate::configs::model_hub::RuntimeParameters::Inference(
+				dynamic_params::inference::Parameters::TreasuryShare(
+					dynamic_params::inference::TreasuryShare,
+					Some(Perbill::from_parts(25_000_000)),
+				)
+			),
+		)
+		.is_ok());
+
+		let spec = |name: &[u8]| {
+			TensorSpec::new(name, modelhub_primitives::tensor::DType::F32, &[Dim::Dynamic])
+				.expect("spec")
+		};
+		let schema = IoSchema {
+			inputs: vec![spec(b"x")].try_into().expect("fits"),
+			outputs: vec![spec(b"y")].try_into().expect("fits"),
+		};
+		let price = 2 * OPG;
+		let model = pallet_model_registry::testing::publish::<Runtime>(
+			alice.clone(),
+			price,
+			vec![
+				(alice.clone(), Permill::from_percent(70)),
+				(bob.clone(), Permill::from_percent(30)),
+			],
+			None,
+			schema,
+			16,
+		)
+		.expect("published");
+
+		let attestation_key = Sr25519Keyring::Ferdie;
+		apply(
+			Sr25519Keyring::Charlie,
+			RuntimeCall::Verification(pallet_verification::Call::register_worker {
+				bond: 100 * OPG,
+				attestation_key: attestation_key.public().0,
+				meta: pallet_verification::WorkerMeta {
+					runtime: b"onnxruntime 1.31.1".to_vec().try_into().expect("fits"),
+					capacity: 4,
+				},
+			}),
+			0,
+		);
+
+		let input = tensors("x", &[1.0, 2.0]);
+		let execution = 10 * crate::MILLI_OPG + crate::MICRO_OPG * input.len() as Balance;
+		let fee = price + execution;
+		apply(
+			Sr25519Keyring::Dave,
+			RuntimeCall::Inference(pallet_inference::Call::request_inference {
+				model,
+				input,
+				max_fee: fee,
+				redundancy: 1,
+			}),
+			0,
+		);
+		let request_fee = fee_paid_by(&requester).expect("the request pays its fee");
+		assert_eq!(Balances::balance(&requester), ENDOWMENT - fee - request_fee);
+
+		let worker_before = Balances::balance(&worker);
+		let output = tensors("y", &[0.5]);
+		let stored = pallet_inference::Requests::<Runtime>::get(0).expect("running");
+		let hash = sp_io::hashing::blake2_256(&output);
+		let message = crate::Inference::attestation(0, &stored, &worker, hash).message();
+		System::reset_events();
+		apply(
+			Sr25519Keyring::Charlie,
+			RuntimeCall::Inference(pallet_inference::Call::submit_result {
+				request: 0,
+				output,
+				signature: attestation_key.sign(&message).0,
+			}),
+			1,
+		);
+		// An accepted result costs the worker nothing.
+		assert_eq!(fee_paid_by(&worker), Some(0));
+
+		let to_pot = execution / 10;
+		let to_treasury = execution * 25 / 1000;
+		assert_eq!(Balances::balance(&alice), ENDOWMENT - OPG - OPG / 10 + price * 7 / 10);
+		assert_eq!(Balances::balance(&bob), ENDOWMENT + price * 3 / 10);
+		assert_eq!(Balances::balance(&pot), crate::EXISTENTIAL_DEPOSIT + to_pot);
+		assert_eq!(Balances::balance(&treasury), crate::EXISTENTIAL_DEPOSIT + to_treasury);
+		assert_eq!(Balances::balance(&worker), worker_before + execution - to_pot - to_treasury);
+		assert_eq!(Balances::balance(&requester), ENDOWMENT - fee - request_fee);
+		assert!(System::events().iter().any(|record| matches!(
+			record.event,
+			RuntimeEvent::Inference(pallet_inference::Event::InferenceSettled { request: 0, .. })
+		)));
+	});
+}

@@ -4,9 +4,9 @@
 use crate::{pallet::*, types::*};
 use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
-use modelhub_primitives::registry::{CallTerms, ModelId, ModelRegistry, Unavailable};
+use modelhub_primitives::registry::{CallTerms, ModelId, ModelRegistry, ModelVersion, Unavailable};
 use sp_runtime::traits::{Saturating, Zero};
-#[cfg(any(feature = "try-runtime", test))]
+#[cfg(any(feature = "try-runtime", feature = "std", test))]
 use sp_runtime::Permill;
 
 impl<T: Config> Pallet<T> {
@@ -73,7 +73,7 @@ impl<T: Config> Pallet<T> {
 	/// - every model has versions `1..=version`, is listed under its owner, and has an id below
 	///   [`NextModelId`]; a retired model holds no deposit;
 	/// - royalty splits are valid and lineages within bounds.
-	#[cfg(any(feature = "try-runtime", test))]
+	#[cfg(any(feature = "try-runtime", feature = "std", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use frame_support::traits::fungible::InspectHold;
 		let mut held: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
@@ -124,10 +124,15 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			ModelStatus::Retired => return Err(Unavailable::Retired),
 			ModelStatus::Delisted => return Err(Unavailable::Delisted),
 		}
-		let record = Versions::<T>::get(model, info.version).ok_or(Unavailable::NotFound)?;
-		Ok(CallTerms {
+		Self::version_terms(model, info.version).ok_or(Unavailable::NotFound)
+	}
+
+	fn version_terms(model: ModelId, version: ModelVersion) -> Option<CallTerms<BalanceOf<T>>> {
+		let info = Models::<T>::get(model)?;
+		let record = Versions::<T>::get(model, version)?;
+		Some(CallTerms {
 			price: info.price,
-			version: info.version,
+			version,
 			artifact_hash: record.artifact.hash,
 			artifact_size: record.artifact.size,
 			schema: record.schema,
@@ -142,8 +147,9 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Pallet::<T>::royalty_payout(model, amount)
 	}
 
-	fn note_call(model: ModelId, _payer: &T::AccountId, royalty: BalanceOf<T>) {
+	fn note_call(model: ModelId, payer: &T::AccountId, royalty: BalanceOf<T>) {
 		ModelUsage::<T>::mutate(model, |usage| {
+			usage.payers.insert(&payer.encode());
 			usage.calls = usage.calls.saturating_add(1);
 			usage.revenue = usage.revenue.saturating_add(royalty);
 			usage.last_call = Some(frame_system::Pallet::<T>::block_number());

@@ -47,6 +47,8 @@ mod features;
 mod impl_registry;
 #[cfg(test)]
 mod mock;
+#[cfg(any(feature = "std", feature = "runtime-benchmarks"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 pub mod types;

@@ -518,12 +518,20 @@ fn call_terms_and_usage() {
 		System::set_block_number(5);
 		Registry::note_call(id, &BOB, 500);
 		Registry::note_call(id, &CHARLIE, 300);
+		Registry::note_call(id, &BOB, 0);
 		Registry::note_failure(id);
 		let usage = ModelUsage::<Test>::get(id);
 		assert_eq!(
 			(usage.calls, usage.failures, usage.revenue, usage.last_call),
-			(2, 1, 800, Some(5))
+			(3, 1, 800, Some(5))
 		);
+		assert_eq!(usage.payers.estimate(), 2);
+
+		// Terms of a version stay readable when the model is paused.
+		assert_ok!(Registry::set_status(RuntimeOrigin::signed(ALICE), id, ModelStatus::Paused));
+		assert_eq!(Registry::call_terms(id), Err(Unavailable::Paused));
+		assert_eq!(Registry::version_terms(id, 1), Some(terms));
+		assert_eq!(Registry::version_terms(id, 2), None);
 	});
 }
 

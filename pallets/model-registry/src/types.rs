@@ -7,6 +7,7 @@ use frame_support::{
 use modelhub_primitives::{
 	registry::{ModelId, ModelVersion},
 	schema::IoSchema,
+	stats::PayerSketch,
 };
 use scale_info::TypeInfo;
 use sp_runtime::Permill;
@@ -203,4 +204,7 @@ pub struct Usage<Balance, BlockNumber> {
 	pub revenue: Balance,
 	/// Block of the last settled call.
 	pub last_call: Option<BlockNumber>,
+	/// Distinct accounts that paid for a settled call, as a 64-byte HyperLogLog sketch
+	/// (`estimate()` gives the count).
+	pub payers: PayerSketch,
 }

@@ -23,7 +23,7 @@ use super::{
 };
 
 pub mod fees;
-mod model_hub;
+pub mod model_hub;
 
 /// Share of a block's weight and length that ordinary (non-operational) transactions may use.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);

@@ -1,8 +1,24 @@
 //! Configuration of the Model Hub's own pallets.
 
-use frame_support::{parameter_types, traits::ConstU32};
+use frame_support::{
+	dynamic_params::{dynamic_pallet_params, dynamic_params},
+	parameter_types,
+	traits::{AsEnsureOriginWithArg, ConstU32},
+	PalletId,
+};
+use frame_system::EnsureRoot;
+use modelhub_primitives::{
+	currency::{MICRO_OPG, MILLI_OPG},
+	time::{DAYS, MINUTES},
+};
+use sp_runtime::{traits::AccountIdConversion, Perbill};
 
-use crate::{AccountId, Balance, Balances, Runtime, RuntimeHoldReason, OPG};
+#[cfg(feature = "runtime-benchmarks")]
+use crate::RuntimeOrigin;
+use crate::{
+	AccountId, Balance, Balances, ModelRegistry, Runtime, RuntimeEvent, RuntimeHoldReason,
+	Verification, OPG,
+};
 
 parameter_types! {
 	/// Deposit held per published model.
@@ -32,4 +48,214 @@ impl pallet_model_registry::Config for Runtime {
 	type MaxModelsPerOwner = ConstU32<256>;
 	type MaxArtifactSize = MaxArtifactSize;
 	type WeightInfo = pallet_model_registry::weights::SubstrateWeight<Runtime>;
+}
+
+/// Protocol parameters that root (later governance) changes at runtime through
+/// `pallet-parameters`, each with its default.
+#[dynamic_params(RuntimeParameters, pallet_parameters::Parameters::<Runtime>)]
+pub mod dynamic_params {
+	use super::*;
+
+	/// Fees and shares of paid inference, and worker bonds.
+	#[dynamic_pallet_params]
+	#[codec(index = 0)]
+	pub mod inference {
+		/// Execution fee per worker, before the per-byte part: 0.01 OPG.
+		#[codec(index = 0)]
+		pub static BaseExecutionFee: Balance = 10 * MILLI_OPG;
+
+		/// Execution fee per worker per input byte: 1 µOPG.
+		#[codec(index = 1)]
+		pub static ExecutionFeePerByte: Balance = MICRO_OPG;
+
+		/// Part of each execution fee paid to the validators' reward pot.
+		#[codec(index = 2)]
+		pub static ValidatorShare: Perbill = Perbill::from_percent(10);
+
+		/// Part of each execution fee paid to the treasury.
+		#[codec(index = 3)]
+		pub static TreasuryShare: Perbill = Perbill::from_percent(5);
+
+		/// Smallest worker bond: 100 OPG.
+		#[codec(index = 4)]
+		pub static MinWorkerBond: Balance = 100 * OPG;
+
+		/// Part of a worker's bond one slash takes.
+		#[codec(index = 5)]
+		pub static SlashFraction: Perbill = Perbill::from_percent(10);
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl Default for RuntimeParameters {
+	fn default() -> Self {
+		RuntimeParameters::Inference(dynamic_params::inference::Parameters::BaseExecutionFee(
+			dynamic_params::inference::BaseExecutionFee,
+			Some(10 * MILLI_OPG),
+		))
+	}
+}
+
+impl pallet_parameters::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type RuntimeParameters = RuntimeParameters;
+	/// Root for now; a governance track later.
+	type AdminOrigin = AsEnsureOriginWithArg<EnsureRoot<AccountId>>;
+	/// The pallet's own weights, measured on polkadot-sdk's reference machine.
+	type WeightInfo = ();
+}
+
+parameter_types! {
+	/// The treasury's account (the one `pallet-treasury` derives from `py/trsry`).
+	pub TreasuryAccount: AccountId = PalletId(*b"py/trsry").into_account_truncating();
+	/// The account of the validators' reward pot.
+	pub ValidatorPotAccount: AccountId = PalletId(*b"opg/vpot").into_account_truncating();
+}
+
+impl pallet_verification::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Registry = ModelRegistry;
+	type MinBond = dynamic_params::inference::MinWorkerBond;
+	type SlashFraction = dynamic_params::inference::SlashFraction;
+	type ValidatorShare = dynamic_params::inference::ValidatorShare;
+	type TreasuryShare = dynamic_params::inference::TreasuryShare;
+	type ValidatorPotAccount = ValidatorPotAccount;
+	type TreasuryAccount = TreasuryAccount;
+	/// A day; a worker with pending jobs cannot start unbonding at all.
+	type UnbondingPeriod = ConstU32<DAYS>;
+	type MaxWorkers = ConstU32<256>;
+	type MaxRuntimeLen = ConstU32<64>;
+	type WeightInfo = pallet_verification::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_inference::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Registry = ModelRegistry;
+	type Verifier = Verification;
+	type BaseExecutionFee = dynamic_params::inference::BaseExecutionFee;
+	type ExecutionFeePerByte = dynamic_params::inference::ExecutionFeePerByte;
+	type MaxRedundancy = ConstU32<5>;
+	/// 1 MiB: a 224×224 RGB image in f32 is 588 KiB.
+	type MaxInputLen = ConstU32<{ 1024 * 1024 }>;
+	type MaxOutputLen = ConstU32<{ 64 * 1024 }>;
+	type MaxReassignments = ConstU32<3>;
+	/// One minute for each phase.
+	type ResultTimeout = ConstU32<MINUTES>;
+	type CommitTimeout = ConstU32<MINUTES>;
+	type RevealTimeout = ConstU32<MINUTES>;
+	type ResultRetention = ConstU32<DAYS>;
+	type MaxDeadlinesPerBlock = ConstU32<64>;
+	type EpochLength = ConstU32<DAYS>;
+	type EpochsKept = ConstU32<30>;
+	type MaxModelsPerEpoch = ConstU32<1024>;
+	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = benchmark_helper::InferenceSetup;
+}
+
+/// Models and workers for the inference benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub mod benchmark_helper {
+	use super::*;
+	use alloc::{format, vec::Vec};
+	use frame_support::traits::fungible::Mutate;
+	use modelhub_primitives::{
+		registry::ModelId,
+		schema::{Dim, IoSchema, TensorSpec},
+		tensor::DType,
+	};
+	use pallet_model_registry::ParentLink;
+	use sp_core::{crypto::KeyTypeId, sr25519};
+	use sp_runtime::Permill;
+
+	/// Key type of the benchmark workers' attestation keys.
+	const KEY_TYPE: KeyTypeId = KeyTypeId(*b"opgw");
+
+	/// Sets up inference benchmarks.
+	pub struct InferenceSetup;
+
+	fn schema() -> IoSchema {
+		let spec = |name: &[u8]| TensorSpec::new(name, DType::F32, &[Dim::Dynamic]);
+		IoSchema {
+			inputs: spec(b"x").into_iter().collect::<Vec<_>>().try_into().unwrap_or_default(),
+			outputs: spec(b"y").into_iter().collect::<Vec<_>>().try_into().unwrap_or_default(),
+		}
+	}
+
+	fn account(name: &str, index: u32) -> AccountId {
+		frame_benchmarking::account(name, index, 0)
+	}
+
+	impl pallet_inference::BenchmarkHelper<AccountId, Balance> for InferenceSetup {
+		fn publish_model(owner: &AccountId) -> ModelId {
+			// A lineage as deep as allowed, each level split 16 ways: the widest payout.
+			let mut parent = None;
+			let mut model = 0;
+			for level in 0..=8u32 {
+				let creator = account("creator", level);
+				Self::fund(&creator, 1_000 * OPG);
+				let royalties = (0..16u32)
+					.map(|i| {
+						(account("beneficiary", level * 16 + i), Permill::from_rational(1u32, 16))
+					})
+					.collect::<Vec<_>>();
+				let mut royalties = royalties;
+				let assigned: u32 = royalties.iter().map(|(_, share)| share.deconstruct()).sum();
+				if let Some((_, first)) = royalties.first_mut() {
+					*first = Permill::from_parts(first.deconstruct() + 1_000_000 - assigned);
+				}
+				let publisher = if level == 8 { owner.clone() } else { creator };
+				Self::fund(&publisher, 1_000 * OPG);
+				model = pallet_model_registry::testing::publish::<Runtime>(
+					publisher,
+					OPG,
+					royalties,
+					parent,
+					schema(),
+					16,
+				)
+				.unwrap_or_default();
+				parent = Some(ParentLink { model, share: Permill::from_percent(50) });
+			}
+			model
+		}
+
+		fn register_workers(count: u32) -> Vec<AccountId> {
+			let mut workers = Vec::new();
+			for index in 0..256u32 {
+				let worker = account("worker", index);
+				let seed = format!("//opg-worker-{index}").into_bytes();
+				let key = sp_io::crypto::sr25519_generate(KEY_TYPE, Some(seed));
+				Self::fund(&worker, 1_000 * OPG);
+				let meta = pallet_verification::WorkerMeta::<Runtime> {
+					runtime: Default::default(),
+					capacity: 1_000,
+				};
+				let _ = Verification::register_worker(
+					RuntimeOrigin::signed(worker.clone()),
+					100 * OPG,
+					key.0,
+					meta,
+				);
+				if index < count {
+					workers.push(worker);
+				}
+			}
+			workers
+		}
+
+		fn sign(worker: &AccountId, message: &[u8]) -> [u8; 64] {
+			let Some(info) = pallet_verification::Workers::<Runtime>::get(worker) else {
+				return [0; 64];
+			};
+			let public = sr25519::Public::from_raw(info.attestation_key);
+			sp_io::crypto::sr25519_sign(KEY_TYPE, &public, message).map_or([0; 64], |s| s.0)
+		}
+
+		fn fund(who: &AccountId, amount: Balance) {
+			let _ = Balances::set_balance(who, amount);
+		}
+	}
 }

@@ -1,0 +1,220 @@
+//! Benchmarks of every inference call and of the per-block deadline work, each at its worst
+//! case: a full worker pool to draw from, the widest royalty payout to settle, the most
+//! workers per request.
+
+use super::*;
+use crate::BenchmarkHelper as _;
+use alloc::{vec, vec::Vec};
+use frame_benchmarking::v2::*;
+use frame_support::traits::Get;
+use frame_system::RawOrigin;
+use modelhub_primitives::{
+	inference::{result_commitment, RequestId},
+	registry::ModelId,
+	tensor::{DType, Limits, Tensor, TensorSet},
+};
+use sp_runtime::traits::Bounded;
+
+type Helper<T> = <T as Config>::BenchmarkHelper;
+
+/// A canonical set holding one f32 tensor `name` of about `bytes` encoded bytes, every
+/// element 0.5 (exact at any rounding).
+fn tensors(name: &[u8], bytes: u32) -> Vec<u8> {
+	let count = (bytes.saturating_sub(16) / 4).max(1) as usize;
+	let tensor = Tensor {
+		name: name.to_vec(),
+		dtype: DType::F32,
+		shape: vec![count as u64],
+		data: 0.5f32.to_le_bytes().repeat(count),
+	};
+	let limits = Limits { max_tensors: 1, max_data_bytes: u64::MAX };
+	TensorSet::new(vec![tensor], &limits).map(|set| set.encode()).unwrap_or_default()
+}
+
+/// A funded requester, a published model and a full pool with `workers` usable workers.
+fn setup<T: Config>(workers: u32) -> (T::AccountId, ModelId) {
+	let requester: T::AccountId = account("requester", 0, 0);
+	Helper::<T>::fund(&requester, BalanceOf::<T>::max_value() / 4u32.into());
+	let owner: T::AccountId = account("owner", 0, 0);
+	let model = Helper::<T>::publish_model(&owner);
+	Helper::<T>::register_workers(workers);
+	(requester, model)
+}
+
+/// Opens a request with `redundancy` workers on an input of `bytes` bytes.
+fn open<T: Config>(
+	requester: &T::AccountId,
+	model: ModelId,
+	bytes: u32,
+	redundancy: u32,
+) -> Result<RequestId, BenchmarkError> {
+	Pallet::<T>::do_request(
+		requester.clone(),
+		model,
+		tensors(b"x", bytes),
+		BalanceOf::<T>::max_value(),
+		redundancy,
+	)
+	.map_err(|_| BenchmarkError::Stop("request_inference failed"))
+}
+
+fn workers_of<T: Config>(id: RequestId) -> Vec<T::AccountId> {
+	Requests::<T>::get(id)
+		.map(|request| request.slots.iter().map(|slot| slot.worker.clone()).collect())
+		.unwrap_or_default()
+}
+
+fn signed<T: Config>(id: RequestId, worker: &T::AccountId, output: &[u8]) -> [u8; 64] {
+	let Some(request) = Requests::<T>::get(id) else { return [0; 64] };
+	let hash = sp_io::hashing::blake2_256(output);
+	Helper::<T>::sign(worker, &Pallet::<T>::attestation(id, &request, worker, hash).message())
+}
+
+fn salt_of(index: usize) -> [u8; 32] {
+	[index as u8; 32]
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn request_inference(
+		b: Linear<64, { T::MaxInputLen::get() }>,
+		r: Linear<1, { T::MaxRedundancy::get() }>,
+	) {
+		let (requester, model) = setup::<T>(r);
+		let input = tensors(b"x", b);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(requester), model, input, BalanceOf::<T>::max_value(), r);
+
+		assert_eq!(NextRequestId::<T>::get(), 1);
+	}
+
+	#[benchmark]
+	fn submit_result(o: Linear<64, { T::MaxOutputLen::get() }>) -> Result<(), BenchmarkError> {
+		let (requester, model) = setup::<T>(1);
+		let id = open::<T>(&requester, model, 64, 1)?;
+		let worker = workers_of::<T>(id).pop().ok_or(BenchmarkError::Stop("no worker"))?;
+		let output = tensors(b"y", o);
+		let signature = signed::<T>(id, &worker, &output);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(worker), id, output, signature);
+
+		assert!(matches!(Results::<T>::get(id).map(|r| r.outcome), Some(Outcome::Settled { .. })));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn commit_result() -> Result<(), BenchmarkError> {
+		let k = T::MaxRedundancy::get().max(2);
+		let (requester, model) = setup::<T>(k);
+		let id = open::<T>(&requester, model, 64, k)?;
+		let mut workers = workers_of::<T>(id);
+		let last = workers.pop().ok_or(BenchmarkError::Stop("no worker"))?;
+		for worker in workers {
+			Pallet::<T>::do_commit(worker, id, [1; 32])
+				.map_err(|_| BenchmarkError::Stop("commit failed"))?;
+		}
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(last), id, [1; 32]);
+
+		assert_eq!(Requests::<T>::get(id).map(|r| r.phase), Some(Phase::Reveal));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn reveal_result(
+		o: Linear<64, { T::MaxOutputLen::get() }>,
+		r: Linear<2, { T::MaxRedundancy::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let (requester, model) = setup::<T>(r);
+		let id = open::<T>(&requester, model, 64, r)?;
+		let workers = workers_of::<T>(id);
+		let output = tensors(b"y", o);
+		let hash = sp_io::hashing::blake2_256(&output);
+		for (index, worker) in workers.iter().enumerate() {
+			let commitment = result_commitment(id, &hash, &salt_of(index), worker);
+			Pallet::<T>::do_commit(worker.clone(), id, commitment)
+				.map_err(|_| BenchmarkError::Stop("commit failed"))?;
+		}
+		let last = workers.len().saturating_sub(1);
+		for (index, worker) in workers.iter().enumerate().take(last) {
+			let signature = signed::<T>(id, worker, &output);
+			Pallet::<T>::do_reveal(worker.clone(), id, output.clone(), salt_of(index), signature)
+				.map_err(|_| BenchmarkError::Stop("reveal failed"))?;
+		}
+		let worker = workers.get(last).cloned().ok_or(BenchmarkError::Stop("no worker"))?;
+		let signature = signed::<T>(id, &worker, &output);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(worker), id, output, salt_of(last), signature);
+
+		assert!(matches!(Results::<T>::get(id).map(|r| r.outcome), Some(Outcome::Settled { .. })));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn report_failure(r: Linear<1, { T::MaxRedundancy::get() }>) -> Result<(), BenchmarkError> {
+		let (requester, model) = setup::<T>(r);
+		let id = open::<T>(&requester, model, 64, r)?;
+		let worker = workers_of::<T>(id).pop().ok_or(BenchmarkError::Stop("no worker"))?;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(worker.clone()), id, FailureReason::ExecutionError);
+
+		assert!(!workers_of::<T>(id).contains(&worker));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn expire_requests(
+		n: Linear<0, { T::MaxDeadlinesPerBlock::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let k = T::MaxRedundancy::get();
+		let (requester, model) = setup::<T>(k);
+		let mut ids = Vec::new();
+		for _ in 0..n {
+			ids.push(open::<T>(&requester, model, 64, k)?);
+		}
+		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(if k == 1 {
+			T::ResultTimeout::get()
+		} else {
+			T::CommitTimeout::get()
+		});
+		frame_system::Pallet::<T>::set_block_number(deadline);
+
+		#[block]
+		{
+			Pallet::<T>::process_deadlines(deadline);
+		}
+
+		assert!(ids.iter().all(|id| Results::<T>::contains_key(id)));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn prune_result() -> Result<(), BenchmarkError> {
+		let (requester, model) = setup::<T>(1);
+		let id = open::<T>(&requester, model, 64, 1)?;
+		let worker = workers_of::<T>(id).pop().ok_or(BenchmarkError::Stop("no worker"))?;
+		let output = tensors(b"y", T::MaxOutputLen::get());
+		let signature = signed::<T>(id, &worker, &output);
+		Pallet::<T>::do_submit(worker, id, output, signature)
+			.map_err(|_| BenchmarkError::Stop("submit failed"))?;
+		let now =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::ResultRetention::get());
+		frame_system::Pallet::<T>::set_block_number(now);
+
+		#[block]
+		{
+			Pallet::<T>::prune_results(now, Weight::MAX);
+		}
+
+		assert!(!Results::<T>::contains_key(id));
+		Ok(())
+	}
+}

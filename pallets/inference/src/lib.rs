@@ -1,0 +1,503 @@
+//! # Inference pallet
+//!
+//! Paid inference on the OPG Model Hub: a developer pays per call, bonded workers run the
+//! model, and the fee is settled in OPG or refunded in full.
+//!
+//! ## Life of a request
+//!
+//! 1. [`Pallet::request_inference`] checks that the model is active and that the input is a
+//!    canonical tensor set fitting the model's input schema, quotes the fee (the model's price
+//!    plus [`Config::BaseExecutionFee`] and [`Config::ExecutionFeePerByte`] per input byte,
+//!    the execution part times the redundancy), holds it from the requester under
+//!    [`HoldReason::Escrow`], and has [`Config::Verifier`] draw `redundancy` distinct workers
+//!    by bond from a seed of the parent block hash and the request id.
+//! 2. With redundancy 1 the worker calls [`Pallet::submit_result`] with the canonical output
+//!    and its attestation (an sr25519 signature over
+//!    [`modelhub_primitives::inference::Attestation`]) before [`Config::ResultTimeout`].
+//! 3. With redundancy above 1 every worker first calls [`Pallet::commit_result`] with
+//!    [`modelhub_primitives::inference::result_commitment`] before [`Config::CommitTimeout`],
+//!    then [`Pallet::reveal_result`] with the output, salt and attestation before
+//!    [`Config::RevealTimeout`]. When every committed worker has revealed, or at the reveal
+//!    deadline, a strict majority of the redundancy on one output hash settles the request.
+//! 4. A worker that cannot run the job calls [`Pallet::report_failure`]; the job goes to
+//!    another worker up to [`Config::MaxReassignments`] times per request, otherwise the slot
+//!    fails (and with redundancy 1 the request is refunded).
+//! 5. Deadlines are processed in `on_initialize`, at most [`Config::MaxDeadlinesPerBlock`]
+//!    per block: absent workers are slashed, and the request is refunded in full unless a
+//!    majority can still form.
+//!
+//! ## Settlement
+//!
+//! [`Config::Verifier`] splits the fee: the royalty across the model's lineage, the execution
+//! fee between the validators' pot, the treasury and the workers that agreed. Each part moves
+//! straight from the requester's held balance to its recipient, so the sum paid out is exactly
+//! the fee and total issuance never changes. A part that cannot be paid (a new account below
+//! the existential deposit) returns to the requester. Workers that revealed another output, or
+//! reported a failure that the majority contradicted, are slashed. Accepted result
+//! submissions pay no transaction fee.
+//!
+//! The ended request's [`ResultRecord`] is kept at least [`Config::ResultRetention`] blocks,
+//! then pruned in `on_idle`. Settled calls are counted per model in the registry and per
+//! epoch here ([`Epochs`], [`EpochModelCalls`]), for the concentration statistics in
+//! [`modelhub_primitives::stats`].
+//!
+//! Invariant (checked by `try_state`): each account's balance on hold for
+//! [`HoldReason::Escrow`] equals the fees of its requests that have not ended, and every such
+//! request has its input, its assignments and a deadline entry.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+mod lifecycle;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+/// What the benchmarks need from the runtime: a model to call and workers to run it.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId, Balance> {
+	/// Publishes a model with input `x` and output `y` (both `f32`, one dynamic dimension)
+	/// whose royalty payout reaches as many accounts as the registry allows.
+	fn publish_model(owner: &AccountId) -> modelhub_primitives::registry::ModelId;
+	/// Registers `count` funded workers with attestation keys the helper can sign with, and
+	/// as many more as the pool holds so selection scans a full pool.
+	fn register_workers(count: u32) -> alloc::vec::Vec<AccountId>;
+	/// `worker`'s attestation signature over `message`.
+	fn sign(worker: &AccountId, message: &[u8]) -> [u8; 64];
+	/// Funds `who` with `amount`.
+	fn fund(who: &AccountId, amount: Balance);
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use alloc::vec::Vec;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::fungible::{Inspect, Mutate, MutateHold},
+	};
+	use frame_system::pallet_prelude::*;
+	use modelhub_primitives::{
+		inference::{FailureReason, RequestId, Verifier},
+		registry::{ModelId, ModelRegistry},
+	};
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Configuration of the inference pallet.
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The native token; fees are held through it.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The runtime's hold reasons, which include this pallet's.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The model registry: call terms, usage counters.
+		type Registry: ModelRegistry<Self::AccountId, BalanceOf<Self>>;
+
+		/// The verification pallet: workers, attestations, slashing, fee splits.
+		type Verifier: Verifier<Self::AccountId, BalanceOf<Self>>;
+
+		/// Execution fee per worker, before the per-byte part.
+		type BaseExecutionFee: Get<BalanceOf<Self>>;
+
+		/// Execution fee per worker per input byte.
+		type ExecutionFeePerByte: Get<BalanceOf<Self>>;
+
+		/// Most workers one request may ask for.
+		#[pallet::constant]
+		type MaxRedundancy: Get<u32>;
+
+		/// Longest request input, in bytes.
+		#[pallet::constant]
+		type MaxInputLen: Get<u32>;
+
+		/// Longest output, in bytes.
+		#[pallet::constant]
+		type MaxOutputLen: Get<u32>;
+
+		/// Most times one request's jobs are handed to another worker.
+		#[pallet::constant]
+		type MaxReassignments: Get<u32>;
+
+		/// Blocks a worker has to submit a result (redundancy 1).
+		#[pallet::constant]
+		type ResultTimeout: Get<BlockNumberFor<Self>>;
+
+		/// Blocks workers have to commit (redundancy above 1).
+		#[pallet::constant]
+		type CommitTimeout: Get<BlockNumberFor<Self>>;
+
+		/// Blocks committed workers have to reveal.
+		#[pallet::constant]
+		type RevealTimeout: Get<BlockNumberFor<Self>>;
+
+		/// Blocks an ended request's result is kept at least.
+		#[pallet::constant]
+		type ResultRetention: Get<BlockNumberFor<Self>>;
+
+		/// Most deadlines that fall in one block; a deadline that finds its block full moves
+		/// to the next block with room (up to 16 blocks later).
+		#[pallet::constant]
+		type MaxDeadlinesPerBlock: Get<u32>;
+
+		/// Blocks per usage epoch.
+		#[pallet::constant]
+		type EpochLength: Get<BlockNumberFor<Self>>;
+
+		/// Epochs of per-model usage kept.
+		#[pallet::constant]
+		type EpochsKept: Get<u32>;
+
+		/// Most models listed per epoch; calls to further models count in the totals only.
+		#[pallet::constant]
+		type MaxModelsPerEpoch: Get<u32>;
+
+		/// Weights of this pallet's calls and hooks.
+		type WeightInfo: WeightInfo;
+
+		/// Sets up models and workers for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: crate::BenchmarkHelper<Self::AccountId, BalanceOf<Self>>;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// The fee of a request that has not ended.
+		#[codec(index = 0)]
+		Escrow,
+	}
+
+	/// The id the next request gets.
+	#[pallet::storage]
+	pub type NextRequestId<T> = StorageValue<_, RequestId, ValueQuery>;
+
+	/// Requests that have not ended.
+	#[pallet::storage]
+	pub type Requests<T: Config> = StorageMap<_, Twox64Concat, RequestId, RequestOf<T>>;
+
+	/// The input of each request that has not ended.
+	#[pallet::storage]
+	pub type Inputs<T: Config> = StorageMap<_, Twox64Concat, RequestId, InputOf<T>>;
+
+	/// The first revealed output for each output hash of a request that has not ended.
+	#[pallet::storage]
+	pub type RevealedOutputs<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, RequestId, Identity, [u8; 32], OutputOf<T>>;
+
+	/// The jobs each worker still has to do: (worker, request).
+	#[pallet::storage]
+	pub type Assignments<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, RequestId, ()>;
+
+	/// Requests whose current phase times out at each block.
+	#[pallet::storage]
+	pub type Deadlines<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<RequestId, T::MaxDeadlinesPerBlock>,
+		ValueQuery,
+	>;
+
+	/// Ended requests: outcome and output.
+	#[pallet::storage]
+	pub type Results<T: Config> = StorageMap<_, Twox64Concat, RequestId, ResultOf<T>>;
+
+	/// The lowest request id whose result may not have been pruned.
+	#[pallet::storage]
+	pub type PruneCursor<T> = StorageValue<_, RequestId, ValueQuery>;
+
+	/// Totals of each kept epoch.
+	#[pallet::storage]
+	pub type Epochs<T: Config> =
+		StorageMap<_, Twox64Concat, EpochIndex, EpochTotals<BalanceOf<T>>, ValueQuery>;
+
+	/// Settled calls per model per kept epoch.
+	#[pallet::storage]
+	pub type EpochModelCalls<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		EpochIndex,
+		Twox64Concat,
+		ModelId,
+		EpochModelUsage<BalanceOf<T>>,
+		ValueQuery,
+	>;
+
+	/// Events of the inference pallet.
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A request was paid for and assigned.
+		InferenceRequested {
+			/// The request.
+			request: RequestId,
+			/// The model called.
+			model: ModelId,
+			/// Who pays.
+			requester: T::AccountId,
+			/// The fee held.
+			fee: BalanceOf<T>,
+			/// The workers assigned.
+			workers: Vec<T::AccountId>,
+			/// When the first phase times out.
+			deadline: BlockNumberFor<T>,
+		},
+		/// A worker committed to an output.
+		ResultCommitted {
+			/// The request.
+			request: RequestId,
+			/// The worker.
+			worker: T::AccountId,
+		},
+		/// Every worker has committed (or dropped out); reveals are open.
+		RevealStarted {
+			/// The request.
+			request: RequestId,
+			/// When reveals time out.
+			deadline: BlockNumberFor<T>,
+		},
+		/// A worker submitted or revealed an attested output.
+		ResultSubmitted {
+			/// The request.
+			request: RequestId,
+			/// The worker.
+			worker: T::AccountId,
+			/// Hash of its canonical output.
+			output_hash: [u8; 32],
+		},
+		/// A worker reported that it could not run the job.
+		FailureReported {
+			/// The request.
+			request: RequestId,
+			/// The worker.
+			worker: T::AccountId,
+			/// Why.
+			reason: FailureReason,
+		},
+		/// A job moved to another worker.
+		JobReassigned {
+			/// The request.
+			request: RequestId,
+			/// The worker that gave it up.
+			from: T::AccountId,
+			/// The worker that has it now.
+			to: T::AccountId,
+			/// When the phase now times out.
+			deadline: BlockNumberFor<T>,
+		},
+		/// The request settled: the fee was paid out and the output stored.
+		InferenceSettled {
+			/// The request.
+			request: RequestId,
+			/// Hash of the agreed output.
+			output_hash: [u8; 32],
+			/// The workers that agreed on it and were paid.
+			workers: Vec<T::AccountId>,
+			/// Every payment made from the fee.
+			payouts: Vec<(T::AccountId, BalanceOf<T>)>,
+		},
+		/// The request was refunded in full.
+		InferenceRefunded {
+			/// The request.
+			request: RequestId,
+			/// The amount returned.
+			amount: BalanceOf<T>,
+			/// Why.
+			reason: RefundReason,
+		},
+	}
+
+	/// Errors of the inference pallet.
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No model has this id.
+		ModelNotFound,
+		/// The model is paused, retired or delisted.
+		ModelNotActive,
+		/// Redundancy is 0 or above [`Config::MaxRedundancy`].
+		InvalidRedundancy,
+		/// The input is longer than [`Config::MaxInputLen`].
+		InputTooLarge,
+		/// The input is not a canonical tensor set.
+		InputNotCanonical,
+		/// The input does not fit the model's input schema.
+		InputDoesNotFitSchema,
+		/// The fee is above the caller's `max_fee`.
+		FeeAboveMax,
+		/// The requester cannot put the fee on hold.
+		InsufficientBalance,
+		/// Fewer eligible workers than the redundancy asks for.
+		NotEnoughWorkers,
+		/// Every block a deadline could go to is full; try again later.
+		DeadlineQueueFull,
+		/// No request with this id is pending.
+		RequestNotFound,
+		/// The caller has no open job in this request.
+		NotAssigned,
+		/// Redundancy above 1 needs `commit_result` and `reveal_result`.
+		CommitRevealRequired,
+		/// Redundancy 1 needs `submit_result`.
+		SubmitResultRequired,
+		/// The request is not taking commitments.
+		NotInCommitPhase,
+		/// The request is not taking reveals.
+		NotInRevealPhase,
+		/// The caller already committed.
+		AlreadyCommitted,
+		/// The caller has no commitment to reveal.
+		NotCommitted,
+		/// The output is longer than [`Config::MaxOutputLen`].
+		OutputTooLarge,
+		/// The output is not a canonical tensor set, or its floats are not rounded to the
+		/// model's output rounding bits.
+		OutputNotCanonical,
+		/// The output does not fit the model's output schema.
+		OutputDoesNotFitSchema,
+		/// The revealed output and salt do not match the commitment.
+		CommitmentMismatch,
+		/// The attestation signature does not verify under the worker's key.
+		InvalidAttestation,
+		/// The fee could not be split (no agreeing worker, or the model is gone).
+		SettlementFailed,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::process_deadlines(now).saturating_add(Self::prune_epoch(now))
+		}
+
+		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::prune_results(now, remaining)
+		}
+
+		fn integrity_test() {
+			use sp_runtime::traits::Zero;
+			assert!(T::MaxRedundancy::get() >= 1, "MaxRedundancy must be at least 1");
+			assert!(T::MaxDeadlinesPerBlock::get() >= 1, "MaxDeadlinesPerBlock must be at least 1");
+			assert!(!T::ResultTimeout::get().is_zero(), "ResultTimeout must be positive");
+			assert!(!T::CommitTimeout::get().is_zero(), "CommitTimeout must be positive");
+			assert!(!T::RevealTimeout::get().is_zero(), "RevealTimeout must be positive");
+			assert!(!T::EpochLength::get().is_zero(), "EpochLength must be positive");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Pays for one inference of `model` on `input` (a canonical tensor set), run by
+		/// `redundancy` workers.
+		///
+		/// Fails before anything is held if the model is not active, the input does not fit
+		/// its schema, the fee is above `max_fee`, or too few workers are eligible. Holds the
+		/// fee and emits [`Event::InferenceRequested`] naming the workers.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::request_inference(input.len() as u32, *redundancy))]
+		pub fn request_inference(
+			origin: OriginFor<T>,
+			model: ModelId,
+			input: Vec<u8>,
+			max_fee: BalanceOf<T>,
+			redundancy: u32,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_request(who, model, input, max_fee, redundancy).map(|_| ())
+		}
+
+		/// Submits the attested output of a redundancy-1 job and settles the request.
+		///
+		/// `output` is the canonical output tensor set; `signature` is the worker's sr25519
+		/// attestation over [`modelhub_primitives::inference::Attestation`]. Free when
+		/// accepted. Emits [`Event::ResultSubmitted`] and [`Event::InferenceSettled`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::submit_result(output.len() as u32))]
+		pub fn submit_result(
+			origin: OriginFor<T>,
+			request: RequestId,
+			output: Vec<u8>,
+			signature: [u8; 64],
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_submit(who, request, output, signature)?;
+			Ok(Pays::No.into())
+		}
+
+		/// Commits to an output of a redundant job without showing it: `commitment` is
+		/// [`modelhub_primitives::inference::result_commitment`] of the output hash, a secret
+		/// salt and the worker. Free when accepted. Emits [`Event::ResultCommitted`].
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::commit_result())]
+		pub fn commit_result(
+			origin: OriginFor<T>,
+			request: RequestId,
+			commitment: [u8; 32],
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_commit(who, request, commitment)?;
+			Ok(Pays::No.into())
+		}
+
+		/// Reveals the committed output of a redundant job, with its salt and attestation.
+		///
+		/// When every committed worker has revealed, the request settles with the output a
+		/// strict majority agrees on, or is refunded. Free when accepted. Emits
+		/// [`Event::ResultSubmitted`].
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::reveal_result(output.len() as u32, T::MaxRedundancy::get()))]
+		pub fn reveal_result(
+			origin: OriginFor<T>,
+			request: RequestId,
+			output: Vec<u8>,
+			salt: [u8; 32],
+			signature: [u8; 64],
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_reveal(who, request, output, salt, signature)?;
+			Ok(Pays::No.into())
+		}
+
+		/// Reports that the caller cannot run its job in `request`, for `reason`.
+		///
+		/// The job moves to another worker while the request has reassignments left;
+		/// otherwise the slot fails, and a request that can no longer settle is refunded. A
+		/// report that a succeeding majority contradicts is slashed at settlement. Free when
+		/// accepted. Emits [`Event::FailureReported`].
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::report_failure(T::MaxRedundancy::get()))]
+		pub fn report_failure(
+			origin: OriginFor<T>,
+			request: RequestId,
+			reason: FailureReason,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_report_failure(who, request, reason)?;
+			Ok(Pays::No.into())
+		}
+	}
+}

@@ -1,0 +1,658 @@
+//! The life of a request: admission, submissions, deadlines, settlement, refunds, pruning
+//! and the per-epoch usage record; and the pallet's invariants.
+
+use crate::{pallet::*, types::*, WeightInfo};
+use alloc::vec::Vec;
+use frame_support::{
+	pallet_prelude::*,
+	storage::with_storage_layer,
+	traits::{
+		fungible::MutateHold,
+		tokens::{Fortitude, Precision, Restriction},
+	},
+};
+use frame_system::pallet_prelude::BlockNumberFor;
+use modelhub_primitives::{
+	inference::{
+		result_commitment, strict_majority, Attestation, FailureReason, RequestId, Verifier,
+	},
+	registry::{CallTerms, ModelId, ModelRegistry, Unavailable},
+	tensor::{Limits, TensorSet, MAX_TENSORS},
+};
+use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
+
+/// How many blocks past its target a deadline may move to find room.
+const DEADLINE_SPILL: u32 = 16;
+
+impl<T: Config> Pallet<T> {
+	/// The execution fee of a call with `input_len` input bytes run by `redundancy` workers.
+	pub fn execution_fee(input_len: u32, redundancy: u32) -> BalanceOf<T> {
+		T::ExecutionFeePerByte::get()
+			.saturating_mul(input_len.into())
+			.saturating_add(T::BaseExecutionFee::get())
+			.saturating_mul(redundancy.into())
+	}
+
+	/// Admits a request; see [`Pallet::request_inference`].
+	pub(crate) fn do_request(
+		who: T::AccountId,
+		model: ModelId,
+		input: Vec<u8>,
+		max_fee: BalanceOf<T>,
+		redundancy: u32,
+	) -> Result<RequestId, DispatchError> {
+		ensure!((1..=T::MaxRedundancy::get()).contains(&redundancy), Error::<T>::InvalidRedundancy);
+		let input: InputOf<T> = input.try_into().map_err(|_| Error::<T>::InputTooLarge)?;
+		let terms = T::Registry::call_terms(model).map_err(|reason| match reason {
+			Unavailable::NotFound => Error::<T>::ModelNotFound,
+			_ => Error::<T>::ModelNotActive,
+		})?;
+		let limits = Limits { max_tensors: MAX_TENSORS, max_data_bytes: input.len() as u64 };
+		let set = TensorSet::decode_canonical(&input, &limits)
+			.map_err(|_| Error::<T>::InputNotCanonical)?;
+		terms.schema.check_inputs(&set).map_err(|_| Error::<T>::InputDoesNotFitSchema)?;
+		let input_len = input.len() as u32;
+		let execution = Self::execution_fee(input_len, redundancy);
+		let fee = terms.price.saturating_add(execution);
+		ensure!(fee <= max_fee, Error::<T>::FeeAboveMax);
+
+		let id = NextRequestId::<T>::get();
+		let workers = T::Verifier::select_workers(&Self::seed(id, 0), redundancy, &[]);
+		ensure!(workers.len() == redundancy as usize, Error::<T>::NotEnoughWorkers);
+		let now = frame_system::Pallet::<T>::block_number();
+		let (phase, timeout) = if redundancy == 1 {
+			(Phase::Running, T::ResultTimeout::get())
+		} else {
+			(Phase::Commit, T::CommitTimeout::get())
+		};
+		let deadline = Self::schedule(id, now.saturating_add(timeout))?;
+		T::Currency::hold(&HoldReason::Escrow.into(), &who, fee)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+		let slots: Vec<_> = workers
+			.iter()
+			.map(|w| Slot { worker: w.clone(), state: SlotState::Assigned })
+			.collect();
+		for worker in &workers {
+			T::Verifier::job_assigned(worker);
+			Assignments::<T>::insert(worker, id, ());
+		}
+		let request = Request::<T> {
+			requester: who.clone(),
+			model,
+			version: terms.version,
+			artifact_hash: terms.artifact_hash,
+			input_hash: sp_io::hashing::blake2_256(&input),
+			input_len,
+			royalty: terms.price,
+			execution,
+			redundancy,
+			slots: BoundedVec::truncate_from(slots),
+			replaced: BoundedVec::new(),
+			phase,
+			deadline,
+			created: now,
+		};
+		Requests::<T>::insert(id, request);
+		Inputs::<T>::insert(id, input);
+		NextRequestId::<T>::put(id.saturating_add(1));
+		Self::deposit_event(Event::InferenceRequested {
+			request: id,
+			model,
+			requester: who,
+			fee,
+			workers,
+			deadline,
+		});
+		Ok(id)
+	}
+
+	/// The selection seed of draw `round` for request `id`: blake2-256 of the parent block
+	/// hash, the id and the round.
+	pub fn seed(id: RequestId, round: u32) -> [u8; 32] {
+		let parent = frame_system::Pallet::<T>::parent_hash();
+		sp_io::hashing::blake2_256(&(parent, id, round).encode())
+	}
+
+	/// Handles a redundancy-1 result; see [`Pallet::submit_result`].
+	pub(crate) fn do_submit(
+		who: T::AccountId,
+		id: RequestId,
+		output: Vec<u8>,
+		signature: [u8; 64],
+	) -> DispatchResult {
+		let mut request = Requests::<T>::get(id).ok_or(Error::<T>::RequestNotFound)?;
+		ensure!(request.redundancy == 1, Error::<T>::CommitRevealRequired);
+		let index = Self::open_slot(&request, &who, SlotState::Assigned)?;
+		let (output, output_hash) = Self::check_output(&request, output)?;
+		ensure!(
+			Self::attested(id, &request, &who, output_hash, &signature),
+			Error::<T>::InvalidAttestation
+		);
+		Self::set_state(&mut request, index, SlotState::Revealed(output_hash));
+		Self::deposit_event(Event::ResultSubmitted { request: id, worker: who, output_hash });
+		Self::settle(id, request, output_hash, output)
+	}
+
+	/// Handles a commitment; see [`Pallet::commit_result`].
+	pub(crate) fn do_commit(
+		who: T::AccountId,
+		id: RequestId,
+		commitment: [u8; 32],
+	) -> DispatchResult {
+		let mut request = Requests::<T>::get(id).ok_or(Error::<T>::RequestNotFound)?;
+		ensure!(request.redundancy > 1, Error::<T>::SubmitResultRequired);
+		ensure!(request.phase == Phase::Commit, Error::<T>::NotInCommitPhase);
+		let index = match Self::open_slot(&request, &who, SlotState::Assigned) {
+			Ok(index) => index,
+			Err(_)
+				if request.slots.iter().any(|slot| {
+					slot.worker == who && matches!(slot.state, SlotState::Committed(_))
+				}) =>
+			{
+				return Err(Error::<T>::AlreadyCommitted.into())
+			},
+			Err(error) => return Err(error),
+		};
+		Self::set_state(&mut request, index, SlotState::Committed(commitment));
+		Self::deposit_event(Event::ResultCommitted { request: id, worker: who });
+		Self::advance(id, request)
+	}
+
+	/// Handles a reveal; see [`Pallet::reveal_result`].
+	pub(crate) fn do_reveal(
+		who: T::AccountId,
+		id: RequestId,
+		output: Vec<u8>,
+		salt: [u8; 32],
+		signature: [u8; 64],
+	) -> DispatchResult {
+		let mut request = Requests::<T>::get(id).ok_or(Error::<T>::RequestNotFound)?;
+		ensure!(request.redundancy > 1, Error::<T>::SubmitResultRequired);
+		ensure!(request.phase == Phase::Reveal, Error::<T>::NotInRevealPhase);
+		let (index, commitment) = request
+			.slots
+			.iter()
+			.enumerate()
+			.find_map(|(index, slot)| match slot.state {
+				SlotState::Committed(commitment) if slot.worker == who => Some((index, commitment)),
+				_ => None,
+			})
+			.ok_or(Error::<T>::NotCommitted)?;
+		let (output, output_hash) = Self::check_output(&request, output)?;
+		ensure!(
+			result_commitment(id, &output_hash, &salt, &who) == commitment,
+			Error::<T>::CommitmentMismatch
+		);
+		ensure!(
+			Self::attested(id, &request, &who, output_hash, &signature),
+			Error::<T>::InvalidAttestation
+		);
+		Self::set_state(&mut request, index, SlotState::Revealed(output_hash));
+		if !RevealedOutputs::<T>::contains_key(id, output_hash) {
+			RevealedOutputs::<T>::insert(id, output_hash, output);
+		}
+		Self::deposit_event(Event::ResultSubmitted { request: id, worker: who, output_hash });
+		Self::advance(id, request)
+	}
+
+	/// Handles a failure report; see [`Pallet::report_failure`].
+	pub(crate) fn do_report_failure(
+		who: T::AccountId,
+		id: RequestId,
+		reason: FailureReason,
+	) -> DispatchResult {
+		let mut request = Requests::<T>::get(id).ok_or(Error::<T>::RequestNotFound)?;
+		ensure!(request.phase != Phase::Reveal, Error::<T>::NotAssigned);
+		let index = Self::open_slot(&request, &who, SlotState::Assigned)?;
+		Self::deposit_event(Event::FailureReported { request: id, worker: who.clone(), reason });
+
+		if (request.replaced.len() as u32) < T::MaxReassignments::get() {
+			let mut exclude: Vec<T::AccountId> =
+				request.slots.iter().map(|slot| slot.worker.clone()).collect();
+			exclude.extend(request.replaced.iter().map(|(worker, _)| worker.clone()));
+			let round = request.replaced.len() as u32 + 1;
+			let chosen = T::Verifier::select_workers(&Self::seed(id, round), 1, &exclude);
+			if let Some(next) = chosen.into_iter().next() {
+				let timeout = match request.phase {
+					Phase::Running => T::ResultTimeout::get(),
+					_ => T::CommitTimeout::get(),
+				};
+				let now = frame_system::Pallet::<T>::block_number();
+				let deadline = Self::schedule(id, now.saturating_add(timeout))?;
+				request
+					.replaced
+					.try_push((who.clone(), reason))
+					.map_err(|_| Error::<T>::NotAssigned)?;
+				if let Some(slot) = request.slots.get_mut(index) {
+					slot.worker = next.clone();
+					slot.state = SlotState::Assigned;
+				}
+				request.deadline = request.deadline.max(deadline);
+				Assignments::<T>::remove(&who, id);
+				Assignments::<T>::insert(&next, id, ());
+				T::Verifier::job_assigned(&next);
+				Self::deposit_event(Event::JobReassigned {
+					request: id,
+					from: who,
+					to: next,
+					deadline: request.deadline,
+				});
+				Requests::<T>::insert(id, request);
+				return Ok(());
+			}
+		}
+
+		Self::set_state(&mut request, index, SlotState::Failed(reason));
+		match request.phase {
+			Phase::Running => {
+				Self::refund(id, request, RefundReason::WorkersFailed);
+				Ok(())
+			},
+			_ => Self::advance(id, request),
+		}
+	}
+
+	/// The index of `who`'s slot if it is in `state`.
+	fn open_slot(
+		request: &RequestOf<T>,
+		who: &T::AccountId,
+		state: SlotState,
+	) -> Result<usize, DispatchError> {
+		request
+			.slots
+			.iter()
+			.position(|slot| &slot.worker == who && slot.state == state)
+			.ok_or_else(|| Error::<T>::NotAssigned.into())
+	}
+
+	fn set_state(request: &mut RequestOf<T>, index: usize, state: SlotState) {
+		if let Some(slot) = request.slots.get_mut(index) {
+			slot.state = state;
+		}
+	}
+
+	/// Checks an output against the request's model version and returns it bounded, with its
+	/// hash.
+	fn check_output(
+		request: &RequestOf<T>,
+		output: Vec<u8>,
+	) -> Result<(OutputOf<T>, [u8; 32]), DispatchError> {
+		let output: OutputOf<T> = output.try_into().map_err(|_| Error::<T>::OutputTooLarge)?;
+		let terms: CallTerms<BalanceOf<T>> =
+			T::Registry::version_terms(request.model, request.version)
+				.ok_or(Error::<T>::ModelNotFound)?;
+		let limits = Limits { max_tensors: MAX_TENSORS, max_data_bytes: output.len() as u64 };
+		let set = TensorSet::decode_canonical(&output, &limits)
+			.map_err(|_| Error::<T>::OutputNotCanonical)?;
+		let mut rounded = set.clone();
+		rounded.canonicalize_floats(terms.output_rounding_bits);
+		ensure!(rounded == set, Error::<T>::OutputNotCanonical);
+		terms.schema.check_outputs(&set).map_err(|_| Error::<T>::OutputDoesNotFitSchema)?;
+		let hash = sp_io::hashing::blake2_256(&output);
+		Ok((output, hash))
+	}
+
+	/// The attestation `worker` signs for `output_hash` in request `id`.
+	pub fn attestation(
+		id: RequestId,
+		request: &RequestOf<T>,
+		worker: &T::AccountId,
+		output_hash: [u8; 32],
+	) -> Attestation<T::AccountId> {
+		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+		let mut genesis_hash = [0u8; 32];
+		let bytes = genesis.as_ref();
+		let len = bytes.len().min(32);
+		genesis_hash[..len].copy_from_slice(&bytes[..len]);
+		Attestation {
+			genesis_hash,
+			request: id,
+			artifact_hash: request.artifact_hash,
+			input_hash: request.input_hash,
+			output_hash,
+			worker: worker.clone(),
+		}
+	}
+
+	fn attested(
+		id: RequestId,
+		request: &RequestOf<T>,
+		worker: &T::AccountId,
+		output_hash: [u8; 32],
+		signature: &[u8; 64],
+	) -> bool {
+		let message = Self::attestation(id, request, worker, output_hash).message();
+		T::Verifier::verify_attestation(worker, &message, signature)
+	}
+
+	/// Moves a redundant request on after a slot changed: opens reveals once nobody is left
+	/// to commit, concludes once nobody is left to reveal, and refunds once a majority can no
+	/// longer form.
+	fn advance(id: RequestId, mut request: RequestOf<T>) -> DispatchResult {
+		let still_in = request
+			.slots
+			.iter()
+			.filter(|slot| !matches!(slot.state, SlotState::Failed(_) | SlotState::Absent))
+			.count() as u64;
+		if still_in.saturating_mul(2) <= u64::from(request.redundancy) {
+			Self::refund(id, request, RefundReason::NoQuorum);
+			return Ok(());
+		}
+		let waiting = |state: &SlotState| match request.phase {
+			Phase::Commit => *state == SlotState::Assigned,
+			_ => matches!(state, SlotState::Committed(_)),
+		};
+		if request.slots.iter().any(|slot| waiting(&slot.state)) {
+			Requests::<T>::insert(id, request);
+			return Ok(());
+		}
+		match request.phase {
+			Phase::Commit => {
+				let now = frame_system::Pallet::<T>::block_number();
+				let deadline = Self::schedule(id, now.saturating_add(T::RevealTimeout::get()))?;
+				request.phase = Phase::Reveal;
+				request.deadline = deadline;
+				Requests::<T>::insert(id, request);
+				Self::deposit_event(Event::RevealStarted { request: id, deadline });
+				Ok(())
+			},
+			_ => {
+				Self::conclude(id, request);
+				Ok(())
+			},
+		}
+	}
+
+	/// Settles a request with the output a strict majority revealed, or refunds it.
+	fn conclude(id: RequestId, request: RequestOf<T>) {
+		let revealed: Vec<[u8; 32]> = request
+			.slots
+			.iter()
+			.filter_map(|slot| match slot.state {
+				SlotState::Revealed(hash) => Some(hash),
+				_ => None,
+			})
+			.collect();
+		let Some(winner) = strict_majority(request.redundancy, &revealed) else {
+			Self::refund(id, request, RefundReason::NoMajority);
+			return;
+		};
+		let output = RevealedOutputs::<T>::get(id, winner).unwrap_or_default();
+		let fallback = request.clone();
+		if with_storage_layer(|| Self::settle(id, request, winner, output)).is_err() {
+			Self::refund(id, fallback, RefundReason::NoMajority);
+		}
+	}
+
+	/// Pays the fee out to the model's beneficiaries, the protocol and the workers that
+	/// revealed `output_hash`, slashes the workers the majority contradicts, and ends the
+	/// request.
+	fn settle(
+		id: RequestId,
+		request: RequestOf<T>,
+		output_hash: [u8; 32],
+		output: OutputOf<T>,
+	) -> DispatchResult {
+		let agreeing: Vec<T::AccountId> = request
+			.slots
+			.iter()
+			.filter(|slot| slot.state == SlotState::Revealed(output_hash))
+			.map(|slot| slot.worker.clone())
+			.collect();
+		let payouts =
+			T::Verifier::settlement(request.model, request.royalty, request.execution, &agreeing)
+				.ok_or(Error::<T>::SettlementFailed)?;
+		for slot in request.slots.iter() {
+			if matches!(slot.state, SlotState::Failed(_))
+				|| matches!(slot.state, SlotState::Revealed(hash) if hash != output_hash)
+			{
+				T::Verifier::slash(&slot.worker, id);
+			}
+		}
+		for (worker, _) in request.replaced.iter() {
+			T::Verifier::slash(worker, id);
+		}
+		let reason = HoldReason::Escrow.into();
+		for (to, amount) in payouts.iter() {
+			let paid = T::Currency::transfer_on_hold(
+				&reason,
+				&request.requester,
+				to,
+				*amount,
+				Precision::Exact,
+				Restriction::Free,
+				Fortitude::Force,
+			);
+			if paid.is_err() {
+				// Cannot be paid (e.g. a new account below the existential deposit): it
+				// returns to the payer.
+				let _ = T::Currency::release(
+					&reason,
+					&request.requester,
+					*amount,
+					Precision::BestEffort,
+				);
+			}
+		}
+		T::Registry::note_call(request.model, &request.requester, request.royalty);
+		Self::note_epoch(request.model, request.fee(), request.royalty);
+		Self::deposit_event(Event::InferenceSettled {
+			request: id,
+			output_hash,
+			workers: agreeing,
+			payouts,
+		});
+		Self::end(id, request, Outcome::Settled { output_hash }, output);
+		Ok(())
+	}
+
+	/// Returns the whole fee to the requester and ends the request.
+	fn refund(id: RequestId, request: RequestOf<T>, reason: RefundReason) {
+		let amount = T::Currency::release(
+			&HoldReason::Escrow.into(),
+			&request.requester,
+			request.fee(),
+			Precision::BestEffort,
+		)
+		.unwrap_or_else(|_| Zero::zero());
+		T::Registry::note_failure(request.model);
+		Self::deposit_event(Event::InferenceRefunded { request: id, amount, reason });
+		Self::end(id, request, Outcome::Refunded { reason }, BoundedVec::new());
+	}
+
+	/// Removes everything a request kept while running and stores its result.
+	fn end(id: RequestId, request: RequestOf<T>, outcome: Outcome, output: OutputOf<T>) {
+		Requests::<T>::remove(id);
+		Inputs::<T>::remove(id);
+		let _ = RevealedOutputs::<T>::clear_prefix(id, T::MaxRedundancy::get(), None);
+		let workers = request
+			.slots
+			.iter()
+			.map(|slot| &slot.worker)
+			.chain(request.replaced.iter().map(|(worker, _)| worker));
+		for worker in workers {
+			Assignments::<T>::remove(worker, id);
+			T::Verifier::job_ended(worker);
+		}
+		Results::<T>::insert(
+			id,
+			ResultRecord {
+				requester: request.requester,
+				model: request.model,
+				outcome,
+				output,
+				ended_at: frame_system::Pallet::<T>::block_number(),
+			},
+		);
+	}
+
+	/// Puts `id` in the deadline queue of the first block from `at` with room.
+	fn schedule(id: RequestId, at: BlockNumberFor<T>) -> Result<BlockNumberFor<T>, DispatchError> {
+		for offset in 0..DEADLINE_SPILL {
+			let block = at.saturating_add(offset.into());
+			if Deadlines::<T>::try_mutate(block, |queue| queue.try_push(id)).is_ok() {
+				return Ok(block);
+			}
+		}
+		Err(Error::<T>::DeadlineQueueFull.into())
+	}
+
+	/// Times out the requests whose deadline is `now`.
+	pub(crate) fn process_deadlines(now: BlockNumberFor<T>) -> Weight {
+		let due = Deadlines::<T>::take(now);
+		let mut expired = 0u32;
+		for id in due.iter() {
+			let Some(request) = Requests::<T>::get(id) else { continue };
+			if request.deadline > now {
+				continue;
+			}
+			Self::expire(*id, request);
+			expired = expired.saturating_add(1);
+		}
+		T::WeightInfo::expire_requests(expired)
+			.saturating_add(T::DbWeight::get().reads_writes(due.len() as u64, 1))
+	}
+
+	/// Handles a missed deadline: absent workers are slashed; a redundant request moves to
+	/// reveals or concludes if a majority can still form, otherwise it is refunded.
+	fn expire(id: RequestId, mut request: RequestOf<T>) {
+		let absent = |state: &SlotState| match request.phase {
+			Phase::Reveal => matches!(state, SlotState::Committed(_)),
+			_ => *state == SlotState::Assigned,
+		};
+		let missing: Vec<usize> = request
+			.slots
+			.iter()
+			.enumerate()
+			.filter(|(_, slot)| absent(&slot.state))
+			.map(|(index, _)| index)
+			.collect();
+		for index in missing {
+			if let Some(slot) = request.slots.get_mut(index) {
+				slot.state = SlotState::Absent;
+				T::Verifier::slash(&slot.worker, id);
+			}
+		}
+		if request.phase == Phase::Running {
+			Self::refund(id, request, RefundReason::Timeout);
+			return;
+		}
+		let fallback = request.clone();
+		if with_storage_layer(|| Self::advance(id, request)).is_err() {
+			// No block had room for the reveal deadline.
+			Self::refund(id, fallback, RefundReason::NoQuorum);
+		}
+	}
+
+	/// Counts a settled call in the current epoch.
+	fn note_epoch(model: ModelId, fee: BalanceOf<T>, royalty: BalanceOf<T>) {
+		let epoch = Self::current_epoch();
+		let listed = EpochModelCalls::<T>::contains_key(epoch, model);
+		Epochs::<T>::mutate(epoch, |totals| {
+			totals.calls = totals.calls.saturating_add(1);
+			totals.fees = totals.fees.saturating_add(fee);
+			totals.royalties = totals.royalties.saturating_add(royalty);
+			if listed || totals.models < T::MaxModelsPerEpoch::get() {
+				if !listed {
+					totals.models = totals.models.saturating_add(1);
+				}
+				EpochModelCalls::<T>::mutate(epoch, model, |usage| {
+					usage.calls = usage.calls.saturating_add(1);
+					usage.royalties = usage.royalties.saturating_add(royalty);
+				});
+			} else {
+				totals.unlisted_calls = totals.unlisted_calls.saturating_add(1);
+			}
+		});
+	}
+
+	/// The epoch the current block is in.
+	pub fn current_epoch() -> EpochIndex {
+		Self::epoch_of(frame_system::Pallet::<T>::block_number())
+	}
+
+	fn epoch_of(block: BlockNumberFor<T>) -> EpochIndex {
+		let length = T::EpochLength::get().max(1u32.into());
+		(block / length).unique_saturated_into()
+	}
+
+	/// At the first block of an epoch, drops the epoch that falls out of the kept window.
+	pub(crate) fn prune_epoch(now: BlockNumberFor<T>) -> Weight {
+		let length = T::EpochLength::get().max(1u32.into());
+		if !(now % length).is_zero() {
+			return Weight::zero();
+		}
+		let Some(old) = Self::epoch_of(now).checked_sub(T::EpochsKept::get()) else {
+			return Weight::zero();
+		};
+		let removed = EpochModelCalls::<T>::clear_prefix(old, T::MaxModelsPerEpoch::get(), None);
+		Epochs::<T>::remove(old);
+		T::DbWeight::get().reads_writes(1, u64::from(removed.backend).saturating_add(1))
+	}
+
+	/// Removes results older than [`Config::ResultRetention`], in request order, as far as
+	/// `remaining` weight allows.
+	pub(crate) fn prune_results(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+		let step = T::WeightInfo::prune_result();
+		let mut used = T::DbWeight::get().reads(2);
+		if remaining.any_lt(used) {
+			return Weight::zero();
+		}
+		let mut cursor = PruneCursor::<T>::get();
+		let next = NextRequestId::<T>::get();
+		while cursor < next && remaining.all_gte(used.saturating_add(step)) {
+			if Requests::<T>::contains_key(cursor) {
+				break;
+			}
+			if let Some(result) = Results::<T>::get(cursor) {
+				if result.ended_at.saturating_add(T::ResultRetention::get()) > now {
+					break;
+				}
+				Results::<T>::remove(cursor);
+			}
+			used.saturating_accrue(step);
+			cursor = cursor.saturating_add(1);
+		}
+		PruneCursor::<T>::put(cursor);
+		used.saturating_add(T::DbWeight::get().writes(1))
+	}
+
+	/// Checks the pallet's invariants:
+	/// - each requester's balance on hold for [`HoldReason::Escrow`] equals the fees of its
+	///   requests that have not ended;
+	/// - every such request has its input, its open assignments and its deadline entry, and no
+	///   result yet.
+	#[cfg(any(feature = "try-runtime", feature = "std", test))]
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use frame_support::traits::fungible::InspectHold;
+		let mut held: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
+		for (id, request) in Requests::<T>::iter() {
+			ensure!(Inputs::<T>::contains_key(id), "running request without input");
+			ensure!(!Results::<T>::contains_key(id), "running request with a result");
+			ensure!(
+				Deadlines::<T>::get(request.deadline).contains(&id),
+				"running request without its deadline entry"
+			);
+			for slot in request.slots.iter() {
+				let open = matches!(slot.state, SlotState::Assigned | SlotState::Committed(_));
+				ensure!(
+					!open || Assignments::<T>::contains_key(&slot.worker, id),
+					"open slot without assignment"
+				);
+			}
+			match held.iter_mut().find(|(who, _)| *who == request.requester) {
+				Some((_, total)) => *total = total.saturating_add(request.fee()),
+				None => held.push((request.requester.clone(), request.fee())),
+			}
+		}
+		for (who, amount) in held {
+			let on_hold = T::Currency::balance_on_hold(&HoldReason::Escrow.into(), &who);
+			ensure!(on_hold == amount, "held escrow differs from the fees of running requests");
+		}
+		for (_, id) in Assignments::<T>::iter_keys() {
+			ensure!(Requests::<T>::contains_key(id), "assignment of an ended request");
+		}
+		Ok(())
+	}
+}

@@ -1,0 +1,803 @@
+//! Tests of the inference pallet, with the real registry and verification pallets.
+
+use crate::{mock::*, pallet::*, types::*, Error};
+use frame_support::{
+	assert_noop, assert_ok,
+	dispatch::Pays,
+	traits::fungible::{Inspect, InspectHold},
+};
+use modelhub_primitives::{
+	inference::{FailureReason, RequestId},
+	registry::ModelRegistry,
+};
+use pallet_verification::{WorkerUsage, Workers};
+use sp_core::Pair;
+
+type Registry = pallet_model_registry::Pallet<Test>;
+type Pool = pallet_verification::Pallet<Test>;
+
+fn escrow(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Inference(HoldReason::Escrow), &who)
+}
+
+fn bond(who: AccountId) -> Balance {
+	Workers::<Test>::get(who).map_or(0, |info| info.bond)
+}
+
+fn free(who: AccountId) -> Balance {
+	Balances::balance(&who)
+}
+
+fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::Inference(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}
+
+/// Sum of every account's total balance (free plus held).
+fn total_balances() -> Balance {
+	let mut accounts = funded();
+	accounts.extend([TREASURY, VALIDATOR_POT, PAUPER]);
+	accounts.iter().map(|who| Balances::total_balance(who)).sum()
+}
+
+fn request(model: u64, redundancy: u32) -> RequestId {
+	let id = NextRequestId::<Test>::get();
+	assert_ok!(Inference::request_inference(
+		RuntimeOrigin::signed(REQUESTER),
+		model,
+		input(),
+		fee(redundancy),
+		redundancy
+	));
+	id
+}
+
+fn workers_of(id: RequestId) -> Vec<AccountId> {
+	Requests::<Test>::get(id).expect("running").slots.iter().map(|slot| slot.worker).collect()
+}
+
+fn submit(
+	id: RequestId,
+	worker: AccountId,
+	variant: u8,
+) -> frame_support::dispatch::DispatchResultWithPostInfo {
+	let out = output(variant);
+	let signature = sign(id, worker, &out);
+	Inference::submit_result(RuntimeOrigin::signed(worker), id, out, signature)
+}
+
+fn commit(id: RequestId, worker: AccountId, variant: u8) {
+	assert_ok!(Inference::commit_result(
+		RuntimeOrigin::signed(worker),
+		id,
+		commitment(id, worker, &output(variant))
+	));
+}
+
+fn reveal(id: RequestId, worker: AccountId, variant: u8) {
+	let out = output(variant);
+	let signature = sign(id, worker, &out);
+	assert_ok!(Inference::reveal_result(
+		RuntimeOrigin::signed(worker),
+		id,
+		out,
+		salt(worker),
+		signature
+	));
+}
+
+fn outcome(id: RequestId) -> Outcome {
+	Results::<Test>::get(id).expect("ended").outcome
+}
+
+#[test]
+fn request_holds_the_fee_and_assigns_workers() {
+	run(|model| {
+		let id = request(model, 1);
+		assert_eq!(id, 0);
+		let stored = Requests::<Test>::get(id).expect("running");
+		assert_eq!(stored.requester, REQUESTER);
+		assert_eq!(stored.royalty, PRICE);
+		assert_eq!(stored.execution, BASE_FEE + PER_BYTE * input().len() as Balance);
+		assert_eq!(stored.fee(), fee(1));
+		assert_eq!(stored.phase, Phase::Running);
+		assert_eq!(stored.deadline, 1 + RESULT_TIMEOUT);
+		assert_eq!(stored.input_hash, sp_io::hashing::blake2_256(&input()));
+		assert_eq!(Inputs::<Test>::get(id).expect("kept").into_inner(), input());
+		assert_eq!(escrow(REQUESTER), fee(1));
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE - fee(1));
+		let worker = workers_of(id)[0];
+		assert!(Assignments::<Test>::contains_key(worker, id));
+		assert_eq!(Workers::<Test>::get(worker).expect("worker").pending_jobs, 1);
+		assert_eq!(Deadlines::<Test>::get(1 + RESULT_TIMEOUT).into_inner(), vec![id]);
+		assert_eq!(
+			events().last(),
+			Some(&Event::InferenceRequested {
+				request: id,
+				model,
+				requester: REQUESTER,
+				fee: fee(1),
+				workers: vec![worker],
+				deadline: 1 + RESULT_TIMEOUT,
+			})
+		);
+		let three = request(model, 3);
+		let mut assigned = workers_of(three);
+		assigned.sort();
+		assigned.dedup();
+		assert_eq!(assigned.len(), 3);
+		assert_eq!(Requests::<Test>::get(three).expect("running").phase, Phase::Commit);
+	});
+}
+
+#[test]
+fn bad_requests_fail_before_anything_is_held() {
+	run(|model| {
+		let call = |who: AccountId, model: u64, input: Vec<u8>, max_fee: Balance, k: u32| {
+			Inference::request_inference(RuntimeOrigin::signed(who), model, input, max_fee, k)
+		};
+		assert_noop!(call(REQUESTER, model, input(), fee(1), 0), Error::<Test>::InvalidRedundancy);
+		assert_noop!(call(REQUESTER, model, input(), fee(6), 6), Error::<Test>::InvalidRedundancy);
+		assert_noop!(
+			call(REQUESTER, model, vec![0; 1_025], Balance::MAX, 1),
+			Error::<Test>::InputTooLarge
+		);
+		assert_noop!(call(REQUESTER, model + 1, input(), fee(1), 1), Error::<Test>::ModelNotFound);
+		assert_noop!(
+			call(REQUESTER, model, vec![1, 2, 3], Balance::MAX, 1),
+			Error::<Test>::InputNotCanonical
+		);
+		assert_noop!(
+			call(REQUESTER, model, tensors("z", &[1.0]), Balance::MAX, 1),
+			Error::<Test>::InputDoesNotFitSchema
+		);
+		assert_noop!(call(REQUESTER, model, input(), fee(1) - 1, 1), Error::<Test>::FeeAboveMax);
+		assert_noop!(call(REQUESTER, model, input(), fee(4), 4), Error::<Test>::NotEnoughWorkers);
+		assert_noop!(call(PAUPER, model, input(), fee(1), 1), Error::<Test>::InsufficientBalance);
+		assert_ok!(Registry::set_status(
+			RuntimeOrigin::signed(OWNER),
+			model,
+			pallet_model_registry::ModelStatus::Paused
+		));
+		assert_noop!(call(REQUESTER, model, input(), fee(1), 1), Error::<Test>::ModelNotActive);
+		assert_eq!(escrow(REQUESTER), 0);
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
+	});
+}
+
+#[test]
+fn an_attested_result_settles_the_fee_exactly() {
+	run(|model| {
+		let issuance = Balances::total_issuance();
+		let id = request(model, 1);
+		let worker = workers_of(id)[0];
+		let post = submit(id, worker, 0).expect("accepted");
+		assert_eq!(post.pays_fee, Pays::No);
+
+		let execution = fee(1) - PRICE;
+		let to_pot = execution / 10;
+		let to_treasury = execution / 20;
+		let to_worker = execution - to_pot - to_treasury;
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE - fee(1));
+		assert_eq!(escrow(REQUESTER), 0);
+		assert_eq!(free(OWNER), INITIAL_BALANCE - 110 + PRICE * 7 / 10);
+		assert_eq!(free(CO_AUTHOR), INITIAL_BALANCE + PRICE * 3 / 10);
+		assert_eq!(free(worker), INITIAL_BALANCE - BOND + to_worker);
+		assert_eq!(free(VALIDATOR_POT), 1 + to_pot);
+		assert_eq!(free(TREASURY), 1 + to_treasury);
+		assert_eq!(Balances::total_issuance(), issuance);
+
+		let output_hash = sp_io::hashing::blake2_256(&output(0));
+		let result = Results::<Test>::get(id).expect("stored");
+		assert_eq!(result.outcome, Outcome::Settled { output_hash });
+		assert_eq!(result.output.into_inner(), output(0));
+		assert!(Requests::<Test>::get(id).is_none());
+		assert!(Inputs::<Test>::get(id).is_none());
+		assert!(!Assignments::<Test>::contains_key(worker, id));
+		assert_eq!(Workers::<Test>::get(worker).expect("worker").pending_jobs, 0);
+		assert_eq!(WorkerUsage::<Test>::get(worker).earnings, to_worker);
+
+		let usage = pallet_model_registry::ModelUsage::<Test>::get(model);
+		assert_eq!((usage.calls, usage.revenue, usage.payers.estimate()), (1, PRICE, 1));
+		let epoch = Epochs::<Test>::get(0);
+		assert_eq!((epoch.calls, epoch.fees, epoch.royalties, epoch.models), (1, fee(1), PRICE, 1));
+		assert_eq!(EpochModelCalls::<Test>::get(0, model).calls, 1);
+		match events().last() {
+			Some(Event::InferenceSettled { request, workers, payouts, .. }) => {
+				assert_eq!((*request, workers.clone()), (id, vec![worker]));
+				assert_eq!(payouts.iter().map(|(_, amount)| amount).sum::<Balance>(), fee(1));
+			},
+			other => panic!("expected InferenceSettled, got {other:?}"),
+		}
+	});
+}
+
+#[test]
+fn bad_submissions_are_rejected_and_change_nothing() {
+	run(|model| {
+		let id = request(model, 1);
+		let worker = workers_of(id)[0];
+		let other = (WORKER..WORKER + 3).find(|w| *w != worker).expect("another worker");
+		let signed = RuntimeOrigin::signed;
+		let good = output(0);
+		let signature = sign(id, worker, &good);
+		assert_noop!(
+			Inference::submit_result(signed(worker), id + 9, good.clone(), signature),
+			Error::<Test>::RequestNotFound
+		);
+		assert_noop!(
+			Inference::submit_result(signed(other), id, good.clone(), sign(id, other, &good)),
+			Error::<Test>::NotAssigned
+		);
+		assert_noop!(
+			Inference::submit_result(signed(worker), id, vec![0; 1_025], signature),
+			Error::<Test>::OutputTooLarge
+		);
+		assert_noop!(
+			Inference::submit_result(signed(worker), id, vec![9, 9], signature),
+			Error::<Test>::OutputNotCanonical
+		);
+		// 1 + 2^-20 is not rounded to 16 mantissa bits.
+		let unrounded = tensors("y", &[1.000_001]);
+		assert_noop!(
+			Inference::submit_result(signed(worker), id, unrounded, signature),
+			Error::<Test>::OutputNotCanonical
+		);
+		let misfit = tensors("z", &[1.0]);
+		assert_noop!(
+			Inference::submit_result(signed(worker), id, misfit, signature),
+			Error::<Test>::OutputDoesNotFitSchema
+		);
+		assert_noop!(
+			Inference::submit_result(signed(worker), id, output(1), signature),
+			Error::<Test>::InvalidAttestation
+		);
+		let forged = key_of(other).sign(&[0u8; 4]).0;
+		assert_noop!(
+			Inference::submit_result(signed(worker), id, good.clone(), forged),
+			Error::<Test>::InvalidAttestation
+		);
+		let three = request(model, 3);
+		let member = workers_of(three)[0];
+		assert_noop!(
+			Inference::submit_result(signed(member), three, good.clone(), signature),
+			Error::<Test>::CommitRevealRequired
+		);
+		assert_eq!(escrow(REQUESTER), fee(1) + fee(3));
+	});
+}
+
+#[test]
+fn a_missed_deadline_refunds_in_full_and_slashes_the_worker() {
+	run(|model| {
+		let issuance = Balances::total_issuance();
+		let id = request(model, 1);
+		let worker = workers_of(id)[0];
+		run_to(RESULT_TIMEOUT);
+		assert!(Requests::<Test>::get(id).is_some());
+		run_to(1 + RESULT_TIMEOUT);
+		assert_eq!(outcome(id), Outcome::Refunded { reason: RefundReason::Timeout });
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
+		assert_eq!(escrow(REQUESTER), 0);
+		assert_eq!(bond(worker), BOND - BOND / 10);
+		assert_eq!(free(TREASURY), 1 + BOND / 10);
+		assert_eq!(Balances::total_issuance(), issuance);
+		assert_eq!(pallet_model_registry::ModelUsage::<Test>::get(model).failures, 1);
+		assert!(events().contains(&Event::InferenceRefunded {
+			request: id,
+			amount: fee(1),
+			reason: RefundReason::Timeout
+		}));
+	});
+}
+
+#[test]
+fn three_workers_that_agree_share_the_execution_fee() {
+	run(|model| {
+		let id = request(model, 3);
+		let workers = workers_of(id);
+		for worker in &workers {
+			commit(id, *worker, 0);
+		}
+		assert_eq!(Requests::<Test>::get(id).expect("running").phase, Phase::Reveal);
+		assert_eq!(
+			events().last(),
+			Some(&Event::RevealStarted { request: id, deadline: 1 + REVEAL_TIMEOUT })
+		);
+		for worker in &workers {
+			reveal(id, *worker, 0);
+		}
+		let output_hash = sp_io::hashing::blake2_256(&output(0));
+		assert_eq!(outcome(id), Outcome::Settled { output_hash });
+		let execution = fee(3) - PRICE;
+		let to_workers = execution - execution / 10 - execution / 20;
+		let earned: Vec<Balance> =
+			workers.iter().map(|w| WorkerUsage::<Test>::get(w).earnings).collect();
+		assert_eq!(earned.iter().sum::<Balance>(), to_workers);
+		assert!(earned.iter().all(|e| *e >= to_workers / 3));
+		assert!(workers.iter().all(|w| bond(*w) == BOND));
+		assert_eq!(escrow(REQUESTER), 0);
+	});
+}
+
+#[test]
+fn the_majority_settles_and_the_liar_is_slashed() {
+	run(|model| {
+		let issuance = Balances::total_issuance();
+		let id = request(model, 3);
+		let workers = workers_of(id);
+		let liar = workers[1];
+		for worker in &workers {
+			commit(id, *worker, if *worker == liar { 7 } else { 0 });
+		}
+		for worker in &workers {
+			reveal(id, *worker, if *worker == liar { 7 } else { 0 });
+		}
+		let output_hash = sp_io::hashing::blake2_256(&output(0));
+		assert_eq!(outcome(id), Outcome::Settled { output_hash });
+		assert_eq!(bond(liar), BOND - BOND / 10);
+		assert_eq!(WorkerUsage::<Test>::get(liar).earnings, 0);
+		assert_eq!(WorkerUsage::<Test>::get(liar).slashes, 1);
+		for honest in workers.iter().filter(|w| **w != liar) {
+			assert_eq!(bond(*honest), BOND);
+			assert!(WorkerUsage::<Test>::get(honest).earnings > 0);
+		}
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
+#[test]
+fn no_majority_refunds_and_slashes_nobody() {
+	run(|model| {
+		let id = request(model, 3);
+		let workers = workers_of(id);
+		for (variant, worker) in workers.iter().enumerate() {
+			commit(id, *worker, variant as u8);
+		}
+		for (variant, worker) in workers.iter().enumerate() {
+			reveal(id, *worker, variant as u8);
+		}
+		assert_eq!(outcome(id), Outcome::Refunded { reason: RefundReason::NoMajority });
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
+		assert!(workers.iter().all(|w| bond(*w) == BOND));
+	});
+}
+
+#[test]
+fn a_worker_absent_at_commit_is_slashed_and_the_rest_settle() {
+	run(|model| {
+		let id = request(model, 3);
+		let workers = workers_of(id);
+		commit(id, workers[0], 0);
+		commit(id, workers[1], 0);
+		run_to(1 + COMMIT_TIMEOUT);
+		let stored = Requests::<Test>::get(id).expect("running");
+		assert_eq!(stored.phase, Phase::Reveal);
+		assert_eq!(stored.slots[2].state, SlotState::Absent);
+		assert_eq!(bond(workers[2]), BOND - BOND / 10);
+		reveal(id, workers[0], 0);
+		reveal(id, workers[1], 0);
+		assert!(matches!(outcome(id), Outcome::Settled { .. }));
+		assert_eq!(WorkerUsage::<Test>::get(workers[2]).earnings, 0);
+		assert_eq!(escrow(REQUESTER), 0);
+	});
+}
+
+#[test]
+fn a_worker_absent_at_reveal_is_slashed_and_the_majority_settles_at_the_deadline() {
+	run(|model| {
+		let id = request(model, 3);
+		let workers = workers_of(id);
+		for worker in &workers {
+			commit(id, *worker, 0);
+		}
+		reveal(id, workers[0], 0);
+		reveal(id, workers[1], 0);
+		assert!(Requests::<Test>::get(id).is_some());
+		run_to(1 + REVEAL_TIMEOUT);
+		assert!(matches!(outcome(id), Outcome::Settled { .. }));
+		assert_eq!(bond(workers[2]), BOND - BOND / 10);
+		assert_eq!(bond(workers[0]), BOND);
+	});
+}
+
+#[test]
+fn too_few_commits_refund_and_slash_the_absent() {
+	run(|model| {
+		let id = request(model, 3);
+		let workers = workers_of(id);
+		commit(id, workers[0], 0);
+		run_to(1 + COMMIT_TIMEOUT);
+		assert_eq!(outcome(id), Outcome::Refunded { reason: RefundReason::NoQuorum });
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
+		assert_eq!(bond(workers[0]), BOND);
+		assert_eq!(bond(workers[1]), BOND - BOND / 10);
+		assert_eq!(bond(workers[2]), BOND - BOND / 10);
+	});
+}
+
+#[test]
+fn commit_and_reveal_failure_paths() {
+	run(|model| {
+		let signed = RuntimeOrigin::signed;
+		let single = request(model, 1);
+		let lone = workers_of(single)[0];
+		assert_noop!(
+			Inference::commit_result(signed(lone), single, [0; 32]),
+			Error::<Test>::SubmitResultRequired
+		);
+		assert_noop!(
+			Inference::reveal_result(signed(lone), single, output(0), salt(lone), [0; 64]),
+			Error::<Test>::SubmitResultRequired
+		);
+
+		let id = request(model, 3);
+		let workers = workers_of(id);
+		assert_noop!(
+			Inference::commit_result(signed(REQUESTER), id, [0; 32]),
+			Error::<Test>::NotAssigned
+		);
+		assert_noop!(
+			Inference::reveal_result(signed(workers[0]), id, output(0), salt(workers[0]), [0; 64]),
+			Error::<Test>::NotInRevealPhase
+		);
+		commit(id, workers[0], 0);
+		assert_noop!(
+			Inference::commit_result(signed(workers[0]), id, [0; 32]),
+			Error::<Test>::AlreadyCommitted
+		);
+		commit(id, workers[1], 0);
+		commit(id, workers[2], 0);
+		assert_noop!(
+			Inference::commit_result(signed(workers[0]), id, [0; 32]),
+			Error::<Test>::NotInCommitPhase
+		);
+		let out = output(0);
+		let signature = sign(id, workers[0], &out);
+		assert_noop!(
+			Inference::reveal_result(signed(REQUESTER), id, out.clone(), salt(3), signature),
+			Error::<Test>::NotCommitted
+		);
+		assert_noop!(
+			Inference::reveal_result(signed(workers[0]), id, out.clone(), [0; 32], signature),
+			Error::<Test>::CommitmentMismatch
+		);
+		assert_noop!(
+			Inference::reveal_result(
+				signed(workers[0]),
+				id,
+				output(3),
+				salt(workers[0]),
+				signature
+			),
+			Error::<Test>::CommitmentMismatch
+		);
+		assert_noop!(
+			Inference::reveal_result(
+				signed(workers[0]),
+				id,
+				out.clone(),
+				salt(workers[0]),
+				[1; 64]
+			),
+			Error::<Test>::InvalidAttestation
+		);
+		reveal(id, workers[0], 0);
+		assert_noop!(
+			Inference::reveal_result(signed(workers[0]), id, out, salt(workers[0]), signature),
+			Error::<Test>::NotCommitted
+		);
+	});
+}
+
+#[test]
+fn a_failure_report_reassigns_and_is_slashed_when_the_next_worker_succeeds() {
+	run(|model| {
+		let id = request(model, 1);
+		let first = workers_of(id)[0];
+		run_to(3);
+		assert_ok!(Inference::report_failure(
+			RuntimeOrigin::signed(first),
+			id,
+			FailureReason::ModelUnavailable
+		));
+		let second = workers_of(id)[0];
+		assert_ne!(first, second);
+		let stored = Requests::<Test>::get(id).expect("running");
+		assert_eq!(stored.deadline, 3 + RESULT_TIMEOUT);
+		assert_eq!(stored.replaced.into_inner(), vec![(first, FailureReason::ModelUnavailable)]);
+		assert!(!Assignments::<Test>::contains_key(first, id));
+		assert!(Assignments::<Test>::contains_key(second, id));
+		assert!(events().contains(&Event::JobReassigned {
+			request: id,
+			from: first,
+			to: second,
+			deadline: 3 + RESULT_TIMEOUT
+		}));
+		// The old deadline passes without effect.
+		run_to(1 + RESULT_TIMEOUT);
+		assert!(Requests::<Test>::get(id).is_some());
+		assert_ok!(submit(id, second, 0));
+		assert!(matches!(outcome(id), Outcome::Settled { .. }));
+		assert_eq!(bond(first), BOND - BOND / 10);
+		assert_eq!(bond(second), BOND);
+		assert_eq!(Workers::<Test>::get(first).expect("worker").pending_jobs, 0);
+	});
+}
+
+#[test]
+fn failures_beyond_the_reassignment_bound_refund() {
+	run(|model| {
+		let id = request(model, 1);
+		let mut reporters = Vec::new();
+		for _ in 0..3 {
+			let worker = workers_of(id)[0];
+			reporters.push(worker);
+			assert_ok!(Inference::report_failure(
+				RuntimeOrigin::signed(worker),
+				id,
+				FailureReason::ExecutionError
+			));
+		}
+		assert_eq!(outcome(id), Outcome::Refunded { reason: RefundReason::WorkersFailed });
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
+		assert!(reporters.iter().all(|w| bond(*w) == BOND));
+		assert!(reporters.iter().all(|w| Workers::<Test>::get(w).expect("w").pending_jobs == 0));
+		assert_noop!(
+			Inference::report_failure(
+				RuntimeOrigin::signed(reporters[0]),
+				id,
+				FailureReason::ExecutionError
+			),
+			Error::<Test>::RequestNotFound
+		);
+	});
+}
+
+#[test]
+fn a_failure_with_no_other_worker_refunds() {
+	run_with(1, |model| {
+		let id = request(model, 1);
+		assert_ok!(Inference::report_failure(
+			RuntimeOrigin::signed(WORKER),
+			id,
+			FailureReason::InvalidModel
+		));
+		assert_eq!(outcome(id), Outcome::Refunded { reason: RefundReason::WorkersFailed });
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
+	});
+}
+
+#[test]
+fn a_failed_slot_in_a_redundant_request_is_slashed_when_the_majority_succeeds() {
+	run(|model| {
+		let id = request(model, 3);
+		let workers = workers_of(id);
+		let signed = RuntimeOrigin::signed;
+		assert_noop!(
+			Inference::report_failure(signed(REQUESTER), id, FailureReason::InvalidInput),
+			Error::<Test>::NotAssigned
+		);
+		// Only three workers: no replacement, the slot fails.
+		assert_ok!(Inference::report_failure(signed(workers[2]), id, FailureReason::InvalidInput));
+		assert_eq!(
+			Requests::<Test>::get(id).expect("running").slots[2].state,
+			SlotState::Failed(FailureReason::InvalidInput)
+		);
+		commit(id, workers[0], 0);
+		commit(id, workers[1], 0);
+		assert_noop!(
+			Inference::report_failure(signed(workers[0]), id, FailureReason::InvalidInput),
+			Error::<Test>::NotAssigned
+		);
+		reveal(id, workers[0], 0);
+		reveal(id, workers[1], 0);
+		assert!(matches!(outcome(id), Outcome::Settled { .. }));
+		assert_eq!(bond(workers[2]), BOND - BOND / 10);
+	});
+}
+
+#[test]
+fn a_worker_with_a_job_cannot_leave_until_it_ends() {
+	run_with(1, |model| {
+		let id = request(model, 1);
+		assert_noop!(
+			Pool::unregister_worker(RuntimeOrigin::signed(WORKER)),
+			pallet_verification::Error::<Test>::WorkerHasPendingJobs
+		);
+		assert_ok!(submit(id, WORKER, 0));
+		assert_ok!(Pool::unregister_worker(RuntimeOrigin::signed(WORKER)));
+	});
+}
+
+#[test]
+fn full_deadline_blocks_spill_to_the_next() {
+	run_with(5, |model| {
+		let ids: Vec<RequestId> = (0..5).map(|_| request(model, 1)).collect();
+		let deadline = 1 + RESULT_TIMEOUT;
+		assert_eq!(Deadlines::<Test>::get(deadline).len(), 4);
+		assert_eq!(Requests::<Test>::get(ids[4]).expect("running").deadline, deadline + 1);
+		run_to(deadline);
+		assert!(ids[..4].iter().all(|id| Results::<Test>::contains_key(id)));
+		assert!(Requests::<Test>::get(ids[4]).is_some());
+		run_to(deadline + 1);
+		assert!(Results::<Test>::contains_key(ids[4]));
+		assert_eq!(escrow(REQUESTER), 0);
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
+	});
+}
+
+#[test]
+fn results_are_pruned_after_the_retention_in_request_order() {
+	run(|model| {
+		let first = request(model, 1);
+		let second = request(model, 1);
+		assert_ok!(submit(second, workers_of(second)[0], 0));
+		run_to(1 + RETENTION);
+		// `first` is still running, so `second` waits behind it.
+		assert!(Results::<Test>::contains_key(second));
+		assert_eq!(PruneCursor::<Test>::get(), 0);
+		assert!(Results::<Test>::contains_key(first) || Requests::<Test>::contains_key(first));
+		// `first` timed out at block 6; both go once it is 10 blocks old.
+		run_to(1 + RESULT_TIMEOUT + RETENTION - 1);
+		assert!(Results::<Test>::contains_key(first));
+		run_to(1 + RESULT_TIMEOUT + RETENTION);
+		assert!(!Results::<Test>::contains_key(first));
+		assert!(!Results::<Test>::contains_key(second));
+		assert_eq!(PruneCursor::<Test>::get(), 2);
+	});
+}
+
+#[test]
+fn epochs_list_a_bounded_number_of_models_and_are_pruned() {
+	run(|model| {
+		let second = publish_model();
+		let third = publish_model();
+		for called in [model, second, third, model] {
+			let id = request(called, 1);
+			assert_ok!(submit(id, workers_of(id)[0], 0));
+		}
+		let totals = Epochs::<Test>::get(0);
+		assert_eq!((totals.calls, totals.models, totals.unlisted_calls), (4, 2, 1));
+		assert_eq!(totals.royalties, 4 * PRICE);
+		assert_eq!(EpochModelCalls::<Test>::get(0, model).calls, 2);
+		assert_eq!(EpochModelCalls::<Test>::get(0, second).calls, 1);
+		assert!(!EpochModelCalls::<Test>::contains_key(0, third));
+		assert_eq!(Registry::call_terms(third).map(|t| t.price), Ok(PRICE));
+		run_to(2 * EPOCH - 1);
+		assert_eq!(Epochs::<Test>::get(0).calls, 4);
+		run_to(2 * EPOCH);
+		assert_eq!(Epochs::<Test>::get(0), EpochTotals::default());
+		assert!(!EpochModelCalls::<Test>::contains_key(0, model));
+	});
+}
+
+/// A small deterministic generator for the property test.
+struct Rng(u64);
+
+impl Rng {
+	fn next(&mut self) -> u64 {
+		self.0 ^= self.0 << 13;
+		self.0 ^= self.0 >> 7;
+		self.0 ^= self.0 << 17;
+		self.0
+	}
+
+	fn below(&mut self, n: u64) -> u64 {
+		self.next() % n
+	}
+}
+
+#[test]
+fn random_lifecycles_conserve_funds_and_end_every_hold() {
+	let (settled, refunded) = (std::cell::Cell::new(0u32), std::cell::Cell::new(0u32));
+	for seed in 1..=40u64 {
+		run_with(WORKERS, |model| {
+			let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+			let total = total_balances();
+			let issuance = Balances::total_issuance();
+			for _ in 0..60 {
+				match rng.below(6) {
+					0 | 1 => {
+						let k = [1, 3, 5][rng.below(3) as usize];
+						let _ = Inference::request_inference(
+							RuntimeOrigin::signed(REQUESTER),
+							model,
+							input(),
+							fee(k),
+							k,
+						);
+					},
+					2 | 3 => {
+						let running: Vec<RequestId> = Requests::<Test>::iter_keys().collect();
+						if running.is_empty() {
+							continue;
+						}
+						let id = running[rng.below(running.len() as u64) as usize];
+						let stored = Requests::<Test>::get(id).expect("running");
+						let slot = &stored.slots[rng.below(stored.slots.len() as u64) as usize];
+						let worker = slot.worker;
+						let variant = (rng.below(4) == 0) as u8;
+						let _ = match (stored.phase, slot.state) {
+							(Phase::Running, SlotState::Assigned) => submit(id, worker, variant),
+							(Phase::Commit, SlotState::Assigned) => Inference::commit_result(
+								RuntimeOrigin::signed(worker),
+								id,
+								commitment(id, worker, &output(variant)),
+							),
+							(Phase::Reveal, SlotState::Committed(_)) => {
+								let out = output(0);
+								let signature = sign(id, worker, &out);
+								Inference::reveal_result(
+									RuntimeOrigin::signed(worker),
+									id,
+									out,
+									salt(worker),
+									signature,
+								)
+							},
+							_ => Ok(().into()),
+						};
+					},
+					4 => {
+						let running: Vec<RequestId> = Requests::<Test>::iter_keys().collect();
+						if let Some(id) = running.first() {
+							let worker = workers_of(*id)[0];
+							let _ = Inference::report_failure(
+								RuntimeOrigin::signed(worker),
+								*id,
+								FailureReason::ExecutionError,
+							);
+						}
+					},
+					_ => run_to(System::block_number() + 1 + rng.below(3)),
+				}
+				assert_eq!(total_balances(), total, "seed {seed}");
+				check_invariants();
+			}
+			run_to(System::block_number() + 2 * (COMMIT_TIMEOUT + REVEAL_TIMEOUT) + 20);
+			assert_eq!(Requests::<Test>::iter().count(), 0, "seed {seed}");
+			assert_eq!(escrow(REQUESTER), 0, "seed {seed}");
+			assert_eq!(total_balances(), total, "seed {seed}");
+			assert_eq!(Balances::total_issuance(), issuance, "seed {seed}");
+			assert!(funded()
+				.iter()
+				.all(|w| Workers::<Test>::get(w).map_or(0, |i| i.pending_jobs) == 0));
+
+			// Every request ended once, and every settlement paid out exactly its fee.
+			let mut fees = std::collections::BTreeMap::new();
+			let mut ended = std::collections::BTreeMap::new();
+			for event in events() {
+				match event {
+					Event::InferenceRequested { request, fee, .. } => {
+						fees.insert(request, fee);
+					},
+					Event::InferenceSettled { request, payouts, .. } => {
+						let paid: Balance = payouts.iter().map(|(_, amount)| amount).sum();
+						assert_eq!(Some(&paid), fees.get(&request), "seed {seed}");
+						*ended.entry(request).or_insert(0) += 1;
+						settled.set(settled.get() + 1);
+					},
+					Event::InferenceRefunded { request, amount, .. } => {
+						assert_eq!(Some(&amount), fees.get(&request), "seed {seed}");
+						*ended.entry(request).or_insert(0) += 1;
+						refunded.set(refunded.get() + 1);
+					},
+					_ => {},
+				}
+			}
+			assert_eq!(fees.len(), ended.len(), "seed {seed}");
+			assert!(ended.values().all(|count| *count == 1), "seed {seed}");
+		});
+	}
+	// The sequences reach both endings many times.
+	assert!(
+		settled.get() > 100 && refunded.get() > 100,
+		"{settled:?} settled, {refunded:?} refunded"
+	);
+}

@@ -1,0 +1,265 @@
+//! Data types of the inference pallet.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{
+	pallet_prelude::*, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
+use modelhub_primitives::{
+	inference::FailureReason,
+	registry::{ModelId, ModelVersion},
+};
+use scale_info::TypeInfo;
+
+use crate::Config;
+
+/// An account of the chain.
+pub type AccountIdOf<T> = <T as frame_system::Config>::AccountId;
+/// An amount of the native token.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as frame_support::traits::fungible::Inspect<AccountIdOf<T>>>::Balance;
+/// A block number.
+pub type BlockNumberOf<T> = frame_system::pallet_prelude::BlockNumberFor<T>;
+/// A request as stored.
+pub type RequestOf<T> = Request<T>;
+/// A result as stored.
+pub type ResultOf<T> = ResultRecord<T>;
+/// Request input bytes.
+pub type InputOf<T> = BoundedVec<u8, <T as Config>::MaxInputLen>;
+/// Output bytes.
+pub type OutputOf<T> = BoundedVec<u8, <T as Config>::MaxOutputLen>;
+/// Index of an epoch: block number divided by [`Config::EpochLength`].
+pub type EpochIndex = u32;
+
+/// Where a request is in its life.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum Phase {
+	/// Redundancy 1: waiting for the worker's `submit_result`.
+	Running,
+	/// Redundancy above 1: waiting for every worker's `commit_result`.
+	Commit,
+	/// Redundancy above 1: waiting for the committed workers' `reveal_result`.
+	Reveal,
+}
+
+/// What one assigned worker has done.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum SlotState {
+	/// Assigned; nothing submitted yet.
+	Assigned,
+	/// Committed to an output (the commitment).
+	Committed([u8; 32]),
+	/// Submitted or revealed an output (its hash).
+	Revealed([u8; 32]),
+	/// Reported a failure and was not replaced.
+	Failed(FailureReason),
+	/// Missed its deadline (and was slashed).
+	Absent,
+}
+
+/// One worker assigned to a request.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct Slot<AccountId> {
+	/// The worker.
+	pub worker: AccountId,
+	/// What it has done.
+	pub state: SlotState,
+}
+
+/// An inference request that has not ended.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+#[codec(mel_bound())]
+pub struct Request<T: Config> {
+	/// Who pays; the fee is held from this account.
+	pub requester: AccountIdOf<T>,
+	/// The model called.
+	pub model: ModelId,
+	/// Its version at request time; the request runs this version to the end.
+	pub version: ModelVersion,
+	/// blake2-256 of that version's artifact.
+	pub artifact_hash: [u8; 32],
+	/// blake2-256 of the canonical input.
+	pub input_hash: [u8; 32],
+	/// Length of the input in bytes.
+	pub input_len: u32,
+	/// The royalty part of the fee: the model's price.
+	pub royalty: BalanceOf<T>,
+	/// The execution part of the fee.
+	pub execution: BalanceOf<T>,
+	/// Workers that must run it; a strict majority of them settles it.
+	pub redundancy: u32,
+	/// The assigned workers.
+	pub slots: BoundedVec<Slot<AccountIdOf<T>>, T::MaxRedundancy>,
+	/// Workers that reported a failure and were replaced, with their reasons.
+	pub replaced: BoundedVec<(AccountIdOf<T>, FailureReason), T::MaxReassignments>,
+	/// Where it is.
+	pub phase: Phase,
+	/// The block at which the current phase times out.
+	pub deadline: BlockNumberOf<T>,
+	/// Block of the request.
+	pub created: BlockNumberOf<T>,
+}
+
+impl<T: Config> Request<T> {
+	/// The whole fee held in escrow.
+	pub fn fee(&self) -> BalanceOf<T> {
+		sp_runtime::Saturating::saturating_add(self.royalty, self.execution)
+	}
+}
+
+/// Why a request was refunded.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum RefundReason {
+	/// The worker submitted nothing before the deadline.
+	Timeout,
+	/// Too few workers committed or stayed to form a majority.
+	NoQuorum,
+	/// The revealed outputs had no strict majority.
+	NoMajority,
+	/// Every worker reported a failure and no replacement was left.
+	WorkersFailed,
+}
+
+/// How a request ended.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum Outcome {
+	/// Settled with the output whose blake2-256 is `output_hash`.
+	Settled {
+		/// Hash of the canonical output.
+		output_hash: [u8; 32],
+	},
+	/// Refunded in full.
+	Refunded {
+		/// Why.
+		reason: RefundReason,
+	},
+}
+
+/// An ended request, kept for [`Config::ResultRetention`] blocks.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+)]
+#[scale_info(skip_type_params(T))]
+#[codec(mel_bound())]
+pub struct ResultRecord<T: Config> {
+	/// Who paid.
+	pub requester: AccountIdOf<T>,
+	/// The model called.
+	pub model: ModelId,
+	/// Settled or refunded.
+	pub outcome: Outcome,
+	/// The canonical output; empty when refunded.
+	pub output: OutputOf<T>,
+	/// Block at which the request ended.
+	pub ended_at: BlockNumberOf<T>,
+}
+
+/// Totals of one epoch.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub struct EpochTotals<Balance> {
+	/// Settled calls.
+	pub calls: u64,
+	/// Fees paid by settled calls.
+	pub fees: Balance,
+	/// Royalties paid by settled calls.
+	pub royalties: Balance,
+	/// Models listed in `EpochModelCalls` for this epoch.
+	pub models: u32,
+	/// Calls to models beyond the per-epoch bound, counted here only.
+	pub unlisted_calls: u64,
+}
+
+/// One model's settled calls in one epoch.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub struct EpochModelUsage<Balance> {
+	/// Settled calls.
+	pub calls: u64,
+	/// Royalties they paid.
+	pub royalties: Balance,
+}

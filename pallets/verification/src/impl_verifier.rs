@@ -1,0 +1,208 @@
+//! The verification pallet as the inference pallet sees it ([`Verifier`]): worker selection,
+//! attestation checks, slashing and settlement splits; and the pallet's invariants.
+
+use crate::{pallet::*, types::*};
+use alloc::vec::Vec;
+use frame_support::{
+	pallet_prelude::*,
+	traits::{
+		fungible::MutateHold,
+		tokens::{Fortitude, Precision, Restriction},
+	},
+};
+use modelhub_primitives::{
+	inference::{RequestId, Verifier},
+	registry::{ModelId, ModelRegistry},
+};
+use sp_core::sr25519;
+use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
+
+impl<T: Config> Pallet<T> {
+	/// Draws up to `count` distinct eligible workers, each draw weighted by bond.
+	///
+	/// Draw `i` takes the first 16 bytes of `blake2_256(seed ++ i)` as a little-endian number
+	/// modulo the total bond still in the pool, and walks the pool in [`ActiveWorkers`]
+	/// order to the worker whose bond covers that point; the worker leaves the pool.
+	pub fn select(seed: &[u8; 32], count: u32, exclude: &[T::AccountId]) -> Vec<T::AccountId> {
+		let mut pool: Vec<(T::AccountId, u128)> = ActiveWorkers::<T>::get()
+			.into_iter()
+			.filter(|who| !exclude.contains(who))
+			.filter_map(|who| {
+				let info = Workers::<T>::get(&who)?;
+				Self::is_eligible(&info).then(|| (who, info.bond.unique_saturated_into()))
+			})
+			.collect();
+		let mut chosen = Vec::new();
+		for draw in 0..count {
+			let total = pool.iter().fold(0u128, |sum, (_, bond)| sum.saturating_add(*bond));
+			if total == 0 {
+				break;
+			}
+			let mut preimage = seed.to_vec();
+			preimage.extend_from_slice(&draw.to_le_bytes());
+			let hash = sp_io::hashing::blake2_256(&preimage);
+			let mut point_bytes = [0u8; 16];
+			point_bytes.copy_from_slice(&hash[..16]);
+			let mut point = u128::from_le_bytes(point_bytes) % total;
+			let index = pool
+				.iter()
+				.position(|(_, bond)| {
+					if point < *bond {
+						true
+					} else {
+						point -= *bond;
+						false
+					}
+				})
+				.unwrap_or(0);
+			if index < pool.len() {
+				chosen.push(pool.swap_remove(index).0);
+			}
+		}
+		chosen
+	}
+
+	/// Splits a settled fee; see [`Verifier::settlement`].
+	pub fn split_fee(
+		model: ModelId,
+		royalty: BalanceOf<T>,
+		execution: BalanceOf<T>,
+		workers: &[T::AccountId],
+	) -> Option<Vec<(T::AccountId, BalanceOf<T>)>> {
+		let first = workers.first()?;
+		let mut payout = T::Registry::royalty_payout(model, royalty)?;
+		let to_validators = T::ValidatorShare::get().mul_floor(execution);
+		let to_treasury = T::TreasuryShare::get()
+			.mul_floor(execution)
+			.min(execution.saturating_sub(to_validators));
+		let to_workers = execution.saturating_sub(to_validators).saturating_sub(to_treasury);
+		let count: BalanceOf<T> = (workers.len() as u32).into();
+		let each = to_workers / count;
+		let remainder = to_workers.saturating_sub(each.saturating_mul(count));
+		credit(&mut payout, &T::ValidatorPotAccount::get(), to_validators);
+		credit(&mut payout, &T::TreasuryAccount::get(), to_treasury);
+		for worker in workers {
+			let earned = if worker == first { each.saturating_add(remainder) } else { each };
+			credit(&mut payout, worker, earned);
+			WorkerUsage::<T>::mutate(worker, |stats| {
+				stats.jobs = stats.jobs.saturating_add(1);
+				stats.earnings = stats.earnings.saturating_add(earned);
+			});
+		}
+		payout.retain(|(_, amount)| !amount.is_zero());
+		Some(payout)
+	}
+
+	/// Checks the pallet's invariants:
+	/// - every worker's balance on hold for [`HoldReason::WorkerBond`] equals its bond;
+	/// - [`ActiveWorkers`] lists each active worker once and no other account.
+	#[cfg(any(feature = "try-runtime", feature = "std", test))]
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use frame_support::traits::fungible::InspectHold;
+		let pool = ActiveWorkers::<T>::get();
+		let mut active = 0usize;
+		for (who, info) in Workers::<T>::iter() {
+			let held = T::Currency::balance_on_hold(&HoldReason::WorkerBond.into(), &who);
+			ensure!(held == info.bond, "held bond differs from the recorded bond");
+			let listed = pool.iter().filter(|w| **w == who).count();
+			match info.status {
+				WorkerStatus::Active => {
+					ensure!(listed == 1, "active worker not listed once");
+					active += 1;
+				},
+				WorkerStatus::Unbonding { .. } => {
+					ensure!(listed == 0, "unbonding worker still listed");
+					ensure!(info.pending_jobs == 0, "unbonding worker has jobs");
+				},
+			}
+		}
+		ensure!(active == pool.len(), "pool lists an unregistered account");
+		Ok(())
+	}
+}
+
+/// Adds `amount` to `who`'s entry in `payout`, creating it if needed.
+fn credit<AccountId: PartialEq + Clone, Balance: Saturating + Zero + Copy>(
+	payout: &mut Vec<(AccountId, Balance)>,
+	who: &AccountId,
+	amount: Balance,
+) {
+	if amount.is_zero() {
+		return;
+	}
+	match payout.iter_mut().find(|(account, _)| account == who) {
+		Some((_, total)) => *total = total.saturating_add(amount),
+		None => payout.push((who.clone(), amount)),
+	}
+}
+
+impl<T: Config> Verifier<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn select_workers(seed: &[u8; 32], count: u32, exclude: &[T::AccountId]) -> Vec<T::AccountId> {
+		Self::select(seed, count, exclude)
+	}
+
+	fn job_assigned(worker: &T::AccountId) {
+		Workers::<T>::mutate(worker, |slot| {
+			if let Some(info) = slot {
+				info.pending_jobs = info.pending_jobs.saturating_add(1);
+			}
+		});
+	}
+
+	fn job_ended(worker: &T::AccountId) {
+		Workers::<T>::mutate(worker, |slot| {
+			if let Some(info) = slot {
+				info.pending_jobs = info.pending_jobs.saturating_sub(1);
+			}
+		});
+	}
+
+	fn verify_attestation(worker: &T::AccountId, message: &[u8], signature: &[u8; 64]) -> bool {
+		let Some(info) = Workers::<T>::get(worker) else { return false };
+		sp_io::crypto::sr25519_verify(
+			&sr25519::Signature::from_raw(*signature),
+			message,
+			&sr25519::Public::from_raw(info.attestation_key),
+		)
+	}
+
+	fn slash(worker: &T::AccountId, request: RequestId) -> BalanceOf<T> {
+		let Some(mut info) = Workers::<T>::get(worker) else { return Zero::zero() };
+		let amount = T::SlashFraction::get().mul_floor(info.bond);
+		if amount.is_zero() {
+			return amount;
+		}
+		let Ok(taken) = T::Currency::transfer_on_hold(
+			&HoldReason::WorkerBond.into(),
+			worker,
+			&T::TreasuryAccount::get(),
+			amount,
+			Precision::BestEffort,
+			Restriction::Free,
+			Fortitude::Force,
+		) else {
+			return Zero::zero();
+		};
+		info.bond = info.bond.saturating_sub(taken);
+		Workers::<T>::insert(worker, info);
+		WorkerUsage::<T>::mutate(worker, |stats| {
+			stats.slashes = stats.slashes.saturating_add(1);
+			stats.slashed = stats.slashed.saturating_add(taken);
+		});
+		Self::deposit_event(Event::WorkerSlashed {
+			worker: worker.clone(),
+			request,
+			amount: taken,
+		});
+		taken
+	}
+
+	fn settlement(
+		model: ModelId,
+		royalty: BalanceOf<T>,
+		execution: BalanceOf<T>,
+		workers: &[T::AccountId],
+	) -> Option<Vec<(T::AccountId, BalanceOf<T>)>> {
+		Self::split_fee(model, royalty, execution, workers)
+	}
+}

@@ -1,0 +1,127 @@
+//! What the inference pallet, the verification pallet and the worker agree on: request ids,
+//! failure reasons, the attestation a worker signs, the commitment of commit–reveal, and the
+//! trait through which the inference pallet uses the verification pallet.
+
+use crate::registry::ModelId;
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+/// Identifies an inference request; assigned in increasing order from 0.
+pub type RequestId = u64;
+
+/// Domain tag that starts every attestation message.
+pub const ATTESTATION_CONTEXT: &[u8] = b"opg:attestation:v1";
+
+/// Domain tag that starts every result commitment preimage.
+pub const COMMITMENT_CONTEXT: &[u8] = b"opg:commitment:v1";
+
+/// Why a worker could not produce a result (a closed set).
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum FailureReason {
+	/// The artifact could not be fetched from its URI.
+	ModelUnavailable,
+	/// The fetched artifact's size or blake2-256 differs from the registry's.
+	ArtifactHashMismatch,
+	/// ONNX Runtime could not load the artifact.
+	InvalidModel,
+	/// ONNX Runtime rejected the input.
+	InvalidInput,
+	/// The model failed while running.
+	ExecutionError,
+}
+
+/// What a worker attests to: it ran `artifact_hash` on `input_hash` for `request` on the chain
+/// whose genesis is `genesis_hash`, and got the canonical output `output_hash`.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct Attestation<AccountId> {
+	/// Hash of the chain's genesis block, so an attestation cannot be replayed on another chain.
+	pub genesis_hash: [u8; 32],
+	/// The request.
+	pub request: RequestId,
+	/// blake2-256 of the ONNX artifact that ran.
+	pub artifact_hash: [u8; 32],
+	/// blake2-256 of the canonical input.
+	pub input_hash: [u8; 32],
+	/// blake2-256 of the canonical output.
+	pub output_hash: [u8; 32],
+	/// The worker's account.
+	pub worker: AccountId,
+}
+
+impl<AccountId: Encode> Attestation<AccountId> {
+	/// The bytes the worker signs with its sr25519 attestation key:
+	/// [`ATTESTATION_CONTEXT`] followed by the SCALE encoding of the attestation.
+	pub fn message(&self) -> Vec<u8> {
+		let mut message = ATTESTATION_CONTEXT.to_vec();
+		self.encode_to(&mut message);
+		message
+	}
+}
+
+/// The commitment a worker publishes before revealing its output:
+/// `blake2_256(COMMITMENT_CONTEXT ++ SCALE((request, output_hash, salt, worker)))`.
+pub fn result_commitment<AccountId: Encode>(
+	request: RequestId,
+	output_hash: &[u8; 32],
+	salt: &[u8; 32],
+	worker: &AccountId,
+) -> [u8; 32] {
+	let mut preimage = COMMITMENT_CONTEXT.to_vec();
+	(request, output_hash, salt, worker).encode_to(&mut preimage);
+	sp_crypto_hashing::blake2_256(&preimage)
+}
+
+/// The hash a strict majority of `redundancy` workers agree on, if any.
+///
+/// `revealed` holds one output hash per worker that revealed. A hash wins when more than half
+/// of `redundancy` (not of those who revealed) revealed it.
+pub fn strict_majority(redundancy: u32, revealed: &[[u8; 32]]) -> Option<[u8; 32]> {
+	revealed.iter().find_map(|candidate| {
+		let votes = revealed.iter().filter(|hash| *hash == candidate).count() as u64;
+		(votes.saturating_mul(2) > u64::from(redundancy)).then_some(*candidate)
+	})
+}
+
+/// The verification pallet as the inference pallet sees it: the bonded workers, their
+/// attestation keys, slashing, and the split of a settled fee.
+pub trait Verifier<AccountId, Balance> {
+	/// Picks up to `count` distinct workers that may take a job, each pick weighted by bond,
+	/// leaving out `exclude`. Deterministic in `seed`. Returns fewer when too few are eligible.
+	fn select_workers(seed: &[u8; 32], count: u32, exclude: &[AccountId]) -> Vec<AccountId>;
+
+	/// Records that `worker` took a job; a worker with jobs cannot unregister.
+	fn job_assigned(worker: &AccountId);
+
+	/// Records that a job of `worker` ended.
+	fn job_ended(worker: &AccountId);
+
+	/// Whether `signature` is `worker`'s attestation signature over `message`.
+	fn verify_attestation(worker: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool;
+
+	/// Slashes `worker`'s bond by the slash fraction for misbehaving in `request`; the slashed
+	/// amount goes to the treasury. Returns the amount slashed.
+	fn slash(worker: &AccountId, request: RequestId) -> Balance;
+
+	/// Splits a settled fee: `royalty` across `model`'s lineage, `execution` between the
+	/// validators' pot, the treasury and `workers` (those that agreed), and records what each
+	/// worker earned. The amounts sum to exactly `royalty + execution`; no amount is zero.
+	/// `None` if `model` does not exist or `workers` is empty.
+	fn settlement(
+		model: ModelId,
+		royalty: Balance,
+		execution: Balance,
+		workers: &[AccountId],
+	) -> Option<Vec<(AccountId, Balance)>>;
+}
