@@ -70,6 +70,10 @@ pub trait ModelRegistry<AccountId, Balance> {
 	/// zero. `None` if the model does not exist.
 	fn royalty_payout(model: ModelId, amount: Balance) -> Option<Vec<(AccountId, Balance)>>;
 
+	/// The most accounts one royalty payout can name: the beneficiaries of a model and of
+	/// every ancestor its lineage may have.
+	fn max_royalty_recipients() -> u32;
+
 	/// Records a settled call that paid `royalty` in royalties, by `payer`.
 	fn note_call(model: ModelId, payer: &AccountId, royalty: Balance);
 

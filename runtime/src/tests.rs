@@ -312,3 +312,38 @@ fn a_paid_inference_settles_through_signed_transactions() {
 		)));
 	});
 }
+
+/// How many inference requests and results fit in one block by weight, from the generated
+/// weights: printed, and checked against a floor the chain must keep.
+#[test]
+fn a_block_fits_hundreds_of_requests_and_results() {
+	use frame_support::dispatch::DispatchClass;
+	use pallet_inference::WeightInfo;
+	type Weights = pallet_inference::weights::SubstrateWeight<Runtime>;
+
+	let weights = crate::configs::RuntimeBlockWeights::get();
+	let normal = weights.get(DispatchClass::Normal);
+	let budget = normal.max_total.unwrap_or(weights.max_block).ref_time();
+	let per_block = |call: frame_support::weights::Weight| {
+		budget / (call.ref_time() + normal.base_extrinsic.ref_time())
+	};
+	let small = 64;
+	// A settlement paying two royalty beneficiaries, the pot, the treasury and one worker; and
+	// the most payouts a settlement can make (what a result is charged before it runs).
+	let typical = Weights::settle(5);
+	let most = Weights::settle(crate::Inference::max_payouts());
+	let requests = per_block(Weights::request_inference(small, 1));
+	let redundant = per_block(Weights::request_inference(small, 3));
+	let large = per_block(Weights::request_inference(64 * 1024, 1));
+	let results = per_block(Weights::submit_result(small).saturating_add(typical));
+	let worst_results = per_block(Weights::submit_result(small).saturating_add(most));
+	let commits = per_block(Weights::commit_result());
+	let reveals = per_block(Weights::reveal_result(small, 3).saturating_add(typical));
+	println!(
+		"per block: {requests} requests (64-byte input, redundancy 1), {redundant} at redundancy \
+		 3, {large} with a 64 KiB input; {results} submit_result settling 5 payouts \
+		 ({worst_results} at the most payouts), {commits} commit_result, {reveals} reveal_result \
+		 (redundancy 3, the last one settling)"
+	);
+	assert!(requests >= 100 && results >= 100, "{requests} requests, {results} results per block");
+}

@@ -3,24 +3,24 @@
 //! workers per request.
 
 use super::*;
-use crate::BenchmarkHelper as _;
 use alloc::{vec, vec::Vec};
+use codec::Encode;
 use frame_benchmarking::v2::*;
-use frame_support::traits::Get;
+use frame_support::{traits::Get, weights::Weight};
 use frame_system::RawOrigin;
 use modelhub_primitives::{
-	inference::{result_commitment, RequestId},
-	registry::ModelId,
+	inference::{result_commitment, FailureReason, RequestId},
+	registry::{ModelId, ModelRegistry},
 	tensor::{DType, Limits, Tensor, TensorSet},
 };
-use sp_runtime::traits::Bounded;
+use sp_runtime::traits::{Bounded, Saturating};
 
 type Helper<T> = <T as Config>::BenchmarkHelper;
 
 /// A canonical set holding one f32 tensor `name` of about `bytes` encoded bytes, every
 /// element 0.5 (exact at any rounding).
 fn tensors(name: &[u8], bytes: u32) -> Vec<u8> {
-	let count = (bytes.saturating_sub(16) / 4).max(1) as usize;
+	let count = (bytes.saturating_sub(32) / 4).max(1) as usize;
 	let tensor = Tensor {
 		name: name.to_vec(),
 		dtype: DType::F32,
@@ -31,12 +31,18 @@ fn tensors(name: &[u8], bytes: u32) -> Vec<u8> {
 	TensorSet::new(vec![tensor], &limits).map(|set| set.encode()).unwrap_or_default()
 }
 
-/// A funded requester, a published model and a full pool with `workers` usable workers.
+/// A funded requester, a model paying one royalty recipient, and a full pool with `workers`
+/// usable workers.
 fn setup<T: Config>(workers: u32) -> (T::AccountId, ModelId) {
+	setup_paying::<T>(workers, 1)
+}
+
+/// [`setup`] with a model whose royalties reach `recipients` accounts.
+fn setup_paying<T: Config>(workers: u32, recipients: u32) -> (T::AccountId, ModelId) {
 	let requester: T::AccountId = account("requester", 0, 0);
 	Helper::<T>::fund(&requester, BalanceOf::<T>::max_value() / 4u32.into());
 	let owner: T::AccountId = account("owner", 0, 0);
-	let model = Helper::<T>::publish_model(&owner);
+	let model = Helper::<T>::publish_model(&owner, recipients);
 	Helper::<T>::register_workers(workers);
 	(requester, model)
 }
@@ -193,6 +199,33 @@ mod benchmarks {
 		}
 
 		assert!(ids.iter().all(|id| Results::<T>::contains_key(id)));
+		Ok(())
+	}
+
+	/// Paying out a settled fee to `p` royalty recipients (plus the pot, the treasury and the
+	/// worker), slashing nobody.
+	#[benchmark]
+	fn settle(
+		p: Linear<1, { T::Registry::max_royalty_recipients() }>,
+	) -> Result<(), BenchmarkError> {
+		let (requester, model) = setup_paying::<T>(1, p);
+		let id = open::<T>(&requester, model, 64, 1)?;
+		let mut request = Requests::<T>::get(id).ok_or(BenchmarkError::Stop("no request"))?;
+		let output = tensors(b"y", 64);
+		let hash = sp_io::hashing::blake2_256(&output);
+		for slot in request.slots.iter_mut() {
+			slot.state = SlotState::Revealed(hash);
+		}
+		let output: OutputOf<T> =
+			output.try_into().map_err(|_| BenchmarkError::Stop("output too long"))?;
+
+		#[block]
+		{
+			Pallet::<T>::settle(id, request, hash, output)
+				.map_err(|_| BenchmarkError::Stop("settle failed"))?;
+		}
+
+		assert!(Results::<T>::contains_key(id));
 		Ok(())
 	}
 

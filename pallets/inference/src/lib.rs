@@ -68,8 +68,9 @@ pub use weights::WeightInfo;
 #[cfg(feature = "runtime-benchmarks")]
 pub trait BenchmarkHelper<AccountId, Balance> {
 	/// Publishes a model with input `x` and output `y` (both `f32`, one dynamic dimension)
-	/// whose royalty payout reaches as many accounts as the registry allows.
-	fn publish_model(owner: &AccountId) -> modelhub_primitives::registry::ModelId;
+	/// whose royalty payout reaches `recipients` accounts across its lineage (at most
+	/// `ModelRegistry::max_royalty_recipients`).
+	fn publish_model(owner: &AccountId, recipients: u32) -> modelhub_primitives::registry::ModelId;
 	/// Registers `count` funded workers with attestation keys the helper can sign with, and
 	/// as many more as the pool holds so selection scans a full pool.
 	fn register_workers(count: u32) -> alloc::vec::Vec<AccountId>;
@@ -84,6 +85,7 @@ pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
 	use frame_support::{
+		dispatch::PostDispatchInfo,
 		pallet_prelude::*,
 		traits::fungible::{Inspect, Mutate, MutateHold},
 	};
@@ -434,9 +436,13 @@ pub mod pallet {
 		///
 		/// `output` is the canonical output tensor set; `signature` is the worker's sr25519
 		/// attestation over [`modelhub_primitives::inference::Attestation`]. Free when
-		/// accepted. Emits [`Event::ResultSubmitted`] and [`Event::InferenceSettled`].
+		/// accepted, and charged for the payouts it made rather than the most a settlement can
+		/// make. Emits [`Event::ResultSubmitted`] and [`Event::InferenceSettled`].
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::submit_result(output.len() as u32))]
+		#[pallet::weight(
+			T::WeightInfo::submit_result(output.len() as u32)
+				.saturating_add(T::WeightInfo::settle(Pallet::<T>::max_payouts()))
+		)]
 		pub fn submit_result(
 			origin: OriginFor<T>,
 			request: RequestId,
@@ -444,8 +450,11 @@ pub mod pallet {
 			signature: [u8; 64],
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_submit(who, request, output, signature)?;
-			Ok(Pays::No.into())
+			let length = output.len() as u32;
+			let payouts = Self::do_submit(who, request, output, signature)?;
+			let used =
+				T::WeightInfo::submit_result(length).saturating_add(T::WeightInfo::settle(payouts));
+			Ok(PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::No })
 		}
 
 		/// Commits to an output of a redundant job without showing it: `commitment` is
@@ -469,7 +478,10 @@ pub mod pallet {
 		/// strict majority agrees on, or is refunded. Free when accepted. Emits
 		/// [`Event::ResultSubmitted`].
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::reveal_result(output.len() as u32, T::MaxRedundancy::get()))]
+		#[pallet::weight(
+			T::WeightInfo::reveal_result(output.len() as u32, T::MaxRedundancy::get())
+				.saturating_add(T::WeightInfo::settle(Pallet::<T>::max_payouts()))
+		)]
 		pub fn reveal_result(
 			origin: OriginFor<T>,
 			request: RequestId,
@@ -478,8 +490,11 @@ pub mod pallet {
 			signature: [u8; 64],
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_reveal(who, request, output, salt, signature)?;
-			Ok(Pays::No.into())
+			let length = output.len() as u32;
+			let payouts = Self::do_reveal(who, request, output, salt, signature)?;
+			let used = T::WeightInfo::reveal_result(length, T::MaxRedundancy::get())
+				.saturating_add(T::WeightInfo::settle(payouts));
+			Ok(PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::No })
 		}
 
 		/// Reports that the caller cannot run its job in `request`, for `reason`.

@@ -25,6 +25,14 @@ use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
 const DEADLINE_SPILL: u32 = 16;
 
 impl<T: Config> Pallet<T> {
+	/// The most payouts one settlement makes: every royalty recipient a lineage can have, the
+	/// validators' pot, the treasury and every worker.
+	pub fn max_payouts() -> u32 {
+		T::Registry::max_royalty_recipients()
+			.saturating_add(2)
+			.saturating_add(T::MaxRedundancy::get())
+	}
+
 	/// The execution fee of a call with `input_len` input bytes run by `redundancy` workers.
 	pub fn execution_fee(input_len: u32, redundancy: u32) -> BalanceOf<T> {
 		T::ExecutionFeePerByte::get()
@@ -120,7 +128,7 @@ impl<T: Config> Pallet<T> {
 		id: RequestId,
 		output: Vec<u8>,
 		signature: [u8; 64],
-	) -> DispatchResult {
+	) -> Result<u32, DispatchError> {
 		let mut request = Requests::<T>::get(id).ok_or(Error::<T>::RequestNotFound)?;
 		ensure!(request.redundancy == 1, Error::<T>::CommitRevealRequired);
 		let index = Self::open_slot(&request, &who, SlotState::Assigned)?;
@@ -156,7 +164,7 @@ impl<T: Config> Pallet<T> {
 		};
 		Self::set_state(&mut request, index, SlotState::Committed(commitment));
 		Self::deposit_event(Event::ResultCommitted { request: id, worker: who });
-		Self::advance(id, request)
+		Self::advance(id, request).map(|_| ())
 	}
 
 	/// Handles a reveal; see [`Pallet::reveal_result`].
@@ -166,7 +174,7 @@ impl<T: Config> Pallet<T> {
 		output: Vec<u8>,
 		salt: [u8; 32],
 		signature: [u8; 64],
-	) -> DispatchResult {
+	) -> Result<u32, DispatchError> {
 		let mut request = Requests::<T>::get(id).ok_or(Error::<T>::RequestNotFound)?;
 		ensure!(request.redundancy > 1, Error::<T>::SubmitResultRequired);
 		ensure!(request.phase == Phase::Reveal, Error::<T>::NotInRevealPhase);
@@ -249,7 +257,7 @@ impl<T: Config> Pallet<T> {
 				Self::refund(id, request, RefundReason::WorkersFailed);
 				Ok(())
 			},
-			_ => Self::advance(id, request),
+			_ => Self::advance(id, request).map(|_| ()),
 		}
 	}
 
@@ -328,8 +336,8 @@ impl<T: Config> Pallet<T> {
 
 	/// Moves a redundant request on after a slot changed: opens reveals once nobody is left
 	/// to commit, concludes once nobody is left to reveal, and refunds once a majority can no
-	/// longer form.
-	fn advance(id: RequestId, mut request: RequestOf<T>) -> DispatchResult {
+	/// longer form. Returns the number of payouts made if the request settled.
+	fn advance(id: RequestId, mut request: RequestOf<T>) -> Result<u32, DispatchError> {
 		let still_in = request
 			.slots
 			.iter()
@@ -337,7 +345,7 @@ impl<T: Config> Pallet<T> {
 			.count() as u64;
 		if still_in.saturating_mul(2) <= u64::from(request.redundancy) {
 			Self::refund(id, request, RefundReason::NoQuorum);
-			return Ok(());
+			return Ok(0);
 		}
 		let waiting = |state: &SlotState| match request.phase {
 			Phase::Commit => *state == SlotState::Assigned,
@@ -345,7 +353,7 @@ impl<T: Config> Pallet<T> {
 		};
 		if request.slots.iter().any(|slot| waiting(&slot.state)) {
 			Requests::<T>::insert(id, request);
-			return Ok(());
+			return Ok(0);
 		}
 		match request.phase {
 			Phase::Commit => {
@@ -355,17 +363,15 @@ impl<T: Config> Pallet<T> {
 				request.deadline = deadline;
 				Requests::<T>::insert(id, request);
 				Self::deposit_event(Event::RevealStarted { request: id, deadline });
-				Ok(())
+				Ok(0)
 			},
-			_ => {
-				Self::conclude(id, request);
-				Ok(())
-			},
+			_ => Ok(Self::conclude(id, request)),
 		}
 	}
 
-	/// Settles a request with the output a strict majority revealed, or refunds it.
-	fn conclude(id: RequestId, request: RequestOf<T>) {
+	/// Settles a request with the output a strict majority revealed, or refunds it. Returns
+	/// the number of payouts made.
+	fn conclude(id: RequestId, request: RequestOf<T>) -> u32 {
 		let revealed: Vec<[u8; 32]> = request
 			.slots
 			.iter()
@@ -376,24 +382,25 @@ impl<T: Config> Pallet<T> {
 			.collect();
 		let Some(winner) = strict_majority(request.redundancy, &revealed) else {
 			Self::refund(id, request, RefundReason::NoMajority);
-			return;
+			return 0;
 		};
 		let output = RevealedOutputs::<T>::get(id, winner).unwrap_or_default();
 		let fallback = request.clone();
-		if with_storage_layer(|| Self::settle(id, request, winner, output)).is_err() {
+		with_storage_layer(|| Self::settle(id, request, winner, output)).unwrap_or_else(|_| {
 			Self::refund(id, fallback, RefundReason::NoMajority);
-		}
+			0
+		})
 	}
 
 	/// Pays the fee out to the model's beneficiaries, the protocol and the workers that
 	/// revealed `output_hash`, slashes the workers the majority contradicts, and ends the
-	/// request.
-	fn settle(
+	/// request. Returns the number of payouts made.
+	pub(crate) fn settle(
 		id: RequestId,
 		request: RequestOf<T>,
 		output_hash: [u8; 32],
 		output: OutputOf<T>,
-	) -> DispatchResult {
+	) -> Result<u32, DispatchError> {
 		let agreeing: Vec<T::AccountId> = request
 			.slots
 			.iter()
@@ -437,6 +444,7 @@ impl<T: Config> Pallet<T> {
 		}
 		T::Registry::note_call(request.model, &request.requester, request.royalty);
 		Self::note_epoch(request.model, request.fee(), request.royalty);
+		let count = payouts.len() as u32;
 		Self::deposit_event(Event::InferenceSettled {
 			request: id,
 			output_hash,
@@ -444,7 +452,7 @@ impl<T: Config> Pallet<T> {
 			payouts,
 		});
 		Self::end(id, request, Outcome::Settled { output_hash }, output);
-		Ok(())
+		Ok(count)
 	}
 
 	/// Returns the whole fee to the requester and ends the request.
@@ -502,21 +510,27 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn process_deadlines(now: BlockNumberFor<T>) -> Weight {
 		let due = Deadlines::<T>::take(now);
 		let mut expired = 0u32;
+		let mut settlements = Weight::zero();
 		for id in due.iter() {
 			let Some(request) = Requests::<T>::get(id) else { continue };
 			if request.deadline > now {
 				continue;
 			}
-			Self::expire(*id, request);
+			let payouts = Self::expire(*id, request);
+			if payouts > 0 {
+				settlements.saturating_accrue(T::WeightInfo::settle(payouts));
+			}
 			expired = expired.saturating_add(1);
 		}
 		T::WeightInfo::expire_requests(expired)
+			.saturating_add(settlements)
 			.saturating_add(T::DbWeight::get().reads_writes(due.len() as u64, 1))
 	}
 
 	/// Handles a missed deadline: absent workers are slashed; a redundant request moves to
-	/// reveals or concludes if a majority can still form, otherwise it is refunded.
-	fn expire(id: RequestId, mut request: RequestOf<T>) {
+	/// reveals or concludes if a majority can still form, otherwise it is refunded. Returns the
+	/// number of payouts made if it settled.
+	fn expire(id: RequestId, mut request: RequestOf<T>) -> u32 {
 		let absent = |state: &SlotState| match request.phase {
 			Phase::Reveal => matches!(state, SlotState::Committed(_)),
 			_ => *state == SlotState::Assigned,
@@ -536,13 +550,14 @@ impl<T: Config> Pallet<T> {
 		}
 		if request.phase == Phase::Running {
 			Self::refund(id, request, RefundReason::Timeout);
-			return;
+			return 0;
 		}
 		let fallback = request.clone();
-		if with_storage_layer(|| Self::advance(id, request)).is_err() {
+		with_storage_layer(|| Self::advance(id, request)).unwrap_or_else(|_| {
 			// No block had room for the reveal deadline.
 			Self::refund(id, fallback, RefundReason::NoQuorum);
-		}
+			0
+		})
 	}
 
 	/// Counts a settled call in the current epoch.

@@ -87,7 +87,7 @@ impl frame_system::Config for Test {
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
 impl pallet_balances::Config for Test {
 	type Balance = Balance;
-	type ExistentialDeposit = ConstU128<1>;
+	type ExistentialDeposit = ExistentialDeposit;
 	type AccountStore = System;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type RuntimeFreezeReason = RuntimeFreezeReason;
@@ -96,6 +96,8 @@ impl pallet_balances::Config for Test {
 }
 
 parameter_types! {
+	/// 1 unless a test raises it.
+	pub static ExistentialDeposit: Balance = 1;
 	pub const MaxArtifactSize: u64 = 1 << 30;
 	pub const TreasuryAccount: AccountId = TREASURY;
 	pub const ValidatorPotAccount: AccountId = VALIDATOR_POT;

@@ -79,6 +79,16 @@ fn commit(id: RequestId, worker: AccountId, variant: u8) {
 	));
 }
 
+/// A request at redundancy `variants.len()` whose `i`-th worker committed to `output(variants[i])`.
+fn committed(model: u64, variants: &[u8]) -> (RequestId, Vec<AccountId>) {
+	let id = request(model, variants.len() as u32);
+	let workers = workers_of(id);
+	for (worker, variant) in workers.iter().zip(variants) {
+		commit(id, *worker, *variant);
+	}
+	(id, workers)
+}
+
 fn reveal(id: RequestId, worker: AccountId, variant: u8) {
 	let out = output(variant);
 	let signature = sign(id, worker, &out);
@@ -299,11 +309,7 @@ fn a_missed_deadline_refunds_in_full_and_slashes_the_worker() {
 #[test]
 fn three_workers_that_agree_share_the_execution_fee() {
 	run(|model| {
-		let id = request(model, 3);
-		let workers = workers_of(id);
-		for worker in &workers {
-			commit(id, *worker, 0);
-		}
+		let (id, workers) = committed(model, &[0, 0, 0]);
 		assert_eq!(Requests::<Test>::get(id).expect("running").phase, Phase::Reveal);
 		assert_eq!(
 			events().last(),
@@ -329,12 +335,8 @@ fn three_workers_that_agree_share_the_execution_fee() {
 fn the_majority_settles_and_the_liar_is_slashed() {
 	run(|model| {
 		let issuance = Balances::total_issuance();
-		let id = request(model, 3);
-		let workers = workers_of(id);
+		let (id, workers) = committed(model, &[0, 7, 0]);
 		let liar = workers[1];
-		for worker in &workers {
-			commit(id, *worker, if *worker == liar { 7 } else { 0 });
-		}
 		for worker in &workers {
 			reveal(id, *worker, if *worker == liar { 7 } else { 0 });
 		}
@@ -354,11 +356,7 @@ fn the_majority_settles_and_the_liar_is_slashed() {
 #[test]
 fn no_majority_refunds_and_slashes_nobody() {
 	run(|model| {
-		let id = request(model, 3);
-		let workers = workers_of(id);
-		for (variant, worker) in workers.iter().enumerate() {
-			commit(id, *worker, variant as u8);
-		}
+		let (id, workers) = committed(model, &[0, 1, 2]);
 		for (variant, worker) in workers.iter().enumerate() {
 			reveal(id, *worker, variant as u8);
 		}
@@ -391,11 +389,7 @@ fn a_worker_absent_at_commit_is_slashed_and_the_rest_settle() {
 #[test]
 fn a_worker_absent_at_reveal_is_slashed_and_the_majority_settles_at_the_deadline() {
 	run(|model| {
-		let id = request(model, 3);
-		let workers = workers_of(id);
-		for worker in &workers {
-			commit(id, *worker, 0);
-		}
+		let (id, workers) = committed(model, &[0, 0, 0]);
 		reveal(id, workers[0], 0);
 		reveal(id, workers[1], 0);
 		assert!(Requests::<Test>::get(id).is_some());
@@ -629,6 +623,102 @@ fn full_deadline_blocks_spill_to_the_next() {
 		assert!(Results::<Test>::contains_key(ids[4]));
 		assert_eq!(escrow(REQUESTER), 0);
 		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
+	});
+}
+
+#[test]
+fn a_request_fails_cleanly_when_every_deadline_block_is_full() {
+	run(|model| {
+		let deadline = 1 + RESULT_TIMEOUT;
+		for block in deadline..deadline + 16 {
+			Deadlines::<Test>::insert(
+				block,
+				frame_support::BoundedVec::truncate_from(vec![900; 4]),
+			);
+		}
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(REQUESTER),
+				model,
+				input(),
+				fee(1),
+				1
+			),
+			Error::<Test>::DeadlineQueueFull
+		);
+		Deadlines::<Test>::remove(deadline + 15);
+		let id = request(model, 1);
+		assert_eq!(Requests::<Test>::get(id).expect("running").deadline, deadline + 15);
+		// The dummy entries name no request; processing them changes nothing.
+		run_to(deadline + 14);
+		assert!(Requests::<Test>::get(id).is_some());
+	});
+}
+
+#[test]
+fn split_reveals_without_a_majority_at_the_deadline_refund() {
+	run(|model| {
+		let (id, workers) = committed(model, &[0, 1, 2]);
+		reveal(id, workers[0], 0);
+		reveal(id, workers[1], 1);
+		run_to(1 + REVEAL_TIMEOUT);
+		assert_eq!(outcome(id), Outcome::Refunded { reason: RefundReason::NoMajority });
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
+		assert_eq!((bond(workers[0]), bond(workers[1])), (BOND, BOND));
+		assert_eq!(bond(workers[2]), BOND - BOND / 10);
+	});
+}
+
+#[test]
+fn a_single_reveal_at_the_deadline_is_no_quorum() {
+	run(|model| {
+		let (id, workers) = committed(model, &[0, 0, 0]);
+		reveal(id, workers[0], 0);
+		run_to(1 + REVEAL_TIMEOUT);
+		assert_eq!(outcome(id), Outcome::Refunded { reason: RefundReason::NoQuorum });
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
+		assert_eq!(bond(workers[0]), BOND);
+		assert_eq!(bond(workers[1]), BOND - BOND / 10);
+	});
+}
+
+#[test]
+fn a_payout_that_cannot_create_an_account_returns_to_the_payer() {
+	run(|_| {
+		ExistentialDeposit::set(50);
+		for protocol in [TREASURY, VALIDATOR_POT] {
+			<Balances as frame_support::traits::fungible::Mutate<_>>::set_balance(&protocol, 1_000);
+		}
+		// A beneficiary with no account would get 30% of 100 = 30, below the deposit of 50.
+		let newcomer = 777;
+		let model = pallet_model_registry::testing::publish::<Test>(
+			OWNER,
+			100,
+			vec![
+				(OWNER, sp_runtime::Permill::from_percent(70)),
+				(newcomer, sp_runtime::Permill::from_percent(30)),
+			],
+			None,
+			schema(),
+			16,
+		)
+		.expect("publishes");
+		let total = total_balances();
+		let id = NextRequestId::<Test>::get();
+		let fee = 100 + BASE_FEE + PER_BYTE * input().len() as Balance;
+		assert_ok!(Inference::request_inference(
+			RuntimeOrigin::signed(REQUESTER),
+			model,
+			input(),
+			fee,
+			1
+		));
+		assert_ok!(submit(id, workers_of(id)[0], 0));
+		assert_eq!(Balances::total_balance(&newcomer), 0);
+		assert_eq!(escrow(REQUESTER), 0);
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE - fee + 30);
+		assert_eq!(total_balances(), total);
+		ExistentialDeposit::set(1);
 	});
 }
 

@@ -147,6 +147,10 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		Pallet::<T>::royalty_payout(model, amount)
 	}
 
+	fn max_royalty_recipients() -> u32 {
+		T::MaxLineageDepth::get().saturating_add(1).saturating_mul(T::MaxBeneficiaries::get())
+	}
+
 	fn note_call(model: ModelId, payer: &T::AccountId, royalty: BalanceOf<T>) {
 		ModelUsage::<T>::mutate(model, |usage| {
 			usage.payers.insert(&payer.encode());

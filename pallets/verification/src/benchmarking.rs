@@ -8,12 +8,12 @@ use frame_support::{
 	BoundedVec,
 };
 use frame_system::RawOrigin;
-use sp_runtime::traits::Bounded;
+use sp_runtime::traits::Saturating;
 
-/// An account funded with plenty for any bond.
+/// An account funded with a thousand minimum bonds.
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, 0);
-	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	T::Currency::set_balance(&who, T::MinBond::get().saturating_mul(1_000u32.into()));
 	who
 }
 

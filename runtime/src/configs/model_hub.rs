@@ -184,33 +184,36 @@ pub mod benchmark_helper {
 		}
 	}
 
-	fn account(name: &str, index: u32) -> AccountId {
+	fn account(name: &'static str, index: u32) -> AccountId {
 		frame_benchmarking::account(name, index, 0)
 	}
 
 	impl pallet_inference::BenchmarkHelper<AccountId, Balance> for InferenceSetup {
-		fn publish_model(owner: &AccountId) -> ModelId {
-			// A lineage as deep as allowed, each level split 16 ways: the widest payout.
+		fn publish_model(owner: &AccountId, recipients: u32) -> ModelId {
+			// Up to 16 beneficiaries per level, as many levels as `recipients` needs (a
+			// lineage of at most 9), each level passing half of what reaches it upwards.
+			let levels = recipients.div_ceil(16).clamp(1, 9);
 			let mut parent = None;
 			let mut model = 0;
-			for level in 0..=8u32 {
-				let creator = account("creator", level);
-				Self::fund(&creator, 1_000 * OPG);
-				let royalties = (0..16u32)
+			let mut named = 0u32;
+			for level in 0..levels {
+				let count = recipients.saturating_sub(named).clamp(1, 16);
+				let mut royalties = (0..count)
 					.map(|i| {
-						(account("beneficiary", level * 16 + i), Permill::from_rational(1u32, 16))
+						(account("beneficiary", named + i), Permill::from_rational(1u32, count))
 					})
 					.collect::<Vec<_>>();
-				let mut royalties = royalties;
+				named += count;
 				let assigned: u32 = royalties.iter().map(|(_, share)| share.deconstruct()).sum();
 				if let Some((_, first)) = royalties.first_mut() {
 					*first = Permill::from_parts(first.deconstruct() + 1_000_000 - assigned);
 				}
-				let publisher = if level == 8 { owner.clone() } else { creator };
+				let publisher =
+					if level + 1 == levels { owner.clone() } else { account("creator", level) };
 				Self::fund(&publisher, 1_000 * OPG);
 				model = pallet_model_registry::testing::publish::<Runtime>(
 					publisher,
-					OPG,
+					1_000 * OPG,
 					royalties,
 					parent,
 					schema(),

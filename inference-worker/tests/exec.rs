@@ -1,0 +1,219 @@
+//! `modelhub-worker exec` against ONNX Runtime's own answers: the outputs the Python
+//! `onnxruntime` package gives for the same model and input (fixtures made by
+//! `scripts/make-worker-fixtures.py`).
+
+use serde_json::Value;
+use std::{
+	path::{Path, PathBuf},
+	process::Command,
+};
+
+fn root() -> PathBuf {
+	Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn fixture(name: &str) -> PathBuf {
+	Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn sample(name: &str) -> PathBuf {
+	root().join("scripts/sample-models").join(name)
+}
+
+fn read_json(path: &Path) -> Value {
+	serde_json::from_str(&std::fs::read_to_string(path).expect("readable")).expect("JSON")
+}
+
+/// Runs the worker binary with `args`; returns (success, stdout, stderr).
+fn worker(args: &[&str]) -> (bool, String, String) {
+	let output = Command::new(env!("CARGO_BIN_EXE_modelhub-worker"))
+		.args(args)
+		.output()
+		.expect("the worker binary runs");
+	(
+		output.status.success(),
+		String::from_utf8_lossy(&output.stdout).into_owned(),
+		String::from_utf8_lossy(&output.stderr).into_owned(),
+	)
+}
+
+fn exec_json(model: &Path, input: &Path, extra: &[&str]) -> Value {
+	let mut args = vec!["exec", "--model", model.to_str().expect("utf-8"), "--input-json"];
+	args.push(input.to_str().expect("utf-8"));
+	args.extend_from_slice(extra);
+	let (ok, stdout, stderr) = worker(&args);
+	assert!(ok, "exec failed: {stderr}");
+	serde_json::from_str(&stdout).expect("exec prints JSON")
+}
+
+/// Whether two JSON values hold the same number (or are equal), whatever their notation.
+fn same(a: &Value, b: &Value) -> bool {
+	match (a, b) {
+		(Value::Number(x), Value::Number(y)) => {
+			if let (Some(x), Some(y)) = (x.as_i64(), y.as_i64()) {
+				x == y
+			} else if let (Some(x), Some(y)) = (x.as_u64(), y.as_u64()) {
+				x == y
+			} else {
+				x.as_f64() == y.as_f64()
+			}
+		},
+		(Value::Array(x), Value::Array(y)) => {
+			x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+		},
+		_ => a == b,
+	}
+}
+
+/// Compares outputs: same names, dtypes and shapes; integers and booleans equal; floats
+/// within `tolerance` relative to their magnitude (ONNX Runtime builds may differ in the last
+/// bits).
+fn assert_outputs_match(actual: &Value, expected: &Value, tolerance: f64) {
+	let (actual, expected) = (&actual["outputs"], &expected["outputs"]);
+	let names = |value: &Value| {
+		let mut keys: Vec<String> = value.as_object().expect("object").keys().cloned().collect();
+		keys.sort();
+		keys
+	};
+	assert_eq!(names(actual), names(expected));
+	for name in names(expected) {
+		let (a, e) = (&actual[&name], &expected[&name]);
+		assert_eq!(a["dtype"], e["dtype"], "{name}");
+		assert_eq!(a["shape"], e["shape"], "{name}");
+		let floats = matches!(e["dtype"].as_str(), Some("f32" | "f64" | "f16"));
+		for (x, y) in
+			a["data"].as_array().expect("data").iter().zip(e["data"].as_array().expect("data"))
+		{
+			if floats {
+				let (x, y) = (x.as_f64().expect("number"), y.as_f64().expect("number"));
+				assert!((x - y).abs() <= tolerance * y.abs().max(1e-30), "{name}: {x} vs {y}");
+			} else {
+				assert!(same(x, y), "{name}: {x} vs {y}");
+			}
+		}
+	}
+}
+
+#[test]
+fn every_dtype_goes_through_a_model_unchanged() {
+	let input = fixture("identity.input.json");
+	let out = exec_json(&fixture("identity.onnx"), &input, &[]);
+	assert_outputs_match(&out, &read_json(&fixture("identity.expected.json")), 0.0);
+	// Unrounded, the outputs are exactly the inputs.
+	let inputs = read_json(&input);
+	for (name, tensor) in inputs["inputs"].as_object().expect("inputs") {
+		let output = &out["outputs"][name.replace("in_", "out_")];
+		assert!(
+			same(&output["data"], &tensor["data"]),
+			"{name}: {} vs {}",
+			output["data"],
+			tensor["data"]
+		);
+	}
+	for key in ["output_hash", "input_hash", "model_hash"] {
+		let hash = out[key].as_str().expect("hash");
+		assert!(hash.starts_with("0x") && hash.len() == 66, "{key}: {hash}");
+	}
+}
+
+#[test]
+fn sample_models_match_onnx_runtime_in_python() {
+	for name in ["linear", "digits"] {
+		let out = exec_json(
+			&sample(&format!("{name}.onnx")),
+			&sample(&format!("{name}.input.json")),
+			&["--rounding-bits", "23"],
+		);
+		let expected = read_json(&fixture(&format!("{name}.expected.json")));
+		assert_outputs_match(&out, &expected, 1e-6);
+	}
+}
+
+#[test]
+fn rounding_follows_the_schema_and_changes_the_hash() {
+	let model = sample("digits.onnx");
+	let input = sample("digits.input.json");
+	let schema = sample("digits.schema.json");
+	let full = exec_json(&model, &input, &["--rounding-bits", "23"]);
+	let rounded = exec_json(&model, &input, &["--schema", schema.to_str().expect("utf-8")]);
+	assert_eq!(rounded["rounding_bits"], 16);
+	assert_ne!(full["output_hash"], rounded["output_hash"]);
+	let again = exec_json(&model, &input, &["--rounding-bits", "16", "--threads", "2"]);
+	assert_eq!(again["output_hash"], rounded["output_hash"]);
+	assert_eq!(rounded["outputs"]["label"], full["outputs"]["label"]);
+}
+
+#[test]
+fn npy_inputs_and_outputs_work_like_json() {
+	let dir = std::env::temp_dir().join(format!("modelhub-worker-npy-{}", std::process::id()));
+	std::fs::create_dir_all(&dir).expect("temp dir");
+	let model = fixture("identity.onnx");
+	let via_json = exec_json(
+		&model,
+		&fixture("identity.input.json"),
+		&["--output-npy", dir.to_str().expect("utf-8")],
+	);
+	// Feed the written outputs back in as inputs.
+	let mut args = vec!["exec".to_string(), "--model".into(), model.display().to_string()];
+	for name in ["f32", "f64", "f16", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "bool"]
+	{
+		args.push("--input".into());
+		args.push(format!("in_{name}={}", dir.join(format!("out_{name}.npy")).display()));
+	}
+	let args: Vec<&str> = args.iter().map(String::as_str).collect();
+	let (ok, stdout, stderr) = worker(&args);
+	assert!(ok, "{stderr}");
+	let via_npy: Value = serde_json::from_str(&stdout).expect("JSON");
+	assert_eq!(via_npy["output_hash"], via_json["output_hash"]);
+	let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_models_and_inputs_fail_with_a_message_not_a_crash() {
+	let garbage =
+		std::env::temp_dir().join(format!("modelhub-garbage-{}.onnx", std::process::id()));
+	std::fs::write(&garbage, b"not an onnx model").expect("write");
+	let input = sample("linear.input.json");
+	let cases: Vec<(Vec<String>, &str)> = vec![
+		(
+			vec![
+				"--model".into(),
+				garbage.display().to_string(),
+				"--input-json".into(),
+				input.display().to_string(),
+			],
+			"could not load the model",
+		),
+		(
+			vec![
+				"--model".into(),
+				sample("digits.onnx").display().to_string(),
+				"--input-json".into(),
+				input.display().to_string(),
+			],
+			"the model has no input x; it takes float_input f32[?, 64]",
+		),
+		(vec!["--model".into(), sample("linear.onnx").display().to_string()], "give the inputs"),
+		(
+			vec![
+				"--model".into(),
+				sample("linear.onnx").display().to_string(),
+				"--input-json".into(),
+				input.display().to_string(),
+				"--schema".into(),
+				sample("digits.schema.json").display().to_string(),
+			],
+			"do not fit the schema",
+		),
+	];
+	for (args, message) in cases {
+		let mut full = vec!["exec".to_string()];
+		full.extend(args);
+		let full: Vec<&str> = full.iter().map(String::as_str).collect();
+		let (ok, _, stderr) = worker(&full);
+		assert!(!ok, "{full:?} succeeded");
+		assert!(stderr.contains(message), "{full:?}: {stderr}");
+		assert!(!stderr.contains("panicked"), "{stderr}");
+	}
+	let _ = std::fs::remove_file(&garbage);
+}

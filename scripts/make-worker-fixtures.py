@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Builds the fixtures of the worker's tests and computes their expected outputs with the
+`onnxruntime` Python package (the reference the worker must match).
+
+- `identity.onnx`: one Identity node per protocol dtype, input `in_<dtype>` to output
+  `out_<dtype>`: twelve inputs and outputs of every dtype in one model.
+- For `identity.onnx` and the sample models `linear.onnx` and `digits.onnx`:
+  `NAME.expected.json`, the outputs ONNX Runtime gives for `NAME.input.json`.
+
+Usage: make-worker-fixtures.py   (writes inference-worker/tests/fixtures)
+Needs: onnx, onnxruntime (scripts/setup.sh installs them in the project venv).
+"""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime
+from onnx import TensorProto, helper
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "inference-worker" / "tests" / "fixtures"
+SAMPLES = ROOT / "scripts" / "sample-models"
+TYPES = {
+    "f32": (TensorProto.FLOAT, np.float32), "f64": (TensorProto.DOUBLE, np.float64),
+    "f16": (TensorProto.FLOAT16, np.float16), "i8": (TensorProto.INT8, np.int8),
+    "i16": (TensorProto.INT16, np.int16), "i32": (TensorProto.INT32, np.int32),
+    "i64": (TensorProto.INT64, np.int64), "u8": (TensorProto.UINT8, np.uint8),
+    "u16": (TensorProto.UINT16, np.uint16), "u32": (TensorProto.UINT32, np.uint32),
+    "u64": (TensorProto.UINT64, np.uint64), "bool": (TensorProto.BOOL, np.bool_),
+}
+ORT_TYPES = {
+    "tensor(float)": "f32", "tensor(double)": "f64", "tensor(float16)": "f16",
+    "tensor(int8)": "i8", "tensor(int16)": "i16", "tensor(int32)": "i32", "tensor(int64)": "i64",
+    "tensor(uint8)": "u8", "tensor(uint16)": "u16", "tensor(uint32)": "u32",
+    "tensor(uint64)": "u64", "tensor(bool)": "bool",
+}
+SAMPLE_VALUES = {
+    "f32": [1.5, -2.25, 0.375, 65504.0], "f64": [1.0 / 3.0, -1e300, 5e-324, 2.0],
+    "f16": [0.5, -65504.0, 6.103515625e-05, 1.0], "i8": [-128, 127, 0, -1],
+    "i16": [-32768, 32767, 1, -2], "i32": [-2147483648, 2147483647, 7, -7],
+    "i64": [-9223372036854775808, 9223372036854775807, 3, -3],
+    "u8": [0, 255, 1, 128], "u16": [0, 65535, 2, 1000], "u32": [0, 4294967295, 3, 70000],
+    "u64": [0, 18446744073709551615, 4, 1 << 40], "bool": [True, False, True, True],
+}
+
+
+def identity_model() -> onnx.ModelProto:
+    nodes, inputs, outputs = [], [], []
+    for name, (proto, _) in TYPES.items():
+        nodes.append(helper.make_node("Identity", [f"in_{name}"], [f"out_{name}"]))
+        inputs.append(helper.make_tensor_value_info(f"in_{name}", proto, [2, 2]))
+        outputs.append(helper.make_tensor_value_info(f"out_{name}", proto, [2, 2]))
+    graph = helper.make_graph(nodes, "identity", inputs, outputs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="modelhub-fixture")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def to_json(array: np.ndarray, dtype: str) -> dict:
+    values = array.ravel().tolist()
+    if dtype in ("f32", "f64", "f16"):
+        values = [float(v) for v in values]
+    return {"dtype": dtype, "shape": list(array.shape), "data": values}
+
+
+def expected(model_path: Path, inputs: dict) -> dict:
+    session = onnxruntime.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    feeds = {}
+    for name, tensor in inputs.items():
+        numpy_type = TYPES[tensor["dtype"]][1]
+        feeds[name] = np.array(tensor["data"], dtype=numpy_type).reshape(tensor["shape"])
+    names = [o.name for o in session.get_outputs()]
+    dtypes = {o.name: ORT_TYPES[o.type] for o in session.get_outputs()}
+    results = session.run(names, feeds)
+    return {"outputs": {n: to_json(r, dtypes[n]) for n, r in zip(names, results)}}
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    model = identity_model()
+    (OUT / "identity.onnx").write_bytes(model.SerializeToString())
+    inputs = {f"in_{name}": {"dtype": name, "shape": [2, 2], "data": values}
+              for name, values in SAMPLE_VALUES.items()}
+    (OUT / "identity.input.json").write_text(json.dumps({"inputs": inputs}) + "\n")
+    cases = [("identity", OUT / "identity.onnx", inputs)]
+    for name in ("linear", "digits"):
+        sample = json.loads((SAMPLES / f"{name}.input.json").read_text())["inputs"]
+        cases.append((name, SAMPLES / f"{name}.onnx", sample))
+    for name, path, sample in cases:
+        result = expected(path, sample)
+        (OUT / f"{name}.expected.json").write_text(json.dumps(result) + "\n")
+        print(f"{name}: {', '.join(result['outputs'])}")
+
+
+if __name__ == "__main__":
+    main()
