@@ -7,6 +7,7 @@ use crate::schema::IoSchema;
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
+use sp_runtime::traits::{Saturating, Zero};
 
 /// Identifies a model; assigned in increasing order from 0.
 pub type ModelId = u64;
@@ -79,4 +80,20 @@ pub trait ModelRegistry<AccountId, Balance> {
 
 	/// Records a call that ended without a result.
 	fn note_failure(model: ModelId);
+}
+
+/// Adds `amount` to `who`'s entry in a payout list, creating the entry if needed; a zero
+/// amount adds nothing. Payouts built this way name each account once.
+pub fn credit<AccountId: PartialEq + Clone, Balance: Saturating + Zero + Copy>(
+	payout: &mut Vec<(AccountId, Balance)>,
+	who: &AccountId,
+	amount: Balance,
+) {
+	if amount.is_zero() {
+		return;
+	}
+	match payout.iter_mut().find(|(account, _)| account == who) {
+		Some((_, total)) => *total = total.saturating_add(amount),
+		None => payout.push((who.clone(), amount)),
+	}
 }

@@ -4,7 +4,9 @@
 use crate::{pallet::*, types::*};
 use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
-use modelhub_primitives::registry::{CallTerms, ModelId, ModelRegistry, ModelVersion, Unavailable};
+use modelhub_primitives::registry::{
+	credit, CallTerms, ModelId, ModelRegistry, ModelVersion, Unavailable,
+};
 use sp_runtime::traits::{Saturating, Zero};
 #[cfg(any(feature = "try-runtime", feature = "std", test))]
 use sp_runtime::Permill;
@@ -34,10 +36,10 @@ impl<T: Config> Pallet<T> {
 			for (who, share) in current.royalties.iter() {
 				let part = share.mul_floor(here);
 				paid_here = paid_here.saturating_add(part);
-				Self::credit(&mut payout, who, part);
+				credit(&mut payout, who, part);
 			}
 			if let Some((first, _)) = current.royalties.first() {
-				Self::credit(&mut payout, first, here.saturating_sub(paid_here));
+				credit(&mut payout, first, here.saturating_sub(paid_here));
 			}
 
 			match parent.and_then(|link| Models::<T>::get(link.model)) {
@@ -50,21 +52,6 @@ impl<T: Config> Pallet<T> {
 		}
 		payout.retain(|(_, part)| !part.is_zero());
 		Some(payout)
-	}
-
-	/// Adds `amount` to `who`'s entry in `payout`, creating it if needed.
-	fn credit(
-		payout: &mut Vec<(T::AccountId, BalanceOf<T>)>,
-		who: &T::AccountId,
-		amount: BalanceOf<T>,
-	) {
-		if amount.is_zero() {
-			return;
-		}
-		match payout.iter_mut().find(|(account, _)| account == who) {
-			Some((_, total)) => *total = total.saturating_add(amount),
-			None => payout.push((who.clone(), amount)),
-		}
 	}
 
 	/// Checks the registry's invariants:
@@ -90,11 +77,11 @@ impl<T: Config> Pallet<T> {
 				ensure!(link.model < id, "parent is not older than its child");
 				ensure!(link.share < Permill::one(), "parent share of 100%");
 			}
-			Self::credit(&mut held, &model.deposit.depositor, model.deposit.amount);
+			credit(&mut held, &model.deposit.depositor, model.deposit.amount);
 			let mut model_held = model.deposit.amount;
 			for version in 1..=model.version {
 				let record = Versions::<T>::get(id, version).ok_or("missing version record")?;
-				Self::credit(&mut held, &record.deposit.depositor, record.deposit.amount);
+				credit(&mut held, &record.deposit.depositor, record.deposit.amount);
 				model_held = model_held.saturating_add(record.deposit.amount);
 			}
 			if model.status == ModelStatus::Retired {

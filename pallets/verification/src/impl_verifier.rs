@@ -12,7 +12,7 @@ use frame_support::{
 };
 use modelhub_primitives::{
 	inference::{RequestId, Verifier},
-	registry::{ModelId, ModelRegistry},
+	registry::{credit, ModelId, ModelRegistry},
 };
 use sp_core::sr25519;
 use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
@@ -118,21 +118,6 @@ impl<T: Config> Pallet<T> {
 		}
 		ensure!(active == pool.len(), "pool lists an unregistered account");
 		Ok(())
-	}
-}
-
-/// Adds `amount` to `who`'s entry in `payout`, creating it if needed.
-fn credit<AccountId: PartialEq + Clone, Balance: Saturating + Zero + Copy>(
-	payout: &mut Vec<(AccountId, Balance)>,
-	who: &AccountId,
-	amount: Balance,
-) {
-	if amount.is_zero() {
-		return;
-	}
-	match payout.iter_mut().find(|(account, _)| account == who) {
-		Some((_, total)) => *total = total.saturating_add(amount),
-		None => payout.push((who.clone(), amount)),
 	}
 }
 
