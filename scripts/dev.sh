@@ -1,11 +1,66 @@
 #!/usr/bin/env bash
-# Sets up the machine, builds, and runs a development chain: one validator (Alice), blocks
-# every 6 seconds, finalized by GRANDPA, JSON-RPC on ws://127.0.0.1:9944.
-# Extra arguments go to the node, e.g. `./scripts/dev.sh --rpc-port 9955`.
+# Sets up the machine, builds, and runs the OPG Model Hub end to end on this machine:
+# - a development chain: one validator (Alice), blocks every 6 seconds, finalized by GRANDPA,
+#   JSON-RPC on ws://127.0.0.1:9944;
+# - an inference worker (Dave) bonded with 100 OPG, running models with ONNX Runtime, metrics on
+#   http://127.0.0.1:9616/metrics;
+# - the sample digits classifier, published by Charlie at 0.5 OPG per call with royalties split
+#   70% Charlie / 30% Ferdie;
+# - one paid call by Bob: the script prints the prediction and who was paid what.
+# The node and the worker keep running until Ctrl-C; logs are in $MODELHUB_DEV_DIR.
+# Extra arguments go to the node, e.g. `./scripts/dev.sh --rpc-cors all`.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 "$MODELHUB_ROOT/scripts/setup.sh"
 "$MODELHUB_ROOT/scripts/build.sh"
-echo "[dev] starting $MODELHUB_NODE_BIN --dev (Ctrl-C stops it)"
-echo "[dev] polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A9944"
-exec "$MODELHUB_NODE_BIN" --dev --rpc-cors all "$@"
+
+DEV_DIR="${MODELHUB_DEV_DIR:-$HOME/.cache/modelhub/dev}"
+RPC_PORT="${MODELHUB_RPC_PORT:-9944}"
+WORKER_METRICS="${MODELHUB_WORKER_METRICS:-127.0.0.1:9616}"
+URL="ws://127.0.0.1:$RPC_PORT"
+MODELS="$MODELHUB_ROOT/scripts/sample-models"
+rm -rf "$DEV_DIR" && mkdir -p "$DEV_DIR"
+
+pids=()
+stop() {
+	trap - EXIT INT TERM
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap stop EXIT INT TERM
+
+echo "[dev] starting $MODELHUB_NODE_BIN --dev (log: $DEV_DIR/node.log)"
+"$MODELHUB_NODE_BIN" --dev --rpc-port "$RPC_PORT" --rpc-cors all "$@" 2>"$DEV_DIR/node.log" &
+pids+=("$!")
+for _ in $(seq 1 120); do
+	(exec 3<>"/dev/tcp/127.0.0.1/$RPC_PORT") 2>/dev/null && break
+	kill -0 "${pids[0]}" 2>/dev/null || { tail -20 "$DEV_DIR/node.log"; exit 1; }
+	sleep 1
+done
+
+echo "[dev] registering worker //Dave with a 100 OPG bond"
+"$MODELHUB_WORKER_BIN" register --url "$URL" --suri //Dave --bond 100 >"$DEV_DIR/register.json"
+echo "[dev] starting $MODELHUB_WORKER_BIN run (log: $DEV_DIR/worker.log)"
+"$MODELHUB_WORKER_BIN" run --url "$URL" --suri //Dave --models-dir "$DEV_DIR/models" \
+	--prometheus "$WORKER_METRICS" 2>"$DEV_DIR/worker.log" &
+pids+=("$!")
+
+echo "[dev] publishing the digits classifier (0.5 OPG per call; royalties 70% Charlie, 30% Ferdie)"
+node "$MODELHUB_ROOT/scripts/publish-model.mjs" "$MODELS/digits.onnx" --name digits \
+	--description "8x8 handwritten digits, logistic regression" --price 0.5 \
+	--royalty //Charlie=70 --royalty //Ferdie=30 --suri //Charlie --url "$URL" >"$DEV_DIR/model.json"
+MODEL="$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).model)' <"$DEV_DIR/model.json")"
+
+echo "[dev] Bob pays for one call of model $MODEL on $MODELS/digits.input.json"
+node "$MODELHUB_ROOT/scripts/infer.mjs" "$MODEL" --input "$MODELS/digits.input.json" --suri //Bob \
+	--url "$URL" | tee "$DEV_DIR/call.json" | node -e '
+const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
+console.log(`[dev] request ${r.request}: ${r.status} in ${r.latency_ms} ms, fee ${r.fee}, worker(s) ${r.workers.join(", ")}`);
+if (r.status === "settled") {
+  console.log(`[dev] prediction: ${r.prediction} (output hash ${r.output_hash})`);
+  for (const p of r.payouts) console.log(`[dev]   paid ${p.amount} to ${p.account}`);
+}'
+
+echo "[dev] running; polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A$RPC_PORT"
+echo "[dev] full result: $DEV_DIR/call.json; Ctrl-C stops the node and the worker"
+wait "${pids[0]}"

@@ -3,7 +3,7 @@
 //!
 //! Everything the worker controls in the float path is fixed: sequential execution, a set
 //! number of intra-op threads, graph optimizations at `All`, deterministic compute where ONNX
-//! Runtime offers it, the CPU execution provider without the memory arena.
+//! Runtime offers it, the CPU execution provider (with its default arena allocator).
 
 use anyhow::{anyhow, bail, Context, Result};
 use modelhub_primitives::tensor::{DType, Tensor, TensorSet};

@@ -1,11 +1,20 @@
 //! `modelhub-worker`: the process an inference-worker operator runs beside a node.
 //!
-//! `exec` runs one inference locally, with no chain: model builders use it to test a model
-//! before publishing, and it prints the canonical output and its hash exactly as a worker
-//! would attest them.
+//! - `register` bonds OPG and registers the worker's attestation key.
+//! - `run` serves the jobs the chain assigns to the worker: it runs each model with ONNX
+//!   Runtime and submits signed results (see [`worker`]).
+//! - `exec` runs one inference locally, with no chain: model builders use it to test a model
+//!   before publishing, and it prints the canonical output and its hash exactly as a worker
+//!   would attest them.
 
+mod artifacts;
+mod chain;
 mod engine;
+mod http;
+mod metrics;
+mod sessions;
 mod tensor_io;
+mod worker;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -23,8 +32,81 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+	/// Bonds OPG and registers (or updates) this worker on chain.
+	Register(RegisterArgs),
+	/// Serves the jobs the chain assigns to this worker until stopped.
+	Run(RunArgs),
 	/// Runs one inference locally and prints the canonical output as JSON with its hash.
 	Exec(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+struct Account {
+	/// The node's JSON-RPC WebSocket URL.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	url: String,
+	/// Secret URI of the worker's account (a mnemonic, `0x` seed or dev path like `//Alice`);
+	/// default: $MODELHUB_WORKER_SURI.
+	#[arg(long)]
+	suri: Option<String>,
+	/// Secret URI of the attestation key; default: $MODELHUB_ATTESTATION_SURI, else the
+	/// account's key.
+	#[arg(long)]
+	attestation_suri: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct RegisterArgs {
+	#[command(flatten)]
+	account: Account,
+	/// OPG to bond (decimals allowed).
+	#[arg(long)]
+	bond: String,
+	/// Jobs the worker takes at once.
+	#[arg(long, default_value_t = 4)]
+	capacity: u32,
+	/// The runtime the worker advertises.
+	#[arg(long, default_value = "onnxruntime-1.31.1/cpu")]
+	runtime: String,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+	#[command(flatten)]
+	account: Account,
+	/// Artifact cache directory.
+	#[arg(long, default_value = "models")]
+	models_dir: PathBuf,
+	/// Most MiB of artifacts kept on disk.
+	#[arg(long, default_value_t = 10_240)]
+	max_cache_mib: u64,
+	/// Most ONNX Runtime sessions kept loaded.
+	#[arg(long, default_value_t = 8)]
+	max_sessions: usize,
+	/// Most MiB of artifacts behind loaded sessions.
+	#[arg(long, default_value_t = 4_096)]
+	max_session_mib: u64,
+	/// Jobs executing at once.
+	#[arg(long, default_value_t = 2)]
+	max_jobs: usize,
+	/// Jobs waiting for an executor; beyond that, jobs wait on chain.
+	#[arg(long, default_value_t = 16)]
+	queue: usize,
+	/// Intra-op threads per execution.
+	#[arg(long, default_value_t = 1)]
+	threads: usize,
+	/// Seconds one artifact download may take.
+	#[arg(long, default_value_t = 120)]
+	fetch_timeout: u64,
+	/// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9616).
+	#[arg(long)]
+	prometheus: Option<std::net::SocketAddr>,
+	/// The ONNX Runtime library (default: $ORT_DYLIB_PATH).
+	#[arg(long, value_name = "FILE")]
+	ort_library: Option<PathBuf>,
+	/// Test only: attest an all-zero output instead of the model's (a dishonest worker).
+	#[arg(long, hide = true)]
+	test_corrupt_outputs: bool,
 }
 
 #[derive(Debug, Args)]
@@ -58,15 +140,18 @@ struct ExecArgs {
 	/// The ONNX Runtime library (default: $ORT_DYLIB_PATH).
 	#[arg(long, value_name = "FILE")]
 	ort_library: Option<PathBuf>,
+	/// Also time this many runs (after `--warmup` untimed ones) of what a worker does per job
+	/// with a loaded session: convert the inputs, run, convert the outputs back, round and hash
+	/// them; adds "timing" (latency percentiles in ms, throughput per second) to the output.
+	#[arg(long, default_value_t = 0)]
+	repeat: usize,
+	/// Untimed runs before the timed ones.
+	#[arg(long, default_value_t = 3)]
+	warmup: usize,
 }
 
 fn hex(bytes: &[u8]) -> String {
-	let mut text = String::with_capacity(2 + bytes.len() * 2);
-	text.push_str("0x");
-	for byte in bytes {
-		text.push_str(&format!("{byte:02x}"));
-	}
-	text
+	format!("0x{}", artifacts::hex(bytes))
 }
 
 fn read_json(path: &Path) -> Result<Value> {
@@ -140,6 +225,42 @@ fn read_schema(path: &Path) -> Result<(modelhub_primitives::schema::IoSchema, u8
 	Ok((schema, bits))
 }
 
+/// Times `args.repeat` runs of a worker's per-job path on a loaded model.
+fn time_runs(
+	model: &mut engine::Model,
+	inputs: &TensorSet,
+	bits: u8,
+	args: &ExecArgs,
+) -> Result<Value> {
+	let mut run_once = || -> Result<[u8; 32]> {
+		let mut outputs = model.run(inputs)?;
+		outputs.canonicalize_floats(bits);
+		Ok(outputs.content_hash())
+	};
+	for _ in 0..args.warmup {
+		run_once()?;
+	}
+	let mut latencies = Vec::with_capacity(args.repeat);
+	let started = std::time::Instant::now();
+	for _ in 0..args.repeat {
+		let run = std::time::Instant::now();
+		std::hint::black_box(run_once()?);
+		latencies.push(run.elapsed().as_secs_f64() * 1e3);
+	}
+	let total = started.elapsed().as_secs_f64();
+	latencies.sort_by(f64::total_cmp);
+	let percentile = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+	Ok(json!({
+		"runs": args.repeat,
+		"threads": args.threads,
+		"mean_ms": latencies.iter().sum::<f64>() / latencies.len() as f64,
+		"p50_ms": percentile(0.5),
+		"p90_ms": percentile(0.9),
+		"min_ms": latencies[0],
+		"throughput_per_s": args.repeat as f64 / total,
+	}))
+}
+
 fn exec(args: ExecArgs) -> Result<()> {
 	let schema = args.schema.as_deref().map(read_schema).transpose()?;
 	let inputs = read_inputs(&args)?;
@@ -156,8 +277,10 @@ fn exec(args: ExecArgs) -> Result<()> {
 		&model_bytes,
 		engine::ExecutionProfile { threads: args.threads },
 	)?;
-	let mut outputs = model.run(&inputs)?;
 	let bits = args.rounding_bits.or(schema.as_ref().map(|(_, bits)| *bits)).unwrap_or(52);
+	let timing =
+		if args.repeat > 0 { Some(time_runs(&mut model, &inputs, bits, &args)?) } else { None };
+	let mut outputs = model.run(&inputs)?;
 	outputs.canonicalize_floats(bits);
 	if let Some((schema, _)) = &schema {
 		schema
@@ -172,6 +295,9 @@ fn exec(args: ExecArgs) -> Result<()> {
 		fields
 			.insert("model_hash".into(), json!(hex(&sp_crypto_hashing::blake2_256(&model_bytes))));
 		fields.insert("rounding_bits".into(), json!(bits));
+		if let Some(timing) = timing {
+			fields.insert("timing".into(), timing);
+		}
 	}
 	let text = serde_json::to_string(&document)?;
 	if let Some(path) = &args.output_json {
@@ -190,13 +316,175 @@ fn exec(args: ExecArgs) -> Result<()> {
 	Ok(())
 }
 
+/// OPG in its smallest unit (18 decimals) from a decimal amount like `100` or `0.5`.
+fn parse_opg(text: &str) -> Result<u128> {
+	const DECIMALS: usize = 18;
+	let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+	if whole.is_empty() && fraction.is_empty()
+		|| fraction.len() > DECIMALS
+		|| !whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit())
+	{
+		bail!("{text:?} is not an OPG amount");
+	}
+	let padded = format!("{fraction:0<DECIMALS$}");
+	let whole: u128 = if whole.is_empty() { 0 } else { whole.parse()? };
+	let fraction: u128 = padded.parse()?;
+	whole
+		.checked_mul(10u128.pow(DECIMALS as u32))
+		.and_then(|units| units.checked_add(fraction))
+		.ok_or_else(|| anyhow!("{text:?} OPG is too large"))
+}
+
+fn keypair(suri: &str) -> Result<subxt_signer::sr25519::Keypair> {
+	let uri: subxt_signer::SecretUri =
+		suri.parse().map_err(|error| anyhow!("invalid secret URI: {error}"))?;
+	subxt_signer::sr25519::Keypair::from_uri(&uri)
+		.map_err(|error| anyhow!("invalid secret URI: {error}"))
+}
+
+/// The account key, the attestation key, and the secret commitment salts derive from.
+fn keys(
+	account: &Account,
+) -> Result<(subxt_signer::sr25519::Keypair, subxt_signer::sr25519::Keypair, [u8; 32])> {
+	let from_env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+	let suri = account
+		.suri
+		.clone()
+		.or_else(|| from_env("MODELHUB_WORKER_SURI"))
+		.ok_or_else(|| anyhow!("give the account with --suri or $MODELHUB_WORKER_SURI"))?;
+	let signer = keypair(&suri)?;
+	let attestation_suri = account
+		.attestation_suri
+		.clone()
+		.or_else(|| from_env("MODELHUB_ATTESTATION_SURI"))
+		.unwrap_or(suri);
+	let attestor = keypair(&attestation_suri)?;
+	let mut preimage = b"opg:salt-secret:v1".to_vec();
+	preimage.extend_from_slice(attestation_suri.as_bytes());
+	Ok((signer, attestor, sp_crypto_hashing::blake2_256(&preimage)))
+}
+
+fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
+	tokio::runtime::Builder::new_multi_thread()
+		.enable_all()
+		.build()
+		.context("starting the async runtime")
+}
+
+fn register(args: RegisterArgs) -> Result<()> {
+	let bond = parse_opg(&args.bond)?;
+	let (signer, attestor, _) = keys(&args.account)?;
+	tokio_runtime()?.block_on(async {
+		let chain = chain::Chain::connect(&args.account.url, signer).await?;
+		let at = chain.finalized().await?;
+		let key = attestor.public_key().0;
+		let timeout = std::time::Duration::from_secs(120);
+		let events = match chain.worker(&at).await? {
+			None => {
+				let call = chain::register_worker(bond, key, &args.runtime, args.capacity);
+				chain.submit_and_wait(&call, timeout).await?
+			},
+			Some(_) => {
+				let call = chain::update_worker(bond, key, &args.runtime, args.capacity);
+				chain.submit_and_wait(&call, timeout).await?
+			},
+		};
+		let at = chain.finalized().await?;
+		let record = chain
+			.worker(&at)
+			.await?
+			.ok_or_else(|| anyhow!("the worker is not registered after {events:?}"))?;
+		println!(
+			"{}",
+			json!({
+				"account": hex(&chain.account),
+				"attestation_key": hex(&record.attestation_key),
+				"bond": record.bond.to_string(),
+				"events": events,
+			})
+		);
+		Ok(())
+	})
+}
+
+fn run(args: RunArgs) -> Result<()> {
+	let (signer, attestor, salt_secret) = keys(&args.account)?;
+	let environment = engine::environment(args.ort_library.as_deref())?;
+	let registry = substrate_prometheus_endpoint::Registry::new();
+	let metrics = metrics::Metrics::new(&registry)?;
+	let mib = 1u64 << 20;
+	let options = worker::Options {
+		models_dir: args.models_dir,
+		max_cache_bytes: args.max_cache_mib.saturating_mul(mib),
+		max_sessions: args.max_sessions,
+		max_session_bytes: args.max_session_mib.saturating_mul(mib),
+		max_jobs: args.max_jobs.max(1),
+		queue: args.queue,
+		threads: args.threads.max(1),
+		fetch_timeout: std::time::Duration::from_secs(args.fetch_timeout),
+		fetch_attempts: 3,
+		resubmit_after: 3,
+		max_attempts: 3,
+		corrupt_outputs: args.test_corrupt_outputs,
+	};
+	if options.corrupt_outputs {
+		tracing::warn!("test mode: attesting wrong outputs");
+	}
+	let engine = std::sync::Arc::new(worker::Engine::new(
+		environment,
+		options,
+		attestor,
+		salt_secret,
+		metrics,
+	)?);
+	tokio_runtime()?.block_on(async move {
+		if let Some(address) = args.prometheus {
+			tokio::spawn(async move {
+				if let Err(error) =
+					substrate_prometheus_endpoint::init_prometheus(address, registry).await
+				{
+					tracing::error!("metrics server on {address}: {error}");
+				}
+			});
+			tracing::info!("metrics on http://{address}/metrics");
+		}
+		worker::serve(engine, &args.account.url, signer).await
+	})
+}
+
 fn main() {
 	let cli = Cli::parse();
+	tracing_subscriber::fmt()
+		.with_env_filter(
+			tracing_subscriber::EnvFilter::try_from_default_env()
+				.unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+		)
+		.with_writer(std::io::stderr)
+		.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+		.init();
 	let result = match cli.command {
+		Command::Register(args) => register(args),
+		Command::Run(args) => run(args),
 		Command::Exec(args) => exec(args),
 	};
 	if let Err(error) = result {
 		eprintln!("error: {error:#}");
 		std::process::exit(1);
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn opg_amounts_parse_to_the_smallest_unit() {
+		const OPG: u128 = 1_000_000_000_000_000_000;
+		assert_eq!(parse_opg("100").ok(), Some(100 * OPG));
+		assert_eq!(parse_opg("0.5").ok(), Some(OPG / 2));
+		assert_eq!(parse_opg(".000000000000000001").ok(), Some(1));
+		for bad in ["", ".", "1.2.3", "-1", "1e3", "0.0000000000000000001", "abc"] {
+			assert!(parse_opg(bad).is_err(), "{bad:?}");
+		}
 	}
 }

@@ -46,9 +46,19 @@ impl Drop for TempDir {
 	}
 }
 
-/// The node binary under test.
-pub fn node_binary() -> &'static str {
-	env!("CARGO_BIN_EXE_modelhub-node")
+/// The node binary under test: the node crate's own build, else `$MODELHUB_NODE_BIN`, else
+/// `modelhub-node` beside the test's target directory (as `cargo test --workspace` builds it).
+pub fn node_binary() -> PathBuf {
+	if let Some(path) = option_env!("CARGO_BIN_EXE_modelhub-node") {
+		return path.into();
+	}
+	if let Some(path) = std::env::var_os("MODELHUB_NODE_BIN").filter(|path| !path.is_empty()) {
+		return path.into();
+	}
+	std::env::current_exe()
+		.ok()
+		.and_then(|test| Some(test.parent()?.parent()?.join("modelhub-node")))
+		.unwrap_or_else(|| "modelhub-node".into())
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.

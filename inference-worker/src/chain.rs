@@ -1,0 +1,553 @@
+//! The worker's view of the chain, through its metadata only (`subxt`'s dynamic API): the
+//! storage it reads is decoded by field and variant name, and the calls it makes are encoded
+//! against the call types the node publishes.
+
+use anyhow::{anyhow, bail, Context, Result};
+use modelhub_primitives::{
+	schema::{Dim, IoSchema, TensorSpec},
+	tensor::DType,
+};
+use subxt::{
+	config::{DefaultExtrinsicParamsBuilder, RpcConfigFor},
+	dynamic::{self, Value},
+	ext::scale_decode::{self, DecodeAsType},
+	rpcs::{methods::legacy::LegacyRpcMethods, RpcClient},
+	transactions::Payload,
+	OnlineClient, SubstrateConfig,
+};
+use subxt_signer::sr25519::Keypair;
+
+/// The chain configuration: Substrate's defaults fit this runtime.
+pub type ChainConfig = SubstrateConfig;
+/// A client bound to one block.
+pub type AtBlock =
+	subxt::client::ClientAtBlock<ChainConfig, subxt::client::OnlineClientAtBlockImpl<ChainConfig>>;
+/// A block hash.
+pub type Hash = subxt::utils::H256;
+
+/// Where a request is in its life (`pallet_inference::Phase`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub enum Phase {
+	/// Redundancy 1: waiting for `submit_result`.
+	Running,
+	/// Waiting for commitments.
+	Commit,
+	/// Waiting for reveals.
+	Reveal,
+}
+
+/// Why a worker reported a failure (`modelhub_primitives::inference::FailureReason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub enum Reason {
+	/// The artifact could not be fetched.
+	ModelUnavailable,
+	/// The artifact does not match its recorded hash or size.
+	ArtifactHashMismatch,
+	/// ONNX Runtime cannot load the artifact.
+	InvalidModel,
+	/// The input does not suit the model.
+	InvalidInput,
+	/// Running the model failed.
+	ExecutionError,
+}
+
+impl Reason {
+	/// The variant name, as the call expects it.
+	pub fn name(self) -> &'static str {
+		match self {
+			Reason::ModelUnavailable => "ModelUnavailable",
+			Reason::ArtifactHashMismatch => "ArtifactHashMismatch",
+			Reason::InvalidModel => "InvalidModel",
+			Reason::InvalidInput => "InvalidInput",
+			Reason::ExecutionError => "ExecutionError",
+		}
+	}
+}
+
+/// What one assigned worker has done (`pallet_inference::SlotState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub enum SlotState {
+	/// Nothing submitted yet.
+	Assigned,
+	/// Committed.
+	Committed([u8; 32]),
+	/// Submitted or revealed an output with this hash.
+	Revealed([u8; 32]),
+	/// Reported a failure.
+	Failed(Reason),
+	/// Missed its deadline.
+	Absent,
+}
+
+/// One assigned worker.
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub struct Slot {
+	/// The worker's account.
+	pub worker: [u8; 32],
+	/// What it has done.
+	pub state: SlotState,
+}
+
+/// The fields of a pending request the worker needs (`pallet_inference::Request`).
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub struct Request {
+	/// The model called.
+	pub model: u64,
+	/// The model version it runs.
+	pub version: u32,
+	/// blake2-256 of that version's artifact.
+	pub artifact_hash: [u8; 32],
+	/// blake2-256 of the input.
+	pub input_hash: [u8; 32],
+	/// The assigned workers.
+	pub slots: Vec<Slot>,
+	/// Where it is.
+	pub phase: Phase,
+	/// When the phase times out.
+	pub deadline: u32,
+}
+
+impl Request {
+	/// The state of `worker`'s slot.
+	pub fn slot_of(&self, worker: &[u8; 32]) -> Option<SlotState> {
+		self.slots.iter().find(|slot| &slot.worker == worker).map(|slot| slot.state)
+	}
+}
+
+/// How a request ended (`pallet_inference::Outcome`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub enum Outcome {
+	/// Settled with this output.
+	Settled {
+		/// Hash of the agreed output.
+		output_hash: [u8; 32],
+	},
+	/// Refunded.
+	Refunded {
+		/// Why (not decoded further).
+		reason: RefundReason,
+	},
+}
+
+/// Why a request was refunded (`pallet_inference::RefundReason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub enum RefundReason {
+	/// Nothing submitted in time.
+	Timeout,
+	/// Too few commitments.
+	NoQuorum,
+	/// No strict majority.
+	NoMajority,
+	/// Every worker failed.
+	WorkersFailed,
+}
+
+/// An ended request (`pallet_inference::ResultRecord`), the part the worker reads.
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub struct ResultRecord {
+	/// How it ended.
+	pub outcome: Outcome,
+}
+
+#[derive(Clone, Copy, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+enum DTypeField {
+	F32,
+	F64,
+	F16,
+	I8,
+	I16,
+	I32,
+	I64,
+	U8,
+	U16,
+	U32,
+	U64,
+	Bool,
+}
+
+impl From<DTypeField> for DType {
+	fn from(field: DTypeField) -> Self {
+		match field {
+			DTypeField::F32 => DType::F32,
+			DTypeField::F64 => DType::F64,
+			DTypeField::F16 => DType::F16,
+			DTypeField::I8 => DType::I8,
+			DTypeField::I16 => DType::I16,
+			DTypeField::I32 => DType::I32,
+			DTypeField::I64 => DType::I64,
+			DTypeField::U8 => DType::U8,
+			DTypeField::U16 => DType::U16,
+			DTypeField::U32 => DType::U32,
+			DTypeField::U64 => DType::U64,
+			DTypeField::Bool => DType::Bool,
+		}
+	}
+}
+
+#[derive(Clone, Copy, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+enum DimField {
+	Fixed(u64),
+	Dynamic,
+}
+
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct SpecField {
+	name: Vec<u8>,
+	dtype: DTypeField,
+	shape: Vec<DimField>,
+}
+
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct SchemaField {
+	inputs: Vec<SpecField>,
+	outputs: Vec<SpecField>,
+}
+
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct ArtifactField {
+	hash: [u8; 32],
+	size: u64,
+	uri: Vec<u8>,
+}
+
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct VersionField {
+	artifact: ArtifactField,
+	schema: SchemaField,
+	output_rounding_bits: u8,
+}
+
+/// A model version as the worker uses it.
+#[derive(Clone, Debug)]
+pub struct ModelVersion {
+	/// The artifact to fetch.
+	pub artifact: crate::artifacts::ArtifactRef,
+	/// Declared inputs and outputs.
+	pub schema: IoSchema,
+	/// Mantissa bits floats are rounded to.
+	pub output_rounding_bits: u8,
+}
+
+impl TryFrom<VersionField> for ModelVersion {
+	type Error = anyhow::Error;
+
+	fn try_from(field: VersionField) -> Result<Self> {
+		let specs = |list: Vec<SpecField>| -> Result<Vec<TensorSpec>> {
+			list.into_iter()
+				.map(|spec| {
+					let shape: Vec<Dim> = spec
+						.shape
+						.iter()
+						.map(|dim| match dim {
+							DimField::Fixed(size) => Dim::Fixed(*size),
+							DimField::Dynamic => Dim::Dynamic,
+						})
+						.collect();
+					TensorSpec::new(&spec.name, spec.dtype.into(), &shape)
+						.ok_or_else(|| anyhow!("a tensor spec exceeds its bounds"))
+				})
+				.collect()
+		};
+		let schema = IoSchema {
+			inputs: specs(field.schema.inputs)?
+				.try_into()
+				.map_err(|_| anyhow!("too many inputs"))?,
+			outputs: specs(field.schema.outputs)?
+				.try_into()
+				.map_err(|_| anyhow!("too many outputs"))?,
+		};
+		Ok(Self {
+			artifact: crate::artifacts::ArtifactRef {
+				hash: field.artifact.hash,
+				size: field.artifact.size,
+				uri: String::from_utf8_lossy(&field.artifact.uri).into_owned(),
+			},
+			schema,
+			output_rounding_bits: field.output_rounding_bits,
+		})
+	}
+}
+
+/// A registered worker's record, the part the worker reads.
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub struct WorkerRecord {
+	/// Bond held.
+	pub bond: u128,
+	/// Registered attestation key.
+	pub attestation_key: [u8; 32],
+	/// Jobs assigned and not ended.
+	pub pending_jobs: u32,
+	/// Active or unbonding.
+	pub status: WorkerStatusField,
+}
+
+/// Whether a worker takes jobs.
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub enum WorkerStatusField {
+	/// Takes jobs.
+	Active,
+	/// Left the pool.
+	Unbonding {
+		/// When the bond frees.
+		until: u32,
+	},
+}
+
+/// A connection to a node, signing as one account.
+pub struct Chain {
+	/// The subxt client.
+	pub api: OnlineClient<ChainConfig>,
+	rpc: LegacyRpcMethods<RpcConfigFor<ChainConfig>>,
+	signer: Keypair,
+	/// The signing account.
+	pub account: [u8; 32],
+	/// The next nonce this process will use, when known.
+	next_nonce: tokio::sync::Mutex<Option<u64>>,
+}
+
+impl Chain {
+	/// Connects to the node at `url` (ws:// or wss://), signing with `signer`.
+	pub async fn connect(url: &str, signer: Keypair) -> Result<Self> {
+		let client = RpcClient::from_insecure_url(url)
+			.await
+			.with_context(|| format!("connecting to {url}"))?;
+		let api = OnlineClient::<ChainConfig>::from_rpc_client(client.clone())
+			.await
+			.with_context(|| format!("reading the metadata of {url}"))?;
+		let account = signer.public_key().0;
+		Ok(Self {
+			api,
+			rpc: LegacyRpcMethods::new(client),
+			signer,
+			account,
+			next_nonce: tokio::sync::Mutex::new(None),
+		})
+	}
+
+	/// The chain's genesis hash.
+	pub fn genesis_hash(&self) -> [u8; 32] {
+		self.api.genesis_hash().0
+	}
+
+	/// The client at the latest finalized block.
+	pub async fn finalized(&self) -> Result<AtBlock> {
+		Ok(self.api.at_current_block().await?)
+	}
+
+	/// A constant of the runtime, decoded as `T`.
+	pub fn constant<T: DecodeAsType>(at: &AtBlock, pallet: &str, name: &str) -> Result<T> {
+		at.constants()
+			.entry(dynamic::constant::<T>(pallet, name))
+			.with_context(|| format!("constant {pallet}::{name}"))
+	}
+
+	/// This worker's registration, if any.
+	pub async fn worker(&self, at: &AtBlock) -> Result<Option<WorkerRecord>> {
+		let address = dynamic::storage::<([u8; 32],), WorkerRecord>("Verification", "Workers");
+		match at.storage().try_fetch(address, (self.account,)).await? {
+			Some(value) => Ok(Some(value.decode().context("decoding Verification::Workers")?)),
+			None => Ok(None),
+		}
+	}
+
+	/// The requests still assigned to this worker.
+	pub async fn assignments(&self, at: &AtBlock) -> Result<Vec<u64>> {
+		let address = dynamic::storage::<([u8; 32], u64), ()>("Inference", "Assignments");
+		let entry = at.storage().entry(address)?;
+		let mut entries = entry.iter((self.account,)).await?;
+		let mut ids = Vec::new();
+		while let Some(item) = entries.next().await {
+			let item = item?;
+			let key = item.key()?;
+			let id = key
+				.part(1)
+				.ok_or_else(|| anyhow!("Assignments key without a request id"))?
+				.decode_as::<u64>()?
+				.ok_or_else(|| anyhow!("Assignments key does not hold the request id"))?;
+			ids.push(id);
+		}
+		Ok(ids)
+	}
+
+	/// A pending request.
+	pub async fn request(&self, at: &AtBlock, id: u64) -> Result<Option<Request>> {
+		let address = dynamic::storage::<(u64,), Request>("Inference", "Requests");
+		match at.storage().try_fetch(address, (id,)).await? {
+			Some(value) => Ok(Some(value.decode().context("decoding Inference::Requests")?)),
+			None => Ok(None),
+		}
+	}
+
+	/// The input bytes of a pending request.
+	pub async fn input(&self, at: &AtBlock, id: u64) -> Result<Option<Vec<u8>>> {
+		let address = dynamic::storage::<(u64,), Vec<u8>>("Inference", "Inputs");
+		match at.storage().try_fetch(address, (id,)).await? {
+			Some(value) => Ok(Some(value.decode().context("decoding Inference::Inputs")?)),
+			None => Ok(None),
+		}
+	}
+
+	/// How an ended request ended, while its result is kept.
+	pub async fn result(&self, at: &AtBlock, id: u64) -> Result<Option<ResultRecord>> {
+		let address = dynamic::storage::<(u64,), ResultRecord>("Inference", "Results");
+		match at.storage().try_fetch(address, (id,)).await? {
+			Some(value) => Ok(Some(value.decode().context("decoding Inference::Results")?)),
+			None => Ok(None),
+		}
+	}
+
+	/// A model version's artifact and interface.
+	pub async fn model_version(
+		&self,
+		at: &AtBlock,
+		model: u64,
+		version: u32,
+	) -> Result<Option<ModelVersion>> {
+		let address = dynamic::storage::<(u64, u32), VersionField>("ModelRegistry", "Versions");
+		match at.storage().try_fetch(address, (model, version)).await? {
+			Some(value) => {
+				let field: VersionField =
+					value.decode().context("decoding ModelRegistry::Versions")?;
+				Ok(Some(field.try_into()?))
+			},
+			None => Ok(None),
+		}
+	}
+
+	/// Signs `call` with the next nonce and puts it in the node's pool; returns its hash.
+	///
+	/// Nonces come from the node's view of the pool and a local counter, so transactions sent in
+	/// quick succession do not collide; a rejected submission makes the next one ask again.
+	pub async fn submit<Call: Payload>(&self, call: &Call) -> Result<Hash> {
+		let mut next = self.next_nonce.lock().await;
+		let pool_next = self
+			.rpc
+			.system_account_next_index(&self.signer.public_key().to_account_id())
+			.await
+			.context("reading the account nonce")?;
+		let nonce = next.map_or(pool_next, |local| local.max(pool_next));
+		let params = DefaultExtrinsicParamsBuilder::<ChainConfig>::new().nonce(nonce).build();
+		let mut transactions = self.finalized().await?.transactions();
+		let signed = transactions.create_signed(call, &self.signer, params).await?;
+		match signed.submit().await {
+			Ok(hash) => {
+				*next = Some(nonce + 1);
+				Ok(hash)
+			},
+			Err(error) => {
+				*next = None;
+				Err(error.into())
+			},
+		}
+	}
+
+	/// Signs and submits `call`, then waits (up to `within`) until it is finalized and
+	/// succeeded; returns the names of the events it emitted.
+	pub async fn submit_and_wait<Call: Payload>(
+		&self,
+		call: &Call,
+		within: std::time::Duration,
+	) -> Result<Vec<String>> {
+		let mut transactions = self.finalized().await?.transactions();
+		let watch = async {
+			let progress =
+				transactions.sign_and_submit_then_watch_default(call, &self.signer).await?;
+			let events = progress.wait_for_finalized_success().await?;
+			let names = events
+				.iter()
+				.filter_map(|event| event.ok())
+				.map(|event| format!("{}::{}", event.pallet_name(), event.event_name()))
+				.collect::<Vec<_>>();
+			Ok::<_, anyhow::Error>(names)
+		};
+		match tokio::time::timeout(within, watch).await {
+			Ok(result) => result,
+			Err(_) => bail!("the transaction was not finalized within {within:?}"),
+		}
+	}
+}
+
+/// `Inference::submit_result(request, output, signature)`.
+pub fn submit_result(request: u64, output: Vec<u8>, signature: [u8; 64]) -> impl Payload {
+	dynamic::transaction("Inference", "submit_result", (request, output, signature))
+}
+
+/// `Inference::commit_result(request, commitment)`.
+pub fn commit_result(request: u64, commitment: [u8; 32]) -> impl Payload {
+	dynamic::transaction("Inference", "commit_result", (request, commitment))
+}
+
+/// `Inference::reveal_result(request, output, salt, signature)`.
+pub fn reveal_result(
+	request: u64,
+	output: Vec<u8>,
+	salt: [u8; 32],
+	signature: [u8; 64],
+) -> impl Payload {
+	dynamic::transaction("Inference", "reveal_result", (request, output, salt, signature))
+}
+
+/// `Inference::report_failure(request, reason)`.
+pub fn report_failure(request: u64, reason: Reason) -> impl Payload {
+	dynamic::transaction(
+		"Inference",
+		"report_failure",
+		(request, Value::unnamed_variant(reason.name(), [])),
+	)
+}
+
+fn meta_value(runtime: &str, capacity: u32) -> Value {
+	Value::named_composite([
+		("runtime", Value::from_bytes(runtime.as_bytes())),
+		("capacity", Value::u128(capacity.into())),
+	])
+}
+
+/// `Verification::register_worker(bond, attestation_key, meta)`.
+pub fn register_worker(
+	bond: u128,
+	attestation_key: [u8; 32],
+	runtime: &str,
+	capacity: u32,
+) -> impl Payload {
+	dynamic::transaction(
+		"Verification",
+		"register_worker",
+		(bond, attestation_key, meta_value(runtime, capacity)),
+	)
+}
+
+/// `Verification::update_worker(Some(bond), Some(attestation_key), Some(meta))`.
+pub fn update_worker(
+	bond: u128,
+	attestation_key: [u8; 32],
+	runtime: &str,
+	capacity: u32,
+) -> impl Payload {
+	let some = |value: Value| Value::unnamed_variant("Some", [value]);
+	dynamic::transaction(
+		"Verification",
+		"update_worker",
+		(
+			some(Value::u128(bond)),
+			some(Value::from_bytes(attestation_key)),
+			some(meta_value(runtime, capacity)),
+		),
+	)
+}

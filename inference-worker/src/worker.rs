@@ -1,0 +1,730 @@
+//! `modelhub-worker run`: serves the jobs the chain assigns to this worker.
+//!
+//! The chain is the worker's to-do list. At every finalized block the worker reads
+//! `Inference::Assignments` under its own account and, for each request, the phase and its own
+//! slot: a redundancy-1 job it has not answered gets `submit_result`, a redundant one it has not
+//! committed to gets `commit_result`, and one in its reveal phase gets `reveal_result`. Nothing
+//! else is remembered between blocks except which transactions are on their way, so a restart
+//! or a reconnect picks up exactly the jobs still open. Commitment salts are derived from the
+//! worker's secret and the request, and execution is deterministic, so a worker that restarts
+//! between its commitment and its reveal recomputes the same output and salt.
+//!
+//! Jobs run in a bounded pool: at most `max_jobs` execute at once (ONNX Runtime on blocking
+//! threads) and at most `queue` more wait; jobs beyond that stay assigned on chain and are
+//! taken at a later block.
+
+use anyhow::{anyhow, bail, Result};
+use modelhub_primitives::{
+	inference::{result_commitment, Attestation},
+	tensor::TensorSet,
+};
+use ort::environment::Environment;
+use std::{
+	collections::{HashMap, HashSet},
+	path::PathBuf,
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+use subxt_signer::sr25519::Keypair;
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::{
+	artifacts::{hex, ArtifactCache, FetchError},
+	chain::{self, Chain, ModelVersion, Outcome, Phase, Reason, Request, SlotState},
+	engine::{ExecutionProfile, Model},
+	metrics::Metrics,
+	sessions::Lru,
+	tensor_io,
+};
+
+/// How a worker runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+	/// Artifact cache directory.
+	pub models_dir: PathBuf,
+	/// Most bytes the artifact cache keeps on disk.
+	pub max_cache_bytes: u64,
+	/// Most ONNX Runtime sessions kept loaded.
+	pub max_sessions: usize,
+	/// Most artifact bytes behind the loaded sessions.
+	pub max_session_bytes: u64,
+	/// Jobs executing at once.
+	pub max_jobs: usize,
+	/// Jobs waiting for an executor, beyond which new jobs wait on chain.
+	pub queue: usize,
+	/// Intra-op threads per execution.
+	pub threads: usize,
+	/// How long one artifact download may take.
+	pub fetch_timeout: Duration,
+	/// Attempts to fetch an artifact before reporting it unavailable.
+	pub fetch_attempts: u32,
+	/// Finalized blocks to wait for a sent transaction to take effect before sending again.
+	pub resubmit_after: u64,
+	/// Sends of one action before giving up on a job.
+	pub max_attempts: u32,
+	/// Test only: attest a wrong output (all zeros) instead of the model's.
+	pub corrupt_outputs: bool,
+}
+
+/// What a worker does with a job at one block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+	Submit,
+	Commit,
+	Reveal,
+}
+
+impl Action {
+	fn name(self) -> &'static str {
+		match self {
+			Action::Submit => "submit",
+			Action::Commit => "commit",
+			Action::Reveal => "reveal",
+		}
+	}
+
+	/// What the chain wants from this worker, given the request's phase and the worker's slot.
+	fn wanted(phase: Phase, slot: SlotState) -> Option<Self> {
+		match (phase, slot) {
+			(Phase::Running, SlotState::Assigned) => Some(Action::Submit),
+			(Phase::Commit, SlotState::Assigned) => Some(Action::Commit),
+			(Phase::Reveal, SlotState::Committed(_)) => Some(Action::Reveal),
+			_ => None,
+		}
+	}
+}
+
+/// A job that cannot be run, and the reason the chain is told.
+#[derive(Debug)]
+struct Failure {
+	reason: Reason,
+	detail: String,
+}
+
+fn failure(reason: Reason, detail: impl Into<String>) -> Failure {
+	Failure { reason, detail: detail.into() }
+}
+
+/// The canonical output of a job.
+#[derive(Clone)]
+struct Prepared {
+	output: Vec<u8>,
+	output_hash: [u8; 32],
+}
+
+/// What the worker keeps across connections: caches, sessions, metrics.
+pub struct Engine {
+	environment: &'static Environment,
+	cache: ArtifactCache,
+	sessions: Mutex<Lru<Model>>,
+	permits: Semaphore,
+	metrics: Metrics,
+	options: Options,
+	/// Signs attestations.
+	attestor: Keypair,
+	/// Secret the commitment salts are derived from.
+	salt_secret: [u8; 32],
+	/// Outputs committed to and not yet revealed, by request.
+	committed: Mutex<HashMap<u64, Prepared>>,
+}
+
+impl Engine {
+	/// Opens the artifact cache and prepares the pool.
+	pub fn new(
+		environment: &'static Environment,
+		options: Options,
+		attestor: Keypair,
+		salt_secret: [u8; 32],
+		metrics: Metrics,
+	) -> Result<Self> {
+		let cache = ArtifactCache::open(
+			&options.models_dir,
+			options.max_cache_bytes,
+			options.fetch_timeout,
+		)?;
+		Ok(Self {
+			environment,
+			cache,
+			sessions: Mutex::new(Lru::new(options.max_sessions, options.max_session_bytes)),
+			permits: Semaphore::new(options.max_jobs.max(1)),
+			metrics,
+			options,
+			attestor,
+			salt_secret,
+			committed: Mutex::new(HashMap::new()),
+		})
+	}
+
+	/// The loaded session for `version`'s artifact: from memory, or fetched and built.
+	async fn session(&self, version: &ModelVersion) -> Result<Arc<Mutex<Model>>, Failure> {
+		let hash = version.artifact.hash;
+		if let Some(session) = self.sessions.lock().ok().and_then(|mut lru| lru.get(&hash)) {
+			self.metrics.cache("session", true);
+			return Ok(session);
+		}
+		self.metrics.cache("session", false);
+		let mut delay = Duration::from_secs(1);
+		let mut attempt = 1;
+		let (bytes, hit) = loop {
+			match self.cache.get(&version.artifact).await {
+				Ok(found) => break found,
+				Err(FetchError::Mismatch(why)) => {
+					return Err(failure(Reason::ArtifactHashMismatch, why))
+				},
+				Err(FetchError::Unavailable(why)) if attempt >= self.options.fetch_attempts => {
+					return Err(failure(Reason::ModelUnavailable, why))
+				},
+				Err(FetchError::Unavailable(why)) => {
+					tracing::warn!(artifact = %hex(&hash), attempt, "fetch failed, retrying: {why}");
+					tokio::time::sleep(delay).await;
+					delay = (delay * 2).min(Duration::from_secs(30));
+					attempt += 1;
+				},
+			}
+		};
+		self.metrics.cache("artifact", hit);
+		tracing::info!(
+			artifact = %hex(&hash),
+			bytes = version.artifact.size,
+			cached = hit,
+			cache_bytes = self.cache.bytes(),
+			"loading model"
+		);
+		let environment = self.environment;
+		let profile = ExecutionProfile { threads: self.options.threads };
+		let model = tokio::task::spawn_blocking(move || Model::load(environment, &bytes, profile))
+			.await
+			.map_err(|error| failure(Reason::ExecutionError, format!("loader crashed: {error}")))?
+			.map_err(|error| failure(Reason::InvalidModel, format!("{error:#}")))?;
+		let mut sessions = self
+			.sessions
+			.lock()
+			.map_err(|_| failure(Reason::ExecutionError, "session cache poisoned"))?;
+		let session = sessions.insert(hash, model, version.artifact.size);
+		tracing::debug!(sessions = sessions.len(), bytes = sessions.bytes(), "session cached");
+		Ok(session)
+	}
+
+	/// Runs one job: the canonical, rounded output of `version` on `input`.
+	async fn execute(&self, version: &ModelVersion, input: &[u8]) -> Result<Prepared, Failure> {
+		let inputs = TensorSet::decode_canonical(input, &tensor_io::local_limits())
+			.map_err(|error| failure(Reason::InvalidInput, format!("{error:?}")))?;
+		version
+			.schema
+			.check_inputs(&inputs)
+			.map_err(|error| failure(Reason::InvalidInput, format!("{error:?}")))?;
+		let session = self.session(version).await?;
+		let started = Instant::now();
+		let mut outputs = tokio::task::spawn_blocking(move || {
+			let mut model = session.lock().map_err(|_| anyhow!("session poisoned"))?;
+			model.run(&inputs)
+		})
+		.await
+		.map_err(|error| failure(Reason::ExecutionError, format!("executor crashed: {error}")))?
+		.map_err(|error| failure(Reason::ExecutionError, format!("{error:#}")))?;
+		self.metrics
+			.execution_seconds
+			.with_label_values(&[&hex(&version.artifact.hash[..8])])
+			.observe(started.elapsed().as_secs_f64());
+		if self.options.corrupt_outputs {
+			for tensor in &mut outputs.tensors {
+				tensor.data.iter_mut().for_each(|byte| *byte = 0);
+			}
+		}
+		outputs.canonicalize_floats(version.output_rounding_bits);
+		version
+			.schema
+			.check_outputs(&outputs)
+			.map_err(|error| failure(Reason::ExecutionError, format!("output: {error:?}")))?;
+		let output_hash = outputs.content_hash();
+		Ok(Prepared { output: codec::Encode::encode(&outputs), output_hash })
+	}
+
+	fn salt(&self, genesis: &[u8; 32], request: u64) -> [u8; 32] {
+		commitment_salt(&self.salt_secret, genesis, request)
+	}
+}
+
+/// The salt of this worker's commitment for `request` on the chain `genesis`: secret, so no
+/// one can test guesses of the output against the commitment, and deterministic, so a
+/// restarted worker reveals with the salt it committed with.
+fn commitment_salt(secret: &[u8; 32], genesis: &[u8; 32], request: u64) -> [u8; 32] {
+	let mut preimage = b"opg:salt:v1".to_vec();
+	preimage.extend_from_slice(secret);
+	preimage.extend_from_slice(genesis);
+	preimage.extend_from_slice(&request.to_le_bytes());
+	sp_crypto_hashing::blake2_256(&preimage)
+}
+
+/// A job's inputs, read from the chain before it is queued.
+struct Work {
+	id: u64,
+	request: Request,
+	action: Action,
+	/// The version and input, or why they could not be read.
+	source: Result<(ModelVersion, Vec<u8>), Failure>,
+	seen: Instant,
+}
+
+/// What a job task tells the loop.
+struct Finished {
+	id: u64,
+	action: Action,
+	/// The transaction entered the pool.
+	sent: bool,
+	/// A failure was reported instead of a result.
+	reported: bool,
+	output_hash: Option<[u8; 32]>,
+}
+
+/// What the loop remembers about an open job.
+#[derive(Default)]
+struct Track {
+	running: bool,
+	/// The last action sent and the block it was sent at.
+	sent: Option<(Action, u64)>,
+	/// Sends of the current action.
+	attempts: u32,
+	attempts_of: Option<Action>,
+	gave_up: bool,
+	reported: bool,
+	output_hash: Option<[u8; 32]>,
+}
+
+/// One connection's worth of serving.
+struct Session {
+	engine: Arc<Engine>,
+	chain: Arc<Chain>,
+	genesis: [u8; 32],
+	max_output_len: u32,
+	tracks: HashMap<u64, Track>,
+	done: mpsc::UnboundedSender<Finished>,
+	block: u64,
+}
+
+/// Serves jobs from the node at `url` until the process is stopped, reconnecting (with
+/// backoff up to 30 s) whenever the connection drops.
+pub async fn serve(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<()> {
+	let mut delay = Duration::from_secs(1);
+	loop {
+		let started = Instant::now();
+		let outcome = tokio::select! {
+			outcome = serve_once(engine.clone(), url, signer.clone()) => outcome,
+			_ = tokio::signal::ctrl_c() => {
+				tracing::info!("stopping");
+				return Ok(());
+			}
+		};
+		match outcome {
+			Ok(()) => return Ok(()),
+			Err(error) if error.downcast_ref::<Fatal>().is_some() => return Err(error),
+			Err(error) => {
+				if started.elapsed() > Duration::from_secs(60) {
+					delay = Duration::from_secs(1);
+				}
+				tracing::warn!("connection lost: {error:#}; reconnecting in {delay:?}");
+				tokio::time::sleep(delay).await;
+				delay = (delay * 2).min(Duration::from_secs(30));
+			},
+		}
+	}
+}
+
+/// An error that reconnecting does not cure.
+#[derive(Debug)]
+pub struct Fatal(pub String);
+
+impl std::fmt::Display for Fatal {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.write_str(&self.0)
+	}
+}
+
+impl std::error::Error for Fatal {}
+
+async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<()> {
+	let chain = Arc::new(Chain::connect(url, signer).await?);
+	let at = chain.finalized().await?;
+	let Some(record) = chain.worker(&at).await? else {
+		return Err(Fatal(format!(
+			"0x{} is not a registered worker: run `modelhub-worker register` first",
+			hex(&chain.account)
+		))
+		.into());
+	};
+	if record.attestation_key != engine.attestor.public_key().0 {
+		return Err(Fatal(
+			"the attestation key differs from the registered one: register it with `modelhub-worker register`"
+				.into(),
+		)
+		.into());
+	}
+	if let chain::WorkerStatusField::Unbonding { until } = record.status {
+		tracing::warn!(
+			"this worker is unbonding (bond free from block {until}): it finishes its open jobs and gets no new ones"
+		);
+	}
+	let max_output_len: u32 = Chain::constant(&at, "Inference", "MaxOutputLen")?;
+	tracing::info!(
+		account = %format!("0x{}", hex(&chain.account)),
+		bond = record.bond,
+		pending_jobs = record.pending_jobs,
+		block = at.block_number(),
+		"serving jobs"
+	);
+	let (done, mut finished) = mpsc::unbounded_channel();
+	let mut session = Session {
+		engine,
+		genesis: chain.genesis_hash(),
+		chain: chain.clone(),
+		max_output_len,
+		tracks: HashMap::new(),
+		done,
+		block: at.block_number(),
+	};
+	let mut blocks = chain.api.stream_blocks().await?;
+	session.step(&at).await?;
+	loop {
+		tokio::select! {
+			block = blocks.next() => match block {
+				Some(Ok(block)) => {
+					let at = block.at().await?;
+					session.step(&at).await?;
+				},
+				Some(Err(error)) => bail!("following finalized blocks: {error}"),
+				None => bail!("the node closed the block subscription"),
+			},
+			Some(message) = finished.recv() => session.finish(message),
+		}
+	}
+}
+
+impl Session {
+	/// Looks at every job still assigned at `at` and starts what each one needs.
+	async fn step(&mut self, at: &chain::AtBlock) -> Result<()> {
+		self.block = at.block_number();
+		let assigned = self.chain.assignments(at).await?;
+		let open: HashSet<u64> = assigned.iter().copied().collect();
+		let ended: Vec<u64> = self
+			.tracks
+			.iter()
+			.filter(|(id, track)| !open.contains(id) && !track.running)
+			.map(|(id, _)| *id)
+			.collect();
+		for id in ended {
+			if let Some(track) = self.tracks.remove(&id) {
+				self.ended(at, id, track).await;
+			}
+		}
+		let options = &self.engine.options;
+		let mut busy = self.tracks.values().filter(|track| track.running).count();
+		for id in assigned {
+			if busy >= options.max_jobs + options.queue {
+				tracing::debug!(busy, "pool full: later jobs wait for the next block");
+				break;
+			}
+			if self.tracks.get(&id).is_some_and(|track| track.running) {
+				continue;
+			}
+			let Some(request) = self.chain.request(at, id).await? else { continue };
+			let Some(slot) = request.slot_of(&self.chain.account) else { continue };
+			let Some(action) = Action::wanted(request.phase, slot) else { continue };
+			tracing::debug!(request = id, phase = ?request.phase, deadline = request.deadline, "open job");
+			let track = self.tracks.entry(id).or_default();
+			if let Some((sent, block)) = track.sent {
+				if sent == action && self.block < block + options.resubmit_after {
+					continue;
+				}
+			}
+			if track.attempts_of != Some(action) {
+				track.attempts_of = Some(action);
+				track.attempts = 0;
+			}
+			if track.attempts >= options.max_attempts {
+				if !track.gave_up {
+					track.gave_up = true;
+					tracing::warn!(
+						request = id,
+						action = action.name(),
+						"giving up after {} sends",
+						track.attempts
+					);
+					if action != Action::Reveal {
+						let chain = self.chain.clone();
+						tokio::spawn(async move {
+							if let Err(error) = chain
+								.submit(&chain::report_failure(id, Reason::ExecutionError))
+								.await
+							{
+								tracing::warn!(request = id, "reporting the failure: {error:#}");
+							}
+						});
+					}
+				}
+				continue;
+			}
+			track.attempts += 1;
+			track.running = true;
+			busy += 1;
+			let source = self.source(at, id, &request).await;
+			let work = Work { id, request, action, source, seen: Instant::now() };
+			let engine = self.engine.clone();
+			let chain = self.chain.clone();
+			let done = self.done.clone();
+			let (genesis, max_output_len) = (self.genesis, self.max_output_len);
+			tokio::spawn(async move {
+				let finished = run_job(engine, chain, genesis, max_output_len, work).await;
+				let _ = done.send(finished);
+			});
+		}
+		Ok(())
+	}
+
+	/// The model version and input of `request`, read at `at`.
+	async fn source(
+		&self,
+		at: &chain::AtBlock,
+		id: u64,
+		request: &Request,
+	) -> Result<(ModelVersion, Vec<u8>), Failure> {
+		let unavailable =
+			|error: anyhow::Error| failure(Reason::ModelUnavailable, format!("{error:#}"));
+		let version = self
+			.chain
+			.model_version(at, request.model, request.version)
+			.await
+			.map_err(unavailable)?
+			.ok_or_else(|| {
+				failure(Reason::ModelUnavailable, "the model version is not on chain")
+			})?;
+		if version.artifact.hash != request.artifact_hash {
+			return Err(failure(Reason::ArtifactHashMismatch, "the version's artifact changed"));
+		}
+		let input = self
+			.chain
+			.input(at, id)
+			.await
+			.map_err(|error| failure(Reason::InvalidInput, format!("{error:#}")))?
+			.ok_or_else(|| failure(Reason::InvalidInput, "the request has no input on chain"))?;
+		Ok((version, input))
+	}
+
+	/// Records what a job task did.
+	fn finish(&mut self, message: Finished) {
+		let Some(track) = self.tracks.get_mut(&message.id) else { return };
+		track.running = false;
+		track.reported |= message.reported;
+		if message.output_hash.is_some() {
+			track.output_hash = message.output_hash;
+		}
+		track.sent = message.sent.then_some((message.action, self.block));
+	}
+
+	/// Logs and counts how a job this worker had ended.
+	async fn ended(&self, at: &chain::AtBlock, id: u64, track: Track) {
+		let outcome = match self.chain.result(at, id).await {
+			Ok(Some(record)) => match record.outcome {
+				Outcome::Settled { output_hash } if Some(output_hash) == track.output_hash => {
+					"settled"
+				},
+				Outcome::Settled { .. } if track.reported => "failure_reported",
+				Outcome::Settled { .. } => "outvoted",
+				Outcome::Refunded { .. } => "refunded",
+			},
+			_ => "ended",
+		};
+		if let Ok(mut map) = self.engine.committed.lock() {
+			map.remove(&id);
+		}
+		tracing::info!(request = id, outcome, "job ended");
+		self.engine.metrics.job(outcome);
+	}
+}
+
+/// Runs one job to the transaction it calls for.
+async fn run_job(
+	engine: Arc<Engine>,
+	chain: Arc<Chain>,
+	genesis: [u8; 32],
+	max_output_len: u32,
+	work: Work,
+) -> Finished {
+	let Work { id, request, action, source, seen } = work;
+	let mut finished = Finished { id, action, sent: false, reported: false, output_hash: None };
+	engine.metrics.queue_depth.inc();
+	let permit = engine.permits.acquire().await;
+	engine.metrics.queue_depth.dec();
+	engine.metrics.running.inc();
+	let remembered = match action {
+		Action::Reveal => engine.committed.lock().ok().and_then(|mut map| map.remove(&id)),
+		_ => None,
+	};
+	let prepared = match (remembered, source) {
+		(Some(prepared), _) => Ok(prepared),
+		(None, Ok((version, input))) => engine.execute(&version, &input).await,
+		(None, Err(failure)) => Err(failure),
+	};
+	let prepared = prepared.and_then(|prepared| {
+		if prepared.output.len() > max_output_len as usize {
+			Err(failure(
+				Reason::ExecutionError,
+				format!("output of {} bytes exceeds {max_output_len}", prepared.output.len()),
+			))
+		} else {
+			Ok(prepared)
+		}
+	});
+	engine.metrics.running.dec();
+	drop(permit);
+
+	let prepared = match prepared {
+		Ok(prepared) => prepared,
+		Err(failure) => {
+			if action == Action::Reveal {
+				// A committed worker cannot take its job back; it can only fail to reveal.
+				tracing::error!(
+					request = id,
+					"cannot recompute the committed output: {}",
+					failure.detail
+				);
+				return finished;
+			}
+			tracing::warn!(
+				request = id,
+				reason = failure.reason.name(),
+				"job failed: {}",
+				failure.detail
+			);
+			match chain.submit(&chain::report_failure(id, failure.reason)).await {
+				Ok(_) => {
+					engine.metrics.job("failure_reported");
+					finished.sent = true;
+					finished.reported = true;
+				},
+				Err(error) => {
+					engine.metrics.job("submit_error");
+					tracing::warn!(request = id, "reporting the failure: {error:#}");
+				},
+			}
+			return finished;
+		},
+	};
+	finished.output_hash = Some(prepared.output_hash);
+	let attestation = Attestation {
+		genesis_hash: genesis,
+		request: id,
+		artifact_hash: request.artifact_hash,
+		input_hash: request.input_hash,
+		output_hash: prepared.output_hash,
+		worker: chain.account,
+	};
+	let signature = engine.attestor.sign(&attestation.message()).0;
+	let sent = match action {
+		Action::Submit => chain.submit(&chain::submit_result(id, prepared.output, signature)).await,
+		Action::Commit => {
+			let salt = engine.salt(&genesis, id);
+			let commitment = result_commitment(id, &prepared.output_hash, &salt, &chain.account);
+			if let Ok(mut map) = engine.committed.lock() {
+				// Bounded by the jobs assigned at once; a restart forgets and recomputes.
+				map.insert(id, prepared.clone());
+			}
+			chain.submit(&chain::commit_result(id, commitment)).await
+		},
+		Action::Reveal => {
+			let salt = engine.salt(&genesis, id);
+			chain.submit(&chain::reveal_result(id, prepared.output, salt, signature)).await
+		},
+	};
+	match sent {
+		Ok(hash) => {
+			let outcome = match action {
+				Action::Submit => "submitted",
+				Action::Commit => "committed",
+				Action::Reveal => "revealed",
+			};
+			engine.metrics.job(outcome);
+			engine
+				.metrics
+				.job_seconds
+				.with_label_values(&[action.name()])
+				.observe(seen.elapsed().as_secs_f64());
+			tracing::info!(
+				request = id,
+				action = action.name(),
+				output_hash = %format!("0x{}", hex(&prepared.output_hash)),
+				transaction = %format!("{hash:?}"),
+				"sent"
+			);
+			finished.sent = true;
+		},
+		Err(error) => {
+			engine.metrics.job("submit_error");
+			tracing::warn!(request = id, action = action.name(), "sending failed: {error:#}");
+		},
+	}
+	finished
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sp_core::{sr25519, Pair};
+
+	#[test]
+	fn the_chain_state_decides_the_action() {
+		let output = [1; 32];
+		assert_eq!(Action::wanted(Phase::Running, SlotState::Assigned), Some(Action::Submit));
+		assert_eq!(Action::wanted(Phase::Commit, SlotState::Assigned), Some(Action::Commit));
+		assert_eq!(
+			Action::wanted(Phase::Reveal, SlotState::Committed(output)),
+			Some(Action::Reveal)
+		);
+		for (phase, slot) in [
+			(Phase::Running, SlotState::Revealed(output)),
+			(Phase::Commit, SlotState::Committed(output)),
+			(Phase::Reveal, SlotState::Assigned),
+			(Phase::Reveal, SlotState::Revealed(output)),
+			(Phase::Commit, SlotState::Failed(Reason::InvalidInput)),
+			(Phase::Running, SlotState::Absent),
+		] {
+			assert_eq!(Action::wanted(phase, slot), None, "{phase:?} {slot:?}");
+		}
+	}
+
+	/// The attestation a worker signs verifies the way the runtime checks it
+	/// (`sp_io::crypto::sr25519_verify`, which is `sp_core::sr25519::Pair::verify`), under the
+	/// public key it registers, and not for any other request or output.
+	#[test]
+	fn attestation_signatures_verify_as_the_runtime_checks_them() {
+		let uri: subxt_signer::SecretUri = "//Dave".parse().expect("uri");
+		let attestor = Keypair::from_uri(&uri).expect("key");
+		let public = sr25519::Public::from_raw(attestor.public_key().0);
+		assert_eq!(public, sr25519::Pair::from_string("//Dave", None).expect("pair").public());
+		let attestation = Attestation {
+			genesis_hash: [1; 32],
+			request: 7,
+			artifact_hash: [2; 32],
+			input_hash: [3; 32],
+			output_hash: [4; 32],
+			worker: attestor.public_key().0,
+		};
+		let message = attestation.message();
+		assert_eq!(message.len(), 186);
+		let signature = sr25519::Signature::from_raw(attestor.sign(&message).0);
+		assert!(sr25519::Pair::verify(&signature, &message, &public));
+		let other = Attestation { request: 8, ..attestation.clone() };
+		assert!(!sr25519::Pair::verify(&signature, other.message(), &public));
+		let other = Attestation { output_hash: [5; 32], ..attestation };
+		assert!(!sr25519::Pair::verify(&signature, other.message(), &public));
+	}
+
+	#[test]
+	fn salts_are_deterministic_per_chain_and_request_and_secret() {
+		let engine_salt = |secret, genesis, request| commitment_salt(&secret, &genesis, request);
+		let salt = engine_salt([1; 32], [2; 32], 3);
+		assert_eq!(salt, engine_salt([1; 32], [2; 32], 3));
+		assert_ne!(salt, engine_salt([1; 32], [2; 32], 4));
+		assert_ne!(salt, engine_salt([9; 32], [2; 32], 3));
+		assert_ne!(salt, engine_salt([1; 32], [9; 32], 3));
+	}
+}
