@@ -91,14 +91,14 @@ run(async () => {
     latency_ms: latencyMs,
   };
   if (api.events.inference.InferenceSettled.is(outcome.event)) {
-    const { output_hash: outputHash, payouts } = outcome.event.data.toJSON();
+    const { outputHash, payouts } = outcome.event.data;
     const stored = (await (await api.at(outcome.block)).query.inference.results(requestId)).unwrap();
     const outputs = decodeTensorSet(stored.output.toU8a(true));
     result.status = 'settled';
-    result.output_hash = outputHash;
+    result.output_hash = outputHash.toHex();
     result.outputs = outputs;
     if (outputs.label) result.prediction = outputs.label.data.length === 1 ? outputs.label.data[0] : outputs.label.data;
-    result.payouts = payouts.map(([who, amount]) => ({ account: label(who), amount: formatOpg(BigInt(amount)) }));
+    result.payouts = payouts.map(([who, amount]) => ({ account: label(who.toString()), amount: formatOpg(amount.toBigInt()) }));
   } else {
     result.status = 'refunded';
     result.reason = outcome.event.data.reason.toString();

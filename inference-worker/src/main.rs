@@ -104,6 +104,10 @@ struct RunArgs {
 	/// The ONNX Runtime library (default: $ORT_DYLIB_PATH).
 	#[arg(long, value_name = "FILE")]
 	ort_library: Option<PathBuf>,
+	/// Which blocks to take jobs from: `best` (the node's best chain; lowest latency, a job
+	/// in a retracted block is dropped at the next one) or `finalized`.
+	#[arg(long, default_value = "best", value_parser = ["best", "finalized"])]
+	follow: String,
 	/// Test only: attest an all-zero output instead of the model's (a dishonest worker).
 	#[arg(long, hide = true)]
 	test_corrupt_outputs: bool,
@@ -425,6 +429,7 @@ fn run(args: RunArgs) -> Result<()> {
 		fetch_attempts: 3,
 		resubmit_after: 3,
 		max_attempts: 3,
+		follow_best: args.follow == "best",
 		corrupt_outputs: args.test_corrupt_outputs,
 	};
 	if options.corrupt_outputs {

@@ -1,6 +1,7 @@
 //! `modelhub-worker run`: serves the jobs the chain assigns to this worker.
 //!
-//! The chain is the worker's to-do list. At every finalized block the worker reads
+//! The chain is the worker's to-do list. At every new block (of the best chain, or finalized
+//! ones with `--follow finalized`) the worker reads
 //! `Inference::Assignments` under its own account and, for each request, the phase and its own
 //! slot: a redundancy-1 job it has not answered gets `submit_result`, a redundant one it has not
 //! committed to gets `commit_result`, and one in its reveal phase gets `reveal_result`. Nothing
@@ -62,6 +63,9 @@ pub struct Options {
 	pub resubmit_after: u64,
 	/// Sends of one action before giving up on a job.
 	pub max_attempts: u32,
+	/// Follow the best chain (lower latency; a job seen in a block that is later retracted is
+	/// dropped at the next block) rather than finalized blocks.
+	pub follow_best: bool,
 	/// Test only: attest a wrong output (all zeros) instead of the model's.
 	pub corrupt_outputs: bool,
 }
@@ -382,7 +386,11 @@ async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<(
 		done,
 		block: at.block_number(),
 	};
-	let mut blocks = chain.api.stream_blocks().await?;
+	let mut blocks = if session.engine.options.follow_best {
+		chain.api.stream_best_blocks().await?
+	} else {
+		chain.api.stream_blocks().await?
+	};
 	session.step(&at).await?;
 	loop {
 		tokio::select! {
@@ -391,7 +399,7 @@ async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<(
 					let at = block.at().await?;
 					session.step(&at).await?;
 				},
-				Some(Err(error)) => bail!("following finalized blocks: {error}"),
+				Some(Err(error)) => bail!("following blocks: {error}"),
 				None => bail!("the node closed the block subscription"),
 			},
 			Some(message) = finished.recv() => session.finish(message),

@@ -4,7 +4,10 @@
 //! - one worker: publish, pay, settle, with every balance checked to the unit;
 //! - three workers at redundancy 3, one of them lying: the majority settles, the liar is
 //!   slashed;
-//! - a worker killed with a job open and started again: the job still settles.
+//! - a worker killed between its commitment and its reveal and started again: it reveals and
+//!   the request settles;
+//! - an artifact whose bytes do not match the record: the worker reports it (following
+//!   finalized blocks) and the payer is refunded in full.
 
 #[path = "../../node/tests/common/mod.rs"]
 mod common;
@@ -547,9 +550,22 @@ fn sorted(mut accounts: Vec<[u8; 32]>) -> Vec<[u8; 32]> {
 	accounts
 }
 
+/// The worker's Prometheus metrics at `address`, as text.
+fn scrape(address: &str) -> Result<String> {
+	use std::io::{Read, Write};
+	let mut stream = std::net::TcpStream::connect(address)?;
+	stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+	stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+	let mut text = String::new();
+	stream.read_to_string(&mut text)?;
+	Ok(text)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_worker_serves_a_paid_call_and_every_balance_adds_up() -> Result<()> {
-	let mut hub = Hub::start(&[("//Dave", &[])], None).await?;
+	let metrics = format!("127.0.0.1:{}", common::free_port()?);
+	let serve_metrics: &[&str] = &["--prometheus", &metrics];
+	let mut hub = Hub::start(&[("//Dave", serve_metrics)], None).await?;
 	let (owner, bob, dave) =
 		(dev::charlie().public_key().0, dev::bob().public_key().0, dev::dave().public_key().0);
 	let stash = beneficiary()?.public_key().0;
@@ -583,7 +599,19 @@ async fn one_worker_serves_a_paid_call_and_every_balance_adds_up() -> Result<()>
 	let bob_after = free(api, settled_block, bob).await?;
 	assert_eq!(bob_before - bob_after, requested.fee + tx_fee);
 	assert_eq!(bond(api, settled_block, dave).await?, 100 * OPG);
-	assert!(hub.workers[0].log().contains("job ended"), "{}", hub.workers[0].log());
+	// The job shows in the worker's metrics once it has ended.
+	hub.workers[0].wait_for_log("job ended", Duration::from_secs(30)).await?;
+	let text = scrape(&metrics)?;
+	for line in [
+		"modelhub_worker_jobs_total{outcome=\"submitted\"} 1",
+		"modelhub_worker_jobs_total{outcome=\"settled\"} 1",
+		"modelhub_worker_cache_lookups_total{cache=\"artifact\",result=\"miss\"} 1",
+		"modelhub_worker_execution_seconds_count",
+		"modelhub_worker_job_seconds_count{action=\"submit\"} 1",
+		"modelhub_worker_queue_depth 0",
+	] {
+		assert!(text.contains(line), "metrics lack {line:?}:\n{text}");
+	}
 	Ok(())
 }
 
@@ -642,7 +670,8 @@ async fn a_worker_killed_between_commit_and_reveal_reveals_after_restart() -> Re
 async fn an_artifact_that_does_not_match_is_reported_and_the_payer_refunded() -> Result<()> {
 	// The record names the digits model's hash and size, but the URI serves another file.
 	let wrong = format!("file://{}", repo().join("scripts/sample-models/linear.onnx").display());
-	let mut hub = Hub::start(&[("//Dave", &[])], Some(&wrong)).await?;
+	let finalized: &[&str] = &["--follow", "finalized"];
+	let mut hub = Hub::start(&[("//Dave", finalized)], Some(&wrong)).await?;
 	let (bob, dave) = (dev::bob().public_key().0, dev::dave().public_key().0);
 
 	let (requested, request_block, tx_fee) = request(&hub.api, hub.model, 1).await?;
