@@ -570,11 +570,50 @@ async fn one_worker_serves_a_paid_call_and_every_balance_adds_up() -> Result<()>
 		(dev::charlie().public_key().0, dev::bob().public_key().0, dev::dave().public_key().0);
 	let stash = beneficiary()?.public_key().0;
 
+	// modelhub_quote names the fee the request will hold; unknown models are clear errors.
+	let rpc = hub.node.rpc_client(Duration::from_secs(30)).await?;
+	let input_len = digit_input()?.len() as u32;
+	let quote: serde_json::Value =
+		rpc.request("modelhub_quote", subxt::rpcs::rpc_params![hub.model, input_len, 1]).await?;
+	let unknown = rpc
+		.request::<serde_json::Value>("modelhub_quote", subxt::rpcs::rpc_params![999, 10])
+		.await
+		.err()
+		.ok_or_else(|| anyhow!("a quote for an unknown model must fail"))?
+		.to_string();
+	assert!(unknown.contains("model 999 does not exist"), "{unknown}");
+
 	let (requested, request_block, tx_fee) = request(&hub.api, hub.model, 1).await?;
 	assert_eq!(requested.workers, vec![dave]);
+	assert_eq!(quote["total"], requested.fee.to_string());
+	assert_eq!(quote["royalty"], PRICE.to_string());
 	let (settled_block, settled) =
 		hub.wait_settled(requested.request, request_block, Duration::from_secs(120)).await?;
 	assert_eq!(settled.workers, vec![dave]);
+	// The quote's split is the settlement's.
+	let split = |key: &str| quote[key].as_str().and_then(|text| text.parse::<u128>().ok());
+	let paid_to = |who: [u8; 32]| {
+		settled
+			.payouts
+			.iter()
+			.filter(|(payee, _)| *payee == who)
+			.map(|(_, amount)| amount)
+			.sum::<u128>()
+	};
+	assert_eq!(split("workers"), Some(paid_to(dave)));
+	// modelhub_marketStats counts the settled call: one model takes all demand.
+	let stats: serde_json::Value = rpc
+		.request("modelhub_marketStats", subxt::rpcs::rpc_params![1, Some(settled_block)])
+		.await?;
+	assert_eq!(stats["calls"], 1);
+	assert_eq!(stats["modelsCalled"], 1);
+	assert_eq!(stats["fees"], requested.fee.to_string());
+	assert_eq!(stats["royalties"], PRICE.to_string());
+	assert_eq!((stats["top10Share"].as_f64(), stats["hhi"].as_f64()), (Some(1.0), Some(1.0)));
+	let all_time: serde_json::Value = rpc
+		.request("modelhub_marketStats", subxt::rpcs::rpc_params![None::<u32>, Some(settled_block)])
+		.await?;
+	assert_eq!((all_time["calls"].as_u64(), all_time["fees"].is_null()), (Some(1), true));
 	let api = &hub.api;
 	check_output(api, settled_block, requested.request, settled.output_hash).await?;
 

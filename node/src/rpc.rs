@@ -17,7 +17,8 @@ pub struct FullDeps<C, P> {
 	pub pool: Arc<P>,
 }
 
-/// Builds the RPC module: `system_accountNextIndex`, `payment_queryInfo` and friends.
+/// Builds the RPC module: `system_accountNextIndex`, `payment_queryInfo` and friends, and the
+/// `modelhub_*` methods.
 pub fn create_full<C, P>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
@@ -31,14 +32,17 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
+	C::Api: modelhub_primitives::api::ModelHubApi<Block, Balance>,
 	P: TransactionPool + 'static,
 {
+	use crate::modelhub_rpc::{ModelHub, ModelHubRpcServer};
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
 	let FullDeps { client, pool } = deps;
 	let mut module = RpcModule::new(());
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
-	module.merge(TransactionPayment::new(client).into_rpc())?;
+	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+	module.merge(ModelHub::<C, Block>::new(client).into_rpc())?;
 	Ok(module)
 }

@@ -5,6 +5,7 @@ use frame_support::{
 	genesis_builder_helper::{build_state, get_preset},
 	weights::Weight,
 };
+use modelhub_primitives::api::{FeeQuote, MarketStats, QuoteError, StatsWindow};
 use pallet_grandpa::AuthorityId as GrandpaId;
 use sp_api::impl_runtime_apis;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
@@ -241,6 +242,20 @@ impl_runtime_apis! {
 		}
 	}
 
+	impl modelhub_primitives::api::ModelHubApi<Block, Balance> for Runtime {
+		fn quote(
+			model: modelhub_primitives::registry::ModelId,
+			input_len: u32,
+			redundancy: u32,
+		) -> Result<FeeQuote<Balance>, QuoteError> {
+			model_hub::quote(model, input_len, redundancy)
+		}
+
+		fn market_stats(window: StatsWindow) -> MarketStats<Balance> {
+			model_hub::market_stats(window)
+		}
+	}
+
 	impl sp_genesis_builder::GenesisBuilder<Block> for Runtime {
 		fn build_state(config: Vec<u8>) -> sp_genesis_builder::Result {
 			build_state::<RuntimeGenesisConfig>(config)
@@ -252,6 +267,75 @@ impl_runtime_apis! {
 
 		fn preset_names() -> Vec<sp_genesis_builder::PresetId> {
 			crate::genesis_config_presets::preset_names()
+		}
+	}
+}
+
+/// What `ModelHubApi` computes, from the registry, inference and verification pallets.
+pub mod model_hub {
+	use super::*;
+	use modelhub_primitives::{registry::ModelId, stats::concentration};
+
+	type Inference = pallet_inference::Pallet<Runtime>;
+
+	/// See [`modelhub_primitives::api::ModelHubApi::quote`].
+	pub fn quote(
+		model: ModelId,
+		input_len: u32,
+		redundancy: u32,
+	) -> Result<FeeQuote<Balance>, QuoteError> {
+		let (royalty, execution) = Inference::quote(model, input_len, redundancy)?;
+		let (validators, treasury, workers) =
+			pallet_verification::Pallet::<Runtime>::execution_split(execution);
+		Ok(FeeQuote {
+			total: royalty.saturating_add(execution),
+			royalty,
+			execution,
+			validators,
+			treasury,
+			workers,
+		})
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::market_stats`]. Concentration is over every
+	/// model in the registry, those without calls in the window included; it reads each
+	/// model's record, which is fine for an off-chain call and why this is no extrinsic.
+	pub fn market_stats(window: StatsWindow) -> MarketStats<Balance> {
+		let models = pallet_model_registry::Models::<Runtime>::iter_keys();
+		match window {
+			StatsWindow::Epochs(epochs) => {
+				let (first_epoch, last_epoch, totals, calls) = Inference::window(epochs);
+				let volumes: Vec<u64> =
+					models.map(|model| calls.get(&model).copied().unwrap_or(0)).collect();
+				let mut concentration = concentration(&volumes);
+				concentration.calls = totals.calls;
+				MarketStats {
+					first_epoch,
+					last_epoch,
+					fees: Some(totals.fees),
+					royalties: totals.royalties,
+					concentration,
+					unlisted_calls: totals.unlisted_calls,
+				}
+			},
+			StatsWindow::AllTime => {
+				let mut royalties: Balance = 0;
+				let volumes: Vec<u64> = models
+					.map(|model| {
+						let usage = pallet_model_registry::ModelUsage::<Runtime>::get(model);
+						royalties = royalties.saturating_add(usage.revenue);
+						usage.calls
+					})
+					.collect();
+				MarketStats {
+					first_epoch: 0,
+					last_epoch: Inference::current_epoch(),
+					fees: None,
+					royalties,
+					concentration: concentration(&volumes),
+					unlisted_calls: 0,
+				}
+			},
 		}
 	}
 }

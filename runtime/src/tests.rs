@@ -267,6 +267,31 @@ fn a_paid_inference_settles_through_signed_transactions() {
 		let input = tensors("x", &[1.0, 2.0]);
 		let execution = 10 * crate::MILLI_OPG + crate::MICRO_OPG * input.len() as Balance;
 		let fee = price + execution;
+		let to_pot = execution / 10;
+		let to_treasury = execution * 25 / 1000;
+
+		// ModelHubApi quotes the fee as settlement will split it, and refuses what a request
+		// would be refused for.
+		use crate::apis::model_hub;
+		use modelhub_primitives::api::{FeeQuote, QuoteError, StatsWindow};
+		let length = input.len() as u32;
+		assert_eq!(
+			model_hub::quote(model, length, 1),
+			Ok(FeeQuote {
+				total: fee,
+				royalty: price,
+				execution,
+				validators: to_pot,
+				treasury: to_treasury,
+				workers: execution - to_pot - to_treasury,
+			})
+		);
+		assert_eq!(model_hub::quote(model + 1, length, 1), Err(QuoteError::ModelNotFound));
+		assert_eq!(model_hub::quote(model, length, 0), Err(QuoteError::InvalidRedundancy));
+		assert_eq!(model_hub::quote(model, length, 6), Err(QuoteError::InvalidRedundancy));
+		assert_eq!(model_hub::quote(model, 1 << 21, 1), Err(QuoteError::InputTooLarge));
+		assert_eq!(model_hub::market_stats(StatsWindow::Epochs(1)).concentration.calls, 0);
+
 		apply(
 			Sr25519Keyring::Dave,
 			RuntimeCall::Inference(pallet_inference::Call::request_inference {
@@ -298,8 +323,16 @@ fn a_paid_inference_settles_through_signed_transactions() {
 		// An accepted result costs the worker nothing.
 		assert_eq!(fee_paid_by(&worker), Some(0));
 
-		let to_pot = execution / 10;
-		let to_treasury = execution * 25 / 1000;
+		// The settled call shows in the market statistics: one model takes all demand.
+		let stats = model_hub::market_stats(StatsWindow::Epochs(1));
+		assert_eq!((stats.first_epoch, stats.last_epoch), (0, 0));
+		assert_eq!((stats.fees, stats.royalties, stats.unlisted_calls), (Some(fee), price, 0));
+		assert_eq!((stats.concentration.calls, stats.concentration.models_called), (1, 1));
+		assert_eq!(stats.concentration.top_share, Perbill::one());
+		assert_eq!(stats.concentration.hhi, Perbill::one());
+		let all_time = model_hub::market_stats(StatsWindow::AllTime);
+		assert_eq!((all_time.fees, all_time.royalties), (None, price));
+		assert_eq!(all_time.concentration, stats.concentration);
 		assert_eq!(Balances::balance(&alice), ENDOWMENT - OPG - OPG / 10 + price * 7 / 10);
 		assert_eq!(Balances::balance(&bob), ENDOWMENT + price * 3 / 10);
 		assert_eq!(Balances::balance(&pot), crate::EXISTENTIAL_DEPOSIT + to_pot);

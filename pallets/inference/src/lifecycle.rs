@@ -2,7 +2,7 @@
 //! and the per-epoch usage record; and the pallet's invariants.
 
 use crate::{pallet::*, types::*, WeightInfo};
-use alloc::vec::Vec;
+use alloc::{collections::BTreeMap, vec::Vec};
 use frame_support::{
 	pallet_prelude::*,
 	storage::with_storage_layer,
@@ -13,6 +13,7 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use modelhub_primitives::{
+	api::QuoteError,
 	inference::{
 		result_commitment, strict_majority, Attestation, FailureReason, RequestId, Verifier,
 	},
@@ -39,6 +40,54 @@ impl<T: Config> Pallet<T> {
 			.saturating_mul(input_len.into())
 			.saturating_add(T::BaseExecutionFee::get())
 			.saturating_mul(redundancy.into())
+	}
+
+	/// The royalty and execution parts of the fee of calling `model` on `input_len` bytes with
+	/// `redundancy` workers, refused for the reasons `request_inference` refuses them before
+	/// it reads the input.
+	pub fn quote(
+		model: ModelId,
+		input_len: u32,
+		redundancy: u32,
+	) -> Result<(BalanceOf<T>, BalanceOf<T>), QuoteError> {
+		if !(1..=T::MaxRedundancy::get()).contains(&redundancy) {
+			return Err(QuoteError::InvalidRedundancy);
+		}
+		if input_len > T::MaxInputLen::get() {
+			return Err(QuoteError::InputTooLarge);
+		}
+		let terms = T::Registry::call_terms(model).map_err(|reason| match reason {
+			Unavailable::NotFound => QuoteError::ModelNotFound,
+			_ => QuoteError::ModelNotActive,
+		})?;
+		Ok((terms.price, Self::execution_fee(input_len, redundancy)))
+	}
+
+	/// Totals and per-model settled calls of the `epochs` most recent epochs, the current one
+	/// included (at most [`Config::EpochsKept`]): `(first epoch, last epoch, totals, calls per
+	/// listed model)`.
+	pub fn window(
+		epochs: u32,
+	) -> (EpochIndex, EpochIndex, EpochTotals<BalanceOf<T>>, BTreeMap<ModelId, u64>) {
+		let last = Self::current_epoch();
+		let span = epochs.clamp(1, T::EpochsKept::get().max(1));
+		let first = last.saturating_sub(span.saturating_sub(1));
+		let mut totals = EpochTotals::<BalanceOf<T>>::default();
+		let mut calls = BTreeMap::new();
+		for epoch in first..=last {
+			let epoch_totals = Epochs::<T>::get(epoch);
+			totals.calls = totals.calls.saturating_add(epoch_totals.calls);
+			totals.fees = totals.fees.saturating_add(epoch_totals.fees);
+			totals.royalties = totals.royalties.saturating_add(epoch_totals.royalties);
+			totals.unlisted_calls =
+				totals.unlisted_calls.saturating_add(epoch_totals.unlisted_calls);
+			for (model, usage) in EpochModelCalls::<T>::iter_prefix(epoch) {
+				let entry: &mut u64 = calls.entry(model).or_default();
+				*entry = entry.saturating_add(usage.calls);
+			}
+		}
+		totals.models = calls.len() as u32;
+		(first, last, totals, calls)
 	}
 
 	/// Admits a request; see [`Pallet::request_inference`].

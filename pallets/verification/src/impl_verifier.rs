@@ -62,6 +62,16 @@ impl<T: Config> Pallet<T> {
 		chosen
 	}
 
+	/// How an execution fee divides: `(validators, treasury, workers)`, summing to it exactly.
+	pub fn execution_split(execution: BalanceOf<T>) -> (BalanceOf<T>, BalanceOf<T>, BalanceOf<T>) {
+		let to_validators = T::ValidatorShare::get().mul_floor(execution);
+		let to_treasury = T::TreasuryShare::get()
+			.mul_floor(execution)
+			.min(execution.saturating_sub(to_validators));
+		let to_workers = execution.saturating_sub(to_validators).saturating_sub(to_treasury);
+		(to_validators, to_treasury, to_workers)
+	}
+
 	/// Splits a settled fee; see [`Verifier::settlement`].
 	pub fn split_fee(
 		model: ModelId,
@@ -71,11 +81,7 @@ impl<T: Config> Pallet<T> {
 	) -> Option<Vec<(T::AccountId, BalanceOf<T>)>> {
 		let first = workers.first()?;
 		let mut payout = T::Registry::royalty_payout(model, royalty)?;
-		let to_validators = T::ValidatorShare::get().mul_floor(execution);
-		let to_treasury = T::TreasuryShare::get()
-			.mul_floor(execution)
-			.min(execution.saturating_sub(to_validators));
-		let to_workers = execution.saturating_sub(to_validators).saturating_sub(to_treasury);
+		let (to_validators, to_treasury, to_workers) = Self::execution_split(execution);
 		let count: BalanceOf<T> = (workers.len() as u32).into();
 		let each = to_workers / count;
 		let remainder = to_workers.saturating_sub(each.saturating_mul(count));
