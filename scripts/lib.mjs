@@ -89,7 +89,9 @@ export async function connect(url, timeoutMs = 30_000) {
   await cryptoWaitReady();
   const provider = new WsProvider(url, false);
   await withTimeout(provider.connect(), timeoutMs, `connecting to ${url}`);
-  return withTimeout(ApiPromise.create({ provider, throwOnConnect: true }), timeoutMs, 'reading metadata');
+  // `AuthorizeCall` (frame-system) adds nothing to the extrinsic or the signed payload.
+  const signedExtensions = { AuthorizeCall: { extrinsic: {}, payload: {} } };
+  return withTimeout(ApiPromise.create({ provider, signedExtensions, throwOnConnect: true }), timeoutMs, 'reading metadata');
 }
 
 /** A signer from a secret URI such as `//Alice` or a mnemonic. */
