@@ -614,6 +614,31 @@ async fn one_worker_serves_a_paid_call_and_every_balance_adds_up() -> Result<()>
 		.request("modelhub_marketStats", subxt::rpcs::rpc_params![None::<u32>, Some(settled_block)])
 		.await?;
 	assert_eq!((all_time["calls"].as_u64(), all_time["fees"].is_null()), (Some(1), true));
+	// modelhub_model and modelhub_models show the model's terms and usage.
+	let listed: serde_json::Value = rpc
+		.request("modelhub_model", subxt::rpcs::rpc_params![hub.model, Some(settled_block)])
+		.await?;
+	assert_eq!(listed["owner"], "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y");
+	assert_eq!(
+		(listed["name"].as_str(), listed["state"].as_str()),
+		(Some("digits"), Some("active"))
+	);
+	assert_eq!((listed["calls"].as_u64(), listed["payers"].as_u64()), (Some(1), Some(1)));
+	assert_eq!(listed["revenue"], PRICE.to_string());
+	let page: serde_json::Value = rpc
+		.request("modelhub_models", subxt::rpcs::rpc_params!["revenue", 0, 10, Some(settled_block)])
+		.await?;
+	assert_eq!(page, serde_json::Value::Array(vec![listed]));
+	let missing: serde_json::Value =
+		rpc.request("modelhub_model", subxt::rpcs::rpc_params![999]).await?;
+	assert!(missing.is_null());
+	let bad_order = rpc
+		.request::<serde_json::Value>("modelhub_models", subxt::rpcs::rpc_params!["popular"])
+		.await
+		.err()
+		.ok_or_else(|| anyhow!("an unknown order must fail"))?
+		.to_string();
+	assert!(bad_order.contains("unknown order"), "{bad_order}");
 	let api = &hub.api;
 	check_output(api, settled_block, requested.request, settled.output_hash).await?;
 

@@ -1,4 +1,4 @@
-//! `modelhub_*` JSON-RPC methods: fee quotes and market statistics, wrapping the runtime's
+//! `modelhub_*` JSON-RPC methods: models, fee quotes and market statistics, wrapping the runtime's
 //! `ModelHubApi` at the best block (or the block `at` names).
 //!
 //! Balances are decimal strings of the smallest unit (10^-18 OPG), so JavaScript clients lose
@@ -8,13 +8,17 @@ use std::{marker::PhantomData, sync::Arc};
 
 use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
 use modelhub_primitives::{
-	api::{FeeQuote, MarketStats, ModelHubApi, QuoteError, StatsWindow},
+	api::{
+		FeeQuote, MarketStats, ModelHubApi, ModelOrder, ModelState, ModelSummary, QuoteError,
+		StatsWindow, MAX_PAGE,
+	},
 	registry::ModelId,
-	Balance,
+	AccountId, Balance, BlockNumber,
 };
 use serde::Serialize;
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
+use sp_core::crypto::Ss58Codec;
 use sp_runtime::{traits::Block as BlockT, Perbill};
 
 /// Error codes of the `modelhub_*` methods.
@@ -29,6 +33,8 @@ pub mod codes {
 	pub const INVALID_REDUNDANCY: i32 = 1003;
 	/// The input is longer than the runtime accepts.
 	pub const INPUT_TOO_LARGE: i32 = 1004;
+	/// A parameter has a value the method does not know.
+	pub const INVALID_PARAMETER: i32 = 1005;
 }
 
 /// The fee of one call and where it goes.
@@ -88,6 +94,63 @@ pub struct Stats {
 	pub unlisted_calls: u64,
 }
 
+/// A model with its terms and usage.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Model {
+	/// The model's id.
+	pub id: ModelId,
+	/// Its owner (SS58).
+	pub owner: String,
+	/// Display name.
+	pub name: String,
+	/// Price of one call.
+	pub price: String,
+	/// `active`, `paused`, `retired` or `delisted`.
+	pub state: &'static str,
+	/// Current version.
+	pub version: u32,
+	/// The model it derives from.
+	pub parent: Option<ModelId>,
+	/// Block of publication.
+	pub created: BlockNumber,
+	/// Settled calls.
+	pub calls: u64,
+	/// Calls that ended without a result.
+	pub failures: u64,
+	/// Royalties earned.
+	pub revenue: String,
+	/// Estimated distinct accounts that paid for a settled call.
+	pub payers: u64,
+	/// Block of the last settled call.
+	pub last_call: Option<BlockNumber>,
+}
+
+impl From<ModelSummary<AccountId, Balance, BlockNumber>> for Model {
+	fn from(model: ModelSummary<AccountId, Balance, BlockNumber>) -> Self {
+		Self {
+			id: model.id,
+			owner: model.owner.to_ss58check(),
+			name: String::from_utf8_lossy(&model.name).into_owned(),
+			price: model.price.to_string(),
+			state: match model.state {
+				ModelState::Active => "active",
+				ModelState::Paused => "paused",
+				ModelState::Retired => "retired",
+				ModelState::Delisted => "delisted",
+			},
+			version: model.version,
+			parent: model.parent,
+			created: model.created,
+			calls: model.calls,
+			failures: model.failures,
+			revenue: model.revenue.to_string(),
+			payers: model.payers,
+			last_call: model.last_call,
+		}
+	}
+}
+
 fn fraction(share: Perbill) -> f64 {
 	f64::from(share.deconstruct()) / 1e9
 }
@@ -113,6 +176,21 @@ impl From<MarketStats<Balance>> for Stats {
 /// The `modelhub_*` methods.
 #[rpc(server, namespace = "modelhub")]
 pub trait ModelHubRpc<BlockHash> {
+	/// One model with its usage; `null` if no model has this id.
+	#[method(name = "model")]
+	fn model(&self, model: ModelId, at: Option<BlockHash>) -> RpcResult<Option<Model>>;
+
+	/// A page of models ordered by `order`: `calls` (default), `revenue` or `newest`; up to
+	/// `limit` (default and most 100) from `offset` (default 0).
+	#[method(name = "models")]
+	fn models(
+		&self,
+		order: Option<String>,
+		offset: Option<u32>,
+		limit: Option<u32>,
+		at: Option<BlockHash>,
+	) -> RpcResult<Vec<Model>>;
+
 	/// The fee of calling `model` on `inputLen` input bytes with `redundancy` workers
 	/// (default 1), broken down the way settlement pays it.
 	#[method(name = "quote")]
@@ -175,8 +253,42 @@ impl<C, Block> ModelHubRpcServer<<Block as BlockT>::Hash> for ModelHub<C, Block>
 where
 	Block: BlockT,
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
-	C::Api: ModelHubApi<Block, Balance>,
+	C::Api: ModelHubApi<Block, AccountId, Balance, BlockNumber>,
 {
+	fn model(&self, model: ModelId, at: Option<Block::Hash>) -> RpcResult<Option<Model>> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let model = self.client.runtime_api().model(at, model).map_err(runtime_error)?;
+		Ok(model.map(Into::into))
+	}
+
+	fn models(
+		&self,
+		order: Option<String>,
+		offset: Option<u32>,
+		limit: Option<u32>,
+		at: Option<Block::Hash>,
+	) -> RpcResult<Vec<Model>> {
+		let order = match order.as_deref().unwrap_or("calls") {
+			"calls" => ModelOrder::Calls,
+			"revenue" => ModelOrder::Revenue,
+			"newest" => ModelOrder::Newest,
+			other => {
+				return Err(ErrorObjectOwned::owned(
+					codes::INVALID_PARAMETER,
+					format!("unknown order {other:?}: use calls, revenue or newest"),
+					None::<()>,
+				))
+			},
+		};
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let page = self
+			.client
+			.runtime_api()
+			.models(at, order, offset.unwrap_or(0), limit.unwrap_or(MAX_PAGE))
+			.map_err(runtime_error)?;
+		Ok(page.into_iter().map(Into::into).collect())
+	}
+
 	fn quote(
 		&self,
 		model: ModelId,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use jsonrpsee::RpcModule;
-use modelhub_runtime::{opaque::Block, AccountId, Balance, Nonce};
+use modelhub_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
 use sp_block_builder::BlockBuilder;
@@ -32,7 +32,7 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
-	C::Api: modelhub_primitives::api::ModelHubApi<Block, Balance>,
+	C::Api: modelhub_primitives::api::ModelHubApi<Block, AccountId, Balance, BlockNumber>,
 	P: TransactionPool + 'static,
 {
 	use crate::modelhub_rpc::{ModelHub, ModelHubRpcServer};

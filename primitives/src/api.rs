@@ -7,7 +7,12 @@
 use codec::{Codec, Decode, Encode};
 use scale_info::TypeInfo;
 
-use crate::{registry::ModelId, stats::Concentration};
+use alloc::vec::Vec;
+
+use crate::{
+	registry::{ModelId, ModelVersion},
+	stats::Concentration,
+};
 
 /// The fee of one call and where it goes when the call settles.
 #[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
@@ -69,9 +74,72 @@ pub struct MarketStats<Balance> {
 	pub unlisted_calls: u64,
 }
 
+/// Where a model is in its life.
+#[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ModelState {
+	/// Serves calls.
+	Active,
+	/// Paused by its owner.
+	Paused,
+	/// Retired by its owner (final).
+	Retired,
+	/// Delisted by moderation.
+	Delisted,
+}
+
+/// A model as clients list it: its terms and its usage.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct ModelSummary<AccountId, Balance, BlockNumber> {
+	/// The model's id.
+	pub id: ModelId,
+	/// Who may change it.
+	pub owner: AccountId,
+	/// Display name (UTF-8).
+	pub name: Vec<u8>,
+	/// Price of one call.
+	pub price: Balance,
+	/// Life-cycle state.
+	pub state: ModelState,
+	/// Current version.
+	pub version: ModelVersion,
+	/// The model it derives from, if any.
+	pub parent: Option<ModelId>,
+	/// Block of publication.
+	pub created: BlockNumber,
+	/// Settled calls.
+	pub calls: u64,
+	/// Calls that ended without a result.
+	pub failures: u64,
+	/// Royalties earned.
+	pub revenue: Balance,
+	/// Estimated distinct accounts that paid for a settled call.
+	pub payers: u64,
+	/// Block of the last settled call.
+	pub last_call: Option<BlockNumber>,
+}
+
+/// How a page of models is ordered.
+#[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ModelOrder {
+	/// Most settled calls first.
+	Calls,
+	/// Most royalties earned first.
+	Revenue,
+	/// Most recently published first.
+	Newest,
+}
+
+/// Most models one page holds.
+pub const MAX_PAGE: u32 = 100;
+
 sp_api::decl_runtime_apis! {
-	/// Fee quotes and market statistics of the OPG Model Hub.
-	pub trait ModelHubApi<Balance: Codec> {
+	/// Fee quotes, models and market statistics of the OPG Model Hub.
+	pub trait ModelHubApi<AccountId: Codec, Balance: Codec, BlockNumber: Codec> {
+		/// One model with its usage.
+		fn model(model: ModelId) -> Option<ModelSummary<AccountId, Balance, BlockNumber>>;
+		/// Up to `limit` (at most [`MAX_PAGE`]) models from `offset` in `order`; ties go to the
+		/// lower id.
+		fn models(order: ModelOrder, offset: u32, limit: u32) -> Vec<ModelSummary<AccountId, Balance, BlockNumber>>;
 		/// The fee of calling `model` on `input_len` input bytes with `redundancy` workers.
 		fn quote(model: ModelId, input_len: u32, redundancy: u32) -> Result<FeeQuote<Balance>, QuoteError>;
 		/// Calls, fees and concentration of demand across models over `window`.

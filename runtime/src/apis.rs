@@ -5,7 +5,9 @@ use frame_support::{
 	genesis_builder_helper::{build_state, get_preset},
 	weights::Weight,
 };
-use modelhub_primitives::api::{FeeQuote, MarketStats, QuoteError, StatsWindow};
+use modelhub_primitives::api::{
+	FeeQuote, MarketStats, ModelOrder, ModelSummary, QuoteError, StatsWindow,
+};
 use pallet_grandpa::AuthorityId as GrandpaId;
 use sp_api::impl_runtime_apis;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
@@ -18,8 +20,8 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Nonce,
+	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -242,7 +244,21 @@ impl_runtime_apis! {
 		}
 	}
 
-	impl modelhub_primitives::api::ModelHubApi<Block, Balance> for Runtime {
+	impl modelhub_primitives::api::ModelHubApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn model(
+			model: modelhub_primitives::registry::ModelId,
+		) -> Option<ModelSummary<AccountId, Balance, BlockNumber>> {
+			model_hub::model(model)
+		}
+
+		fn models(
+			order: ModelOrder,
+			offset: u32,
+			limit: u32,
+		) -> Vec<ModelSummary<AccountId, Balance, BlockNumber>> {
+			model_hub::models(order, offset, limit)
+		}
+
 		fn quote(
 			model: modelhub_primitives::registry::ModelId,
 			input_len: u32,
@@ -276,7 +292,62 @@ pub mod model_hub {
 	use super::*;
 	use modelhub_primitives::{registry::ModelId, stats::concentration};
 
+	use modelhub_primitives::api::{ModelState, MAX_PAGE};
+	use pallet_model_registry::{ModelStatus, ModelUsage, Models};
+
 	type Inference = pallet_inference::Pallet<Runtime>;
+
+	/// A model's summary from its stored record and usage.
+	fn summary(
+		id: ModelId,
+		model: pallet_model_registry::ModelOf<Runtime>,
+	) -> ModelSummary<AccountId, Balance, BlockNumber> {
+		let usage = ModelUsage::<Runtime>::get(id);
+		ModelSummary {
+			id,
+			owner: model.owner,
+			name: model.name.into_inner(),
+			price: model.price,
+			state: match model.status {
+				ModelStatus::Active => ModelState::Active,
+				ModelStatus::Paused => ModelState::Paused,
+				ModelStatus::Retired => ModelState::Retired,
+				ModelStatus::Delisted => ModelState::Delisted,
+			},
+			version: model.version,
+			parent: model.parent.map(|link| link.model),
+			created: model.created,
+			calls: usage.calls,
+			failures: usage.failures,
+			revenue: usage.revenue,
+			payers: usage.payers.estimate(),
+			last_call: usage.last_call,
+		}
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::model`].
+	pub fn model(id: ModelId) -> Option<ModelSummary<AccountId, Balance, BlockNumber>> {
+		Models::<Runtime>::get(id).map(|model| summary(id, model))
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::models`]. Reads every model to order them,
+	/// which is fine for an off-chain call.
+	pub fn models(
+		order: ModelOrder,
+		offset: u32,
+		limit: u32,
+	) -> Vec<ModelSummary<AccountId, Balance, BlockNumber>> {
+		let mut all: Vec<_> =
+			Models::<Runtime>::iter().map(|(id, model)| summary(id, model)).collect();
+		match order {
+			ModelOrder::Calls => all.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.id.cmp(&b.id))),
+			ModelOrder::Revenue => {
+				all.sort_by(|a, b| b.revenue.cmp(&a.revenue).then(a.id.cmp(&b.id)))
+			},
+			ModelOrder::Newest => all.sort_by(|a, b| b.id.cmp(&a.id)),
+		}
+		all.into_iter().skip(offset as usize).take(limit.min(MAX_PAGE) as usize).collect()
+	}
 
 	/// See [`modelhub_primitives::api::ModelHubApi::quote`].
 	pub fn quote(

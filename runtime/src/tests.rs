@@ -333,6 +333,19 @@ fn a_paid_inference_settles_through_signed_transactions() {
 		let all_time = model_hub::market_stats(StatsWindow::AllTime);
 		assert_eq!((all_time.fees, all_time.royalties), (None, price));
 		assert_eq!(all_time.concentration, stats.concentration);
+		// The model's summary shows the call, its revenue and its one payer.
+		let summary = model_hub::model(model).expect("listed");
+		assert_eq!(
+			(summary.owner.clone(), summary.price, summary.version),
+			(alice.clone(), price, 1)
+		);
+		assert_eq!((summary.calls, summary.failures, summary.revenue), (1, 0, price));
+		assert_eq!((summary.payers, summary.last_call), (1, Some(System::block_number())));
+		assert_eq!(model_hub::model(model + 1), None);
+		use modelhub_primitives::api::ModelOrder;
+		assert_eq!(model_hub::models(ModelOrder::Calls, 0, 10), vec![summary.clone()]);
+		assert_eq!(model_hub::models(ModelOrder::Newest, 1, 10), vec![]);
+		assert_eq!(model_hub::models(ModelOrder::Revenue, 0, 0), vec![]);
 		assert_eq!(Balances::balance(&alice), ENDOWMENT - OPG - OPG / 10 + price * 7 / 10);
 		assert_eq!(Balances::balance(&bob), ENDOWMENT + price * 3 / 10);
 		assert_eq!(Balances::balance(&pot), crate::EXISTENTIAL_DEPOSIT + to_pot);
