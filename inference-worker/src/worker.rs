@@ -458,14 +458,10 @@ impl Session {
 						track.attempts
 					);
 					if action != Action::Reveal {
-						let chain = self.chain.clone();
+						track.reported = true;
+						let (engine, chain) = (self.engine.clone(), self.chain.clone());
 						tokio::spawn(async move {
-							if let Err(error) = chain
-								.submit(&chain::report_failure(id, Reason::ExecutionError))
-								.await
-							{
-								tracing::warn!(request = id, "reporting the failure: {error:#}");
-							}
+							report(&engine, &chain, id, Reason::ExecutionError).await;
 						});
 					}
 				}
@@ -549,6 +545,22 @@ impl Session {
 	}
 }
 
+/// Tells the chain this worker cannot run its job in `request`, for `reason`, counting the
+/// outcome; whether the report entered the pool.
+async fn report(engine: &Engine, chain: &Chain, request: u64, reason: Reason) -> bool {
+	match chain.submit(&chain::report_failure(request, reason)).await {
+		Ok(_) => {
+			engine.metrics.job("failure_reported");
+			true
+		},
+		Err(error) => {
+			engine.metrics.job("submit_error");
+			tracing::warn!(request, "reporting the failure: {error:#}");
+			false
+		},
+	}
+}
+
 /// Runs one job to the transaction it calls for.
 async fn run_job(
 	engine: Arc<Engine>,
@@ -603,17 +615,9 @@ async fn run_job(
 				"job failed: {}",
 				failure.detail
 			);
-			match chain.submit(&chain::report_failure(id, failure.reason)).await {
-				Ok(_) => {
-					engine.metrics.job("failure_reported");
-					finished.sent = true;
-					finished.reported = true;
-				},
-				Err(error) => {
-					engine.metrics.job("submit_error");
-					tracing::warn!(request = id, "reporting the failure: {error:#}");
-				},
-			}
+			let reported = report(&engine, &chain, id, failure.reason).await;
+			finished.sent = reported;
+			finished.reported = reported;
 			return finished;
 		},
 	};
