@@ -6,7 +6,8 @@
 #   http://127.0.0.1:9616/metrics;
 # - the sample digits classifier, published by Charlie at 0.5 OPG per call with royalties split
 #   70% Charlie / 30% Ferdie;
-# - one paid call by Bob: the script prints the prediction and who was paid what.
+# - one paid call by Bob over JSON-RPC (modelhub_submitAndWatchInference): the script prints
+#   the prediction, the fee split and who was paid what, then the hub's usage statistics.
 # The node and the worker keep running until Ctrl-C; logs are in $MODELHUB_DEV_DIR.
 # Extra arguments go to the node, e.g. `./scripts/dev.sh --rpc-cors all`.
 set -euo pipefail
@@ -51,15 +52,18 @@ node "$MODELHUB_ROOT/scripts/publish-model.mjs" "$MODELS/digits.onnx" --name dig
 	--royalty //Charlie=70 --royalty //Ferdie=30 --suri //Charlie --url "$URL" >"$DEV_DIR/model.json"
 MODEL="$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).model)' <"$DEV_DIR/model.json")"
 
-echo "[dev] Bob pays for one call of model $MODEL on $MODELS/digits.input.json"
+echo "[dev] Bob pays for one call of model $MODEL on $MODELS/digits.input.json over modelhub_submitAndWatchInference"
 node "$MODELHUB_ROOT/scripts/infer.mjs" "$MODEL" --input "$MODELS/digits.input.json" --suri //Bob \
 	--url "$URL" | tee "$DEV_DIR/call.json" | node -e '
 const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
-console.log(`[dev] request ${r.request}: ${r.status} in ${r.latency_ms} ms, fee ${r.fee}, worker(s) ${r.workers.join(", ")}`);
+console.log(`[dev] request ${r.request}: ${r.status} in ${r.latency_ms} ms, worker(s) ${r.workers.join(", ")}`);
+console.log(`[dev] fee ${r.fee.total}: royalty ${r.fee.royalty}, execution ${r.fee.execution} (validators ${r.fee.validators}, treasury ${r.fee.treasury}, workers ${r.fee.workers})`);
 if (r.status === "settled") {
   console.log(`[dev] prediction: ${r.prediction} (output hash ${r.output_hash})`);
   for (const p of r.payouts) console.log(`[dev]   paid ${p.amount} to ${p.account}`);
 }'
+echo "[dev] usage across the hub (scripts/usage.mjs):"
+node "$MODELHUB_ROOT/scripts/usage.mjs" --url "$URL" | sed 's/^/[dev]   /'
 
 echo "[dev] running; polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A$RPC_PORT"
 echo "[dev] full result: $DEV_DIR/call.json; Ctrl-C stops the node and the worker"

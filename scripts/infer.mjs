@@ -1,16 +1,19 @@
 #!/usr/bin/env node
-// Pays for one inference call and prints its attested output and who was paid what.
+// Pays for one inference call over JSON-RPC and prints its attested output, the fee breakdown
+// and who was paid what.
 //
 // node scripts/infer.mjs MODEL --input FILE.json [--redundancy N] [--max-fee OPG]
-//   [--suri //Bob] [--url ws://127.0.0.1:9944] [--timeout SECONDS]
+//   [--suri //Bob] [--url ws://127.0.0.1:9944] [--timeout SECONDS] [--quiet]
 //
 // FILE.json holds {"inputs": {NAME: {"dtype", "shape", "data"}}} (as `modelhub-worker exec`
-// reads). The request is signed with `@polkadot/api`; the script then follows finalized blocks
-// until the request settles or is refunded, and prints the result as JSON.
+// reads). The script quotes the fee (`modelhub_quote`), signs `Inference.request_inference`
+// with `@polkadot/api`, and hands it to `modelhub_submitAndWatchInference`, which refuses a
+// request that would fail before anything is paid and streams the request's life: each step
+// goes to stderr, the outcome to stdout as JSON.
 import { readFileSync } from 'node:fs';
-import { u8aToHex, stringToU8a } from '@polkadot/util';
+import { u8aToHex, stringToU8a, hexToU8a } from '@polkadot/util';
 import { encodeAddress } from '@polkadot/util-crypto';
-import { connect, decodeTensorSet, encodeTensorSet, formatOpg, parseArgs, parseOpg, run, signer, submit, withTimeout } from './lib.mjs';
+import { connect, decodeTensorSet, encodeTensorSet, formatOpg, parseArgs, parseOpg, run, signer, withTimeout } from './lib.mjs';
 
 const DEV_NAMES = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'];
 
@@ -23,14 +26,19 @@ function palletAccount(id) {
 
 function names() {
   const known = new Map();
-  for (const name of DEV_NAMES) known.set(signer(`//${name}`).address, name);
+  for (const name of DEV_NAMES) {
+    known.set(signer(`//${name}`).address, name);
+    known.set(signer(`//${name}//stash`).address, `${name}//stash`);
+  }
   known.set(palletAccount('py/trsry'), 'treasury');
   known.set(palletAccount('opg/vpot'), 'validators');
   return known;
 }
 
+const opg = (units) => formatOpg(BigInt(units));
+
 run(async () => {
-  const { options, positional } = parseArgs(process.argv.slice(2));
+  const { options, positional } = parseArgs(process.argv.slice(2), { flags: ['quiet'] });
   const [model] = positional;
   if (model === undefined || !options.input) {
     throw new Error('usage: infer.mjs MODEL --input FILE.json [--redundancy N] [--max-fee OPG] [--suri //Bob]');
@@ -39,70 +47,66 @@ run(async () => {
   const input = encodeTensorSet(document.inputs ?? document);
   const redundancy = Number(options.redundancy ?? 1);
   const timeoutMs = Number(options.timeout ?? 180) * 1000;
-
-  const api = await connect(options.url ?? 'ws://127.0.0.1:9944');
-  const record = await api.query.modelRegistry.models(model);
-  if (record.isNone) throw new Error(`model ${model} does not exist`);
-  const maxFee = options['max-fee'] !== undefined
-    ? parseOpg(options['max-fee'])
-    : record.unwrap().price.toBigInt() + parseOpg('1');
-  const payer = signer(options.suri ?? '//Bob');
-
-  const started = Date.now();
-  // Watch events from before submission so a fast settlement is not missed.
-  let onEnded;
-  const ended = new Promise((resolve) => { onEnded = resolve; });
-  let requestId;
-  const seen = [];
-  const unsubscribe = await api.rpc.chain.subscribeFinalizedHeads(async (header) => {
-    const events = await (await api.at(header.hash)).query.system.events();
-    for (const { event } of events) {
-      if (api.events.inference.InferenceSettled.is(event) || api.events.inference.InferenceRefunded.is(event)) {
-        seen.push({ event, block: header.hash.toHex(), number: header.number.toNumber() });
-      }
-    }
-    const match = seen.find(({ event }) => requestId !== undefined && event.data.request.toString() === requestId);
-    if (match) onEnded(match);
-  });
-
-  const tx = api.tx.inference.requestInference(model, u8aToHex(input), maxFee, redundancy);
-  const { blockHash, events } = await submit(api, tx, payer);
-  const requested = events.find(({ event }) => api.events.inference.InferenceRequested.is(event));
-  if (!requested) throw new Error('no InferenceRequested event');
-  const { request, fee, workers, deadline } = requested.event.data;
-  requestId = request.toString();
-  const earlier = seen.find(({ event }) => event.data.request.toString() === requestId);
-  if (earlier) onEnded(earlier);
-  const outcome = await withTimeout(ended, timeoutMs, `waiting for request ${requestId} to end`);
-  const latencyMs = Date.now() - started;
-  unsubscribe();
-
+  const quiet = options.quiet !== undefined;
   const known = names();
   const label = (address) => known.get(address) ?? address;
+
+  const api = await connect(options.url ?? 'ws://127.0.0.1:9944');
+  const quote = (await api.rpc.modelhub.quote(Number(model), input.length, redundancy)).toJSON();
+  const maxFee = options['max-fee'] !== undefined ? parseOpg(options['max-fee']) : BigInt(quote.total);
+  const payer = signer(options.suri ?? '//Bob');
+  const tx = api.tx.inference.requestInference(model, u8aToHex(input), maxFee, redundancy);
+  await tx.signAsync(payer, { nonce: -1 });
+
+  const started = Date.now();
+  const steps = [];
+  let unsubscribe = () => {};
+  const ended = new Promise((resolve, reject) => {
+    api.rpc.modelhub.submitAndWatchInference(tx, (json) => {
+      const update = json.toJSON();
+      update.ms = Date.now() - started;
+      steps.push(update);
+      if (!quiet) console.error(`${String(update.ms).padStart(6)} ms  ${update.event}${update.request !== undefined ? ` (request ${update.request})` : ''}`);
+      if (['settled', 'refunded', 'failed', 'dropped', 'timedOut'].includes(update.event)) resolve(update);
+    }).then((unsub) => { unsubscribe = unsub; }, reject);
+  });
+  const outcome = await withTimeout(ended, timeoutMs, 'waiting for the request to end');
+  unsubscribe();
+
+  const assigned = steps.find((step) => step.event === 'assigned');
+  const inBlock = steps.find((step) => step.event === 'inBlock');
+  const fee = assigned?.fee ?? quote;
   const result = {
-    request: requestId,
+    request: assigned?.request,
     model: String(model),
     payer: label(payer.address),
-    requested_in: blockHash,
-    fee: formatOpg(fee.toBigInt()),
-    workers: workers.map((w) => label(w.toString())),
-    deadline: deadline.toNumber(),
-    ended_in: outcome.block,
-    latency_ms: latencyMs,
+    status: outcome.event,
+    requested_in: inBlock?.block,
+    fee: {
+      total: opg(fee.total),
+      royalty: opg(fee.royalty),
+      execution: opg(fee.execution),
+      validators: opg(fee.validators),
+      treasury: opg(fee.treasury),
+      workers: opg(fee.workers),
+    },
+    workers: (assigned?.workers ?? []).map(label),
+    latency_ms: outcome.ms,
+    steps: steps.map(({ event, ms }) => ({ event, ms })),
   };
-  if (api.events.inference.InferenceSettled.is(outcome.event)) {
-    const { outputHash, payouts } = outcome.event.data;
-    const stored = (await (await api.at(outcome.block)).query.inference.results(requestId)).unwrap();
-    const outputs = decodeTensorSet(stored.output.toU8a(true));
-    result.status = 'settled';
-    result.output_hash = outputHash.toHex();
+  if (outcome.event === 'settled') {
+    const outputs = decodeTensorSet(hexToU8a(outcome.output));
+    result.ended_in = outcome.block;
+    result.output_hash = outcome.outputHash;
     result.outputs = outputs;
     if (outputs.label) result.prediction = outputs.label.data.length === 1 ? outputs.label.data[0] : outputs.label.data;
-    result.payouts = payouts.map(([who, amount]) => ({ account: label(who.toString()), amount: formatOpg(amount.toBigInt()) }));
+    result.payouts = outcome.payouts.map(({ account, amount }) => ({ account: label(account), amount: opg(amount) }));
+  } else if (outcome.event === 'refunded') {
+    result.ended_in = outcome.block;
+    result.reason = outcome.reason;
+    result.refunded = opg(outcome.amount);
   } else {
-    result.status = 'refunded';
-    result.reason = outcome.event.data.reason.toString();
-    result.refunded = formatOpg(outcome.event.data.amount.toBigInt());
+    result.error = outcome.error ?? outcome.reason ?? `not ended after ${outcome.blocks} blocks`;
   }
   console.log(JSON.stringify(result, null, 2));
   await api.disconnect();

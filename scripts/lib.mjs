@@ -7,8 +7,11 @@ import { blake2AsHex, cryptoWaitReady } from '@polkadot/util-crypto';
 
 export const OPG_DECIMALS = 18n;
 
-/** Parses `--key value` pairs (repeatable keys collect into arrays) and positional args. */
-export function parseArgs(argv, { repeatable = [] } = {}) {
+/**
+ * Parses `--key value` pairs (repeatable keys collect into arrays), `--flag`s (set to `true`)
+ * and positional args.
+ */
+export function parseArgs(argv, { repeatable = [], flags = [] } = {}) {
   const options = {};
   const positional = [];
   for (let i = 0; i < argv.length; i++) {
@@ -18,6 +21,10 @@ export function parseArgs(argv, { repeatable = [] } = {}) {
       continue;
     }
     const [key, inline] = arg.slice(2).split(/=(.*)/s, 2);
+    if (flags.includes(key)) {
+      options[key] = true;
+      continue;
+    }
     const value = inline !== undefined ? inline : argv[++i];
     if (value === undefined) throw new Error(`--${key} needs a value`);
     if (repeatable.includes(key)) (options[key] ??= []).push(value);
@@ -84,6 +91,50 @@ export function readModelFile(file, { uri, schemaFile } = {}) {
   };
 }
 
+const at = { name: 'at', type: 'BlockHash', isOptional: true };
+
+/**
+ * The node's `modelhub_*` JSON-RPC methods (docs/rpc.md) for `@polkadot/api`'s `rpc` option:
+ * `api.rpc.modelhub.quote(0, 289)`; answers are `Json` (`.toJSON()`).
+ */
+export const MODELHUB_RPC = {
+  model: { description: 'One model with its usage', params: [{ name: 'model', type: 'u64' }, at], type: 'Json' },
+  models: {
+    description: 'A page of models by calls, revenue or newest',
+    params: [
+      { name: 'order', type: 'Text', isOptional: true },
+      { name: 'offset', type: 'u32', isOptional: true },
+      { name: 'limit', type: 'u32', isOptional: true },
+      at,
+    ],
+    type: 'Json',
+  },
+  modelUsage: {
+    description: "A model's calls, royalties, share and rank over recent epochs or all time",
+    params: [{ name: 'model', type: 'u64' }, { name: 'epochs', type: 'u32', isOptional: true }, at],
+    type: 'Json',
+  },
+  quote: {
+    description: 'The fee of a call and its split',
+    params: [{ name: 'model', type: 'u64' }, { name: 'inputLen', type: 'u32' }, { name: 'redundancy', type: 'u32', isOptional: true }, at],
+    type: 'Json',
+  },
+  marketStats: {
+    description: 'Calls, fees and concentration of demand over recent epochs or all time',
+    params: [{ name: 'epochs', type: 'u32', isOptional: true }, at],
+    type: 'Json',
+  },
+  request: { description: 'A request and its status', params: [{ name: 'request', type: 'u64' }, at], type: 'Json' },
+  result: { description: 'An ended request and its output', params: [{ name: 'request', type: 'u64' }, at], type: 'Json' },
+  worker: { description: "A worker's bond, jobs, earnings and slashes", params: [{ name: 'account', type: 'Text' }, at], type: 'Json' },
+  submitAndWatchInference: {
+    description: 'Checks, submits and follows a signed request_inference to its output or refund',
+    params: [{ name: 'extrinsic', type: 'Extrinsic' }],
+    pubsub: ['inferenceStatus', 'submitAndWatchInference', 'unwatchInference'],
+    type: 'Json',
+  },
+};
+
 /** Connects to the node, failing after `timeoutMs`. */
 export async function connect(url, timeoutMs = 30_000) {
   await cryptoWaitReady();
@@ -91,7 +142,8 @@ export async function connect(url, timeoutMs = 30_000) {
   await withTimeout(provider.connect(), timeoutMs, `connecting to ${url}`);
   // `AuthorizeCall` (frame-system) adds nothing to the extrinsic or the signed payload.
   const signedExtensions = { AuthorizeCall: { extrinsic: {}, payload: {} } };
-  return withTimeout(ApiPromise.create({ provider, signedExtensions, throwOnConnect: true }), timeoutMs, 'reading metadata');
+  const options = { provider, signedExtensions, rpc: { modelhub: MODELHUB_RPC }, throwOnConnect: true };
+  return withTimeout(ApiPromise.create(options), timeoutMs, 'reading metadata');
 }
 
 /** A signer from a secret URI such as `//Alice` or a mnemonic. */

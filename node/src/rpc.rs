@@ -15,17 +15,22 @@ pub struct FullDeps<C, P> {
 	pub client: Arc<C>,
 	/// The transaction pool.
 	pub pool: Arc<P>,
+	/// Runs subscriptions.
+	pub executor: Arc<dyn sp_core::traits::SpawnNamed>,
 }
 
 /// Builds the RPC module: `system_accountNextIndex`, `payment_queryInfo` and friends, and the
-/// `modelhub_*` methods.
-pub fn create_full<C, P>(
+/// `modelhub_*` methods (`B` is the client's backend, whose state the subscriptions read).
+pub fn create_full<C, P, B>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
 where
+	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 	C: ProvideRuntimeApi<Block>
 		+ HeaderBackend<Block>
 		+ HeaderMetadata<Block, Error = BlockChainError>
+		+ sc_client_api::BlockchainEvents<Block>
+		+ sc_client_api::StorageProvider<Block, B>
 		+ Send
 		+ Sync
 		+ 'static,
@@ -33,16 +38,16 @@ where
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
 	C::Api: modelhub_primitives::api::ModelHubApi<Block, AccountId, Balance, BlockNumber>,
-	P: TransactionPool + 'static,
+	P: TransactionPool<Block = Block> + 'static,
 {
 	use crate::modelhub_rpc::{ModelHub, ModelHubRpcServer};
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
-	let FullDeps { client, pool } = deps;
+	let FullDeps { client, pool, executor } = deps;
 	let mut module = RpcModule::new(());
-	module.merge(System::new(client.clone(), pool).into_rpc())?;
+	module.merge(System::new(client.clone(), pool.clone()).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
-	module.merge(ModelHub::<C, Block>::new(client).into_rpc())?;
+	module.merge(ModelHub::<C, P, B>::new(client, pool, executor).into_rpc())?;
 	Ok(module)
 }

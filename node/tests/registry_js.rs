@@ -4,36 +4,13 @@
 
 mod common;
 
-use std::{path::PathBuf, process::Output, time::Duration};
-
-use anyhow::{bail, Context, Result};
-use common::Node;
+use anyhow::Result;
+use common::{node_script, scripts_dir, Node};
 
 const OPG: u128 = 1_000_000_000_000_000_000;
 /// Alice's and Bob's dev addresses (SS58 prefix 42).
 const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";
 const BOB: &str = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
-
-fn scripts_dir() -> PathBuf {
-	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts")
-}
-
-/// Runs a script with Node.js, bounded in time.
-async fn node_script(script: &str, args: &[String]) -> Result<Output> {
-	let dir = scripts_dir();
-	if !dir.join("node_modules/@polkadot/api").exists() {
-		bail!("scripts/node_modules is missing: run scripts/setup.sh");
-	}
-	let child = tokio::process::Command::new("node")
-		.arg(dir.join(script))
-		.args(args)
-		.kill_on_drop(true)
-		.output();
-	tokio::time::timeout(Duration::from_secs(120), child)
-		.await
-		.with_context(|| format!("{script} timed out"))?
-		.with_context(|| format!("running node {script}"))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_model_script_publishes_and_reads_back() -> Result<()> {

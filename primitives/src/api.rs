@@ -1,15 +1,19 @@
 //! `ModelHubApi`: the runtime API behind the node's `modelhub_*` JSON-RPC methods.
 //!
-//! It answers what plain storage reads cannot: the fee of a call before it is made, broken down
-//! the way settlement will pay it, and how concentrated demand is across the hub over a window
-//! of epochs or over all time.
+//! It answers what plain storage reads cannot: whether a request would be accepted and what it
+//! would cost, broken down the way settlement will pay it; where a request is, with its workers
+//! and outcome; what a worker has bonded, earned and lost; and how concentrated demand is across
+//! the hub over a window of epochs or over all time.
 
 use codec::{Codec, Decode, Encode};
 use scale_info::TypeInfo;
 
 use alloc::vec::Vec;
 
+use sp_runtime::Perbill;
+
 use crate::{
+	inference::{FailureReason, Outcome, Phase, RequestId, SlotState},
 	registry::{ModelId, ModelVersion},
 	stats::Concentration,
 };
@@ -31,9 +35,10 @@ pub struct FeeQuote<Balance> {
 	pub workers: Balance,
 }
 
-/// Why no quote can be given: the same conditions `request_inference` rejects.
+/// Why a request would be refused: the conditions `request_inference` checks before it holds
+/// anything.
 #[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
-pub enum QuoteError {
+pub enum RequestError {
 	/// No model has this id.
 	ModelNotFound,
 	/// The model is paused, retired or delisted.
@@ -42,6 +47,16 @@ pub enum QuoteError {
 	InvalidRedundancy,
 	/// The input is longer than the runtime accepts.
 	InputTooLarge,
+	/// The input is not a canonical tensor set.
+	InputNotCanonical,
+	/// The input does not fit the model's input schema.
+	InputDoesNotFitSchema,
+	/// The fee is above the caller's `max_fee`.
+	FeeAboveMax,
+	/// The requester cannot pay the fee (and the transaction fee) from its free balance.
+	InsufficientBalance,
+	/// Fewer eligible workers than the redundancy asks for.
+	NotEnoughWorkers,
 }
 
 /// Which settled calls market statistics cover.
@@ -129,19 +144,150 @@ pub enum ModelOrder {
 	Newest,
 }
 
+/// A request that has not ended.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct PendingRequest<AccountId, Balance, BlockNumber> {
+	/// Who pays.
+	pub requester: AccountId,
+	/// The model called.
+	pub model: ModelId,
+	/// The model version it runs.
+	pub version: ModelVersion,
+	/// The fee held in escrow and how settlement will split it.
+	pub fee: FeeQuote<Balance>,
+	/// Workers asked for.
+	pub redundancy: u32,
+	/// Length of the input in bytes.
+	pub input_len: u32,
+	/// Where it is.
+	pub phase: Phase,
+	/// The block at which the current phase times out.
+	pub deadline: BlockNumber,
+	/// Block of the request.
+	pub created: BlockNumber,
+	/// The assigned workers and what each has done.
+	pub slots: Vec<(AccountId, SlotState)>,
+	/// Workers that gave the job up, with their reasons.
+	pub replaced: Vec<(AccountId, FailureReason)>,
+}
+
+/// Where a request is.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub enum RequestStatus<AccountId, Balance, BlockNumber> {
+	/// Paid for; workers are running it.
+	Pending(PendingRequest<AccountId, Balance, BlockNumber>),
+	/// Ended; the result is kept for the runtime's retention period.
+	Ended {
+		/// Who paid.
+		requester: AccountId,
+		/// The model called.
+		model: ModelId,
+		/// Settled or refunded.
+		outcome: Outcome,
+		/// Block at which it ended.
+		ended_at: BlockNumber,
+	},
+}
+
+/// An ended request with its output.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct InferenceResult<AccountId, BlockNumber> {
+	/// Who paid.
+	pub requester: AccountId,
+	/// The model called.
+	pub model: ModelId,
+	/// Settled or refunded.
+	pub outcome: Outcome,
+	/// The canonical output tensor set; empty when refunded.
+	pub output: Vec<u8>,
+	/// Block at which it ended.
+	pub ended_at: BlockNumber,
+}
+
+/// A registered worker's bond and terms.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct WorkerRegistration<Balance, BlockNumber> {
+	/// OPG on hold as its bond.
+	pub bond: Balance,
+	/// sr25519 key that signs its attestations.
+	pub attestation_key: [u8; 32],
+	/// The inference runtime it declares (UTF-8).
+	pub runtime: Vec<u8>,
+	/// Most jobs it takes at once.
+	pub capacity: u32,
+	/// Jobs assigned and not ended.
+	pub pending_jobs: u32,
+	/// Block of registration.
+	pub registered_at: BlockNumber,
+	/// `Some(block)` when it is leaving: its bond can be withdrawn from that block.
+	pub unbonding_until: Option<BlockNumber>,
+}
+
+/// A worker: its registration, if any, and its record, kept after it leaves.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct WorkerSummary<Balance, BlockNumber> {
+	/// Bond and terms while registered.
+	pub registration: Option<WorkerRegistration<Balance, BlockNumber>>,
+	/// Jobs it was paid for.
+	pub jobs: u64,
+	/// OPG it earned.
+	pub earnings: Balance,
+	/// Times it was slashed.
+	pub slashes: u32,
+	/// OPG slashed from its bond.
+	pub slashed: Balance,
+}
+
+/// One model's usage over a window.
+#[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ModelUsageStats<Balance> {
+	/// First epoch covered (0 for all time).
+	pub first_epoch: u32,
+	/// Last epoch covered: the current one.
+	pub last_epoch: u32,
+	/// Settled calls of the model.
+	pub calls: u64,
+	/// Royalties they paid.
+	pub royalties: Balance,
+	/// Its share of the hub's settled calls in the window.
+	pub share: Perbill,
+	/// Its place among models by calls in the window (1 is the most called; ties go to the
+	/// lower id); 0 without calls.
+	pub rank: u32,
+}
+
 /// Most models one page holds.
 pub const MAX_PAGE: u32 = 100;
 
 sp_api::decl_runtime_apis! {
-	/// Fee quotes, models and market statistics of the OPG Model Hub.
+	/// Requests, fee quotes, models, workers and market statistics of the OPG Model Hub.
 	pub trait ModelHubApi<AccountId: Codec, Balance: Codec, BlockNumber: Codec> {
 		/// One model with its usage.
 		fn model(model: ModelId) -> Option<ModelSummary<AccountId, Balance, BlockNumber>>;
 		/// Up to `limit` (at most [`MAX_PAGE`]) models from `offset` in `order`; ties go to the
 		/// lower id.
 		fn models(order: ModelOrder, offset: u32, limit: u32) -> Vec<ModelSummary<AccountId, Balance, BlockNumber>>;
+		/// `model`'s settled calls, royalties, share and rank over `window`; `None` if no model
+		/// has this id.
+		fn model_usage(model: ModelId, window: StatsWindow) -> Option<ModelUsageStats<Balance>>;
 		/// The fee of calling `model` on `input_len` input bytes with `redundancy` workers.
-		fn quote(model: ModelId, input_len: u32, redundancy: u32) -> Result<FeeQuote<Balance>, QuoteError>;
+		fn quote(model: ModelId, input_len: u32, redundancy: u32) -> Result<FeeQuote<Balance>, RequestError>;
+		/// Whether `request_inference(model, input, max_fee, redundancy)` signed by `who` would
+		/// be accepted now, with `tx_fee` paid first from the same account; its fee if so.
+		fn check_request(
+			who: AccountId,
+			model: ModelId,
+			input: Vec<u8>,
+			max_fee: Balance,
+			redundancy: u32,
+			tx_fee: Balance,
+		) -> Result<FeeQuote<Balance>, RequestError>;
+		/// A request that has not ended, or one whose result is still kept.
+		fn request(request: RequestId) -> Option<RequestStatus<AccountId, Balance, BlockNumber>>;
+		/// An ended request's outcome and output, while kept.
+		fn result(request: RequestId) -> Option<InferenceResult<AccountId, BlockNumber>>;
+		/// A worker's registration and record; `None` if it never registered.
+		fn worker(worker: AccountId) -> Option<WorkerSummary<Balance, BlockNumber>>;
 		/// Calls, fees and concentration of demand across models over `window`.
 		fn market_stats(window: StatsWindow) -> MarketStats<Balance>;
 	}

@@ -1,6 +1,7 @@
-//! What the inference pallet, the verification pallet and the worker agree on: request ids,
-//! failure reasons, the attestation a worker signs, the commitment of commit–reveal, and the
-//! trait through which the inference pallet uses the verification pallet.
+//! What the inference pallet, the verification pallet, the node's RPC and the worker agree on:
+//! request ids, phases and outcomes, failure reasons, the attestation a worker signs, the
+//! commitment of commit–reveal, and the trait through which the inference pallet uses the
+//! verification pallet.
 
 use crate::registry::ModelId;
 use alloc::vec::Vec;
@@ -40,6 +41,104 @@ pub enum FailureReason {
 	InvalidInput,
 	/// The model failed while running.
 	ExecutionError,
+}
+
+/// Where a request is in its life.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum Phase {
+	/// Redundancy 1: waiting for the worker's `submit_result`.
+	Running,
+	/// Redundancy above 1: waiting for every worker's `commit_result`.
+	Commit,
+	/// Redundancy above 1: waiting for the committed workers' `reveal_result`.
+	Reveal,
+}
+
+/// What one assigned worker has done.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum SlotState {
+	/// Assigned; nothing submitted yet.
+	Assigned,
+	/// Committed to an output (the commitment).
+	Committed([u8; 32]),
+	/// Submitted or revealed an output (its hash).
+	Revealed([u8; 32]),
+	/// Reported a failure and was not replaced.
+	Failed(FailureReason),
+	/// Missed its deadline (and was slashed).
+	Absent,
+}
+
+/// Why a request was refunded.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum RefundReason {
+	/// The worker submitted nothing before the deadline.
+	Timeout,
+	/// Too few workers committed or stayed to form a majority.
+	NoQuorum,
+	/// The revealed outputs had no strict majority.
+	NoMajority,
+	/// Every worker reported a failure and no replacement was left.
+	WorkersFailed,
+}
+
+/// How a request ended.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum Outcome {
+	/// Settled with the output whose blake2-256 is `output_hash`.
+	Settled {
+		/// Hash of the canonical output.
+		output_hash: [u8; 32],
+	},
+	/// Refunded in full.
+	Refunded {
+		/// Why.
+		reason: RefundReason,
+	},
 }
 
 /// What a worker attests to: it ran `artifact_hash` on `input_hash` for `request` on the chain

@@ -5,8 +5,13 @@ use frame_support::{
 	genesis_builder_helper::{build_state, get_preset},
 	weights::Weight,
 };
-use modelhub_primitives::api::{
-	FeeQuote, MarketStats, ModelOrder, ModelSummary, QuoteError, StatsWindow,
+use modelhub_primitives::{
+	api::{
+		FeeQuote, InferenceResult, MarketStats, ModelOrder, ModelSummary, ModelUsageStats,
+		RequestError, RequestStatus, StatsWindow, WorkerSummary,
+	},
+	inference::RequestId,
+	registry::ModelId,
 };
 use pallet_grandpa::AuthorityId as GrandpaId;
 use sp_api::impl_runtime_apis;
@@ -245,9 +250,7 @@ impl_runtime_apis! {
 	}
 
 	impl modelhub_primitives::api::ModelHubApi<Block, AccountId, Balance, BlockNumber> for Runtime {
-		fn model(
-			model: modelhub_primitives::registry::ModelId,
-		) -> Option<ModelSummary<AccountId, Balance, BlockNumber>> {
+		fn model(model: ModelId) -> Option<ModelSummary<AccountId, Balance, BlockNumber>> {
 			model_hub::model(model)
 		}
 
@@ -259,12 +262,39 @@ impl_runtime_apis! {
 			model_hub::models(order, offset, limit)
 		}
 
+		fn model_usage(model: ModelId, window: StatsWindow) -> Option<ModelUsageStats<Balance>> {
+			model_hub::model_usage(model, window)
+		}
+
 		fn quote(
-			model: modelhub_primitives::registry::ModelId,
+			model: ModelId,
 			input_len: u32,
 			redundancy: u32,
-		) -> Result<FeeQuote<Balance>, QuoteError> {
+		) -> Result<FeeQuote<Balance>, RequestError> {
 			model_hub::quote(model, input_len, redundancy)
+		}
+
+		fn check_request(
+			who: AccountId,
+			model: ModelId,
+			input: Vec<u8>,
+			max_fee: Balance,
+			redundancy: u32,
+			tx_fee: Balance,
+		) -> Result<FeeQuote<Balance>, RequestError> {
+			model_hub::check_request(who, model, input, max_fee, redundancy, tx_fee)
+		}
+
+		fn request(request: RequestId) -> Option<RequestStatus<AccountId, Balance, BlockNumber>> {
+			model_hub::request(request)
+		}
+
+		fn result(request: RequestId) -> Option<InferenceResult<AccountId, BlockNumber>> {
+			model_hub::result(request)
+		}
+
+		fn worker(worker: AccountId) -> Option<WorkerSummary<Balance, BlockNumber>> {
+			model_hub::worker(worker)
 		}
 
 		fn market_stats(window: StatsWindow) -> MarketStats<Balance> {
@@ -290,10 +320,12 @@ impl_runtime_apis! {
 /// What `ModelHubApi` computes, from the registry, inference and verification pallets.
 pub mod model_hub {
 	use super::*;
-	use modelhub_primitives::{registry::ModelId, stats::concentration};
-
-	use modelhub_primitives::api::{ModelState, MAX_PAGE};
+	use modelhub_primitives::{
+		api::{ModelState, PendingRequest, WorkerRegistration, MAX_PAGE},
+		stats::concentration,
+	};
 	use pallet_model_registry::{ModelStatus, ModelUsage, Models};
+	use sp_runtime::Perbill;
 
 	type Inference = pallet_inference::Pallet<Runtime>;
 
@@ -349,22 +381,152 @@ pub mod model_hub {
 		all.into_iter().skip(offset as usize).take(limit.min(MAX_PAGE) as usize).collect()
 	}
 
-	/// See [`modelhub_primitives::api::ModelHubApi::quote`].
-	pub fn quote(
-		model: ModelId,
-		input_len: u32,
-		redundancy: u32,
-	) -> Result<FeeQuote<Balance>, QuoteError> {
-		let (royalty, execution) = Inference::quote(model, input_len, redundancy)?;
+	/// A fee and its split as settlement pays it.
+	fn fee_quote(royalty: Balance, execution: Balance) -> FeeQuote<Balance> {
 		let (validators, treasury, workers) =
 			pallet_verification::Pallet::<Runtime>::execution_split(execution);
-		Ok(FeeQuote {
+		FeeQuote {
 			total: royalty.saturating_add(execution),
 			royalty,
 			execution,
 			validators,
 			treasury,
 			workers,
+		}
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::quote`].
+	pub fn quote(
+		model: ModelId,
+		input_len: u32,
+		redundancy: u32,
+	) -> Result<FeeQuote<Balance>, RequestError> {
+		let (royalty, execution) = Inference::quote(model, input_len, redundancy)?;
+		Ok(fee_quote(royalty, execution))
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::check_request`].
+	pub fn check_request(
+		who: AccountId,
+		model: ModelId,
+		input: Vec<u8>,
+		max_fee: Balance,
+		redundancy: u32,
+		tx_fee: Balance,
+	) -> Result<FeeQuote<Balance>, RequestError> {
+		let (royalty, execution) =
+			Inference::check_request(&who, model, input, max_fee, redundancy, tx_fee)?;
+		Ok(fee_quote(royalty, execution))
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::request`].
+	pub fn request(id: RequestId) -> Option<RequestStatus<AccountId, Balance, BlockNumber>> {
+		if let Some(request) = pallet_inference::Requests::<Runtime>::get(id) {
+			return Some(RequestStatus::Pending(PendingRequest {
+				fee: fee_quote(request.royalty, request.execution),
+				requester: request.requester,
+				model: request.model,
+				version: request.version,
+				redundancy: request.redundancy,
+				input_len: request.input_len,
+				phase: request.phase,
+				deadline: request.deadline,
+				created: request.created,
+				slots: request.slots.into_iter().map(|slot| (slot.worker, slot.state)).collect(),
+				replaced: request.replaced.into_inner(),
+			}));
+		}
+		pallet_inference::Results::<Runtime>::get(id).map(|result| RequestStatus::Ended {
+			requester: result.requester,
+			model: result.model,
+			outcome: result.outcome,
+			ended_at: result.ended_at,
+		})
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::result`].
+	pub fn result(id: RequestId) -> Option<InferenceResult<AccountId, BlockNumber>> {
+		pallet_inference::Results::<Runtime>::get(id).map(|result| InferenceResult {
+			requester: result.requester,
+			model: result.model,
+			outcome: result.outcome,
+			output: result.output.into_inner(),
+			ended_at: result.ended_at,
+		})
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::worker`].
+	pub fn worker(worker: AccountId) -> Option<WorkerSummary<Balance, BlockNumber>> {
+		use pallet_verification::{WorkerStatus, WorkerUsage, Workers};
+		let registration = Workers::<Runtime>::get(&worker).map(|info| WorkerRegistration {
+			bond: info.bond,
+			attestation_key: info.attestation_key,
+			runtime: info.meta.runtime.into_inner(),
+			capacity: info.meta.capacity,
+			pending_jobs: info.pending_jobs,
+			registered_at: info.registered_at,
+			unbonding_until: match info.status {
+				WorkerStatus::Active => None,
+				WorkerStatus::Unbonding { until } => Some(until),
+			},
+		});
+		let record = WorkerUsage::<Runtime>::get(&worker);
+		if registration.is_none() && record == Default::default() {
+			return None;
+		}
+		Some(WorkerSummary {
+			registration,
+			jobs: record.jobs,
+			earnings: record.earnings,
+			slashes: record.slashes,
+			slashed: record.slashed,
+		})
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::model_usage`]. Ranks the model among every
+	/// model with calls in the window, which is fine for an off-chain call.
+	pub fn model_usage(model: ModelId, window: StatsWindow) -> Option<ModelUsageStats<Balance>> {
+		if !Models::<Runtime>::contains_key(model) {
+			return None;
+		}
+		let (first_epoch, last_epoch, total, calls, royalties, volumes) = match window {
+			StatsWindow::Epochs(epochs) => {
+				let (first, last, totals, volumes) = Inference::window(epochs);
+				let usage: (u64, Balance) = (first..=last)
+					.map(|epoch| pallet_inference::EpochModelCalls::<Runtime>::get(epoch, model))
+					.fold((0, 0), |(calls, royalties), usage| {
+						(
+							calls.saturating_add(usage.calls),
+							royalties.saturating_add(usage.royalties),
+						)
+					});
+				let volumes: Vec<(ModelId, u64)> = volumes.into_iter().collect();
+				(first, last, totals.calls, usage.0, usage.1, volumes)
+			},
+			StatsWindow::AllTime => {
+				let volumes: Vec<(ModelId, u64)> =
+					ModelUsage::<Runtime>::iter().map(|(id, usage)| (id, usage.calls)).collect();
+				let total = volumes.iter().fold(0u64, |sum, (_, calls)| sum.saturating_add(*calls));
+				let usage = ModelUsage::<Runtime>::get(model);
+				(0, Inference::current_epoch(), total, usage.calls, usage.revenue, volumes)
+			},
+		};
+		let rank = if calls == 0 {
+			0
+		} else {
+			let ahead = volumes
+				.iter()
+				.filter(|(id, volume)| *volume > calls || (*volume == calls && *id < model))
+				.count();
+			u32::try_from(ahead).unwrap_or(u32::MAX).saturating_add(1)
+		};
+		Some(ModelUsageStats {
+			first_epoch,
+			last_epoch,
+			calls,
+			royalties,
+			share: if total == 0 { Perbill::zero() } else { Perbill::from_rational(calls, total) },
+			rank,
 		})
 	}
 

@@ -36,6 +36,7 @@ pub use modelhub_primitives::{
 
 pub use frame_system::Call as SystemCall;
 pub use pallet_balances::Call as BalancesCall;
+pub use pallet_inference::{Call as InferenceCall, Event as InferenceEvent};
 pub use pallet_timestamp::Call as TimestampCall;
 #[cfg(any(feature = "std", test))]
 pub use sp_runtime::BuildStorage;

@@ -273,7 +273,7 @@ fn a_paid_inference_settles_through_signed_transactions() {
 		// ModelHubApi quotes the fee as settlement will split it, and refuses what a request
 		// would be refused for.
 		use crate::apis::model_hub;
-		use modelhub_primitives::api::{FeeQuote, QuoteError, StatsWindow};
+		use modelhub_primitives::api::{FeeQuote, RequestError, StatsWindow};
 		let length = input.len() as u32;
 		assert_eq!(
 			model_hub::quote(model, length, 1),
@@ -286,11 +286,43 @@ fn a_paid_inference_settles_through_signed_transactions() {
 				workers: execution - to_pot - to_treasury,
 			})
 		);
-		assert_eq!(model_hub::quote(model + 1, length, 1), Err(QuoteError::ModelNotFound));
-		assert_eq!(model_hub::quote(model, length, 0), Err(QuoteError::InvalidRedundancy));
-		assert_eq!(model_hub::quote(model, length, 6), Err(QuoteError::InvalidRedundancy));
-		assert_eq!(model_hub::quote(model, 1 << 21, 1), Err(QuoteError::InputTooLarge));
+		assert_eq!(model_hub::quote(model + 1, length, 1), Err(RequestError::ModelNotFound));
+		assert_eq!(model_hub::quote(model, length, 0), Err(RequestError::InvalidRedundancy));
+		assert_eq!(model_hub::quote(model, length, 6), Err(RequestError::InvalidRedundancy));
+		assert_eq!(model_hub::quote(model, 1 << 21, 1), Err(RequestError::InputTooLarge));
 		assert_eq!(model_hub::market_stats(StatsWindow::Epochs(1)).concentration.calls, 0);
+		// `check_request` foresees the outcome of the request, the transaction fee included.
+		let quoted = model_hub::quote(model, length, 1);
+		assert_eq!(
+			model_hub::check_request(requester.clone(), model, input.clone(), fee, 1, OPG),
+			quoted
+		);
+		assert_eq!(
+			model_hub::check_request(requester.clone(), model, input.clone(), fee - 1, 1, 0),
+			Err(RequestError::FeeAboveMax)
+		);
+		assert_eq!(
+			model_hub::check_request(requester.clone(), model, input.clone(), fee, 2, 0),
+			Err(RequestError::FeeAboveMax)
+		);
+		assert_eq!(
+			model_hub::check_request(requester.clone(), model, input.clone(), 2 * fee, 2, 0),
+			Err(RequestError::NotEnoughWorkers)
+		);
+		assert_eq!(
+			model_hub::check_request(requester.clone(), model, input.clone(), fee, 1, ENDOWMENT),
+			Err(RequestError::InsufficientBalance)
+		);
+		assert_eq!(
+			model_hub::check_request(requester.clone(), model, vec![1], fee, 1, 0),
+			Err(RequestError::InputNotCanonical)
+		);
+		assert_eq!(
+			model_hub::check_request(requester.clone(), model, tensors("z", &[1.0]), fee, 1, 0),
+			Err(RequestError::InputDoesNotFitSchema)
+		);
+		assert_eq!(model_hub::request(0), None);
+		assert_eq!(model_hub::model_usage(model + 1, StatsWindow::AllTime), None);
 
 		apply(
 			Sr25519Keyring::Dave,
@@ -304,6 +336,28 @@ fn a_paid_inference_settles_through_signed_transactions() {
 		);
 		let request_fee = fee_paid_by(&requester).expect("the request pays its fee");
 		assert_eq!(Balances::balance(&requester), ENDOWMENT - fee - request_fee);
+
+		// The pending request, its fee split and its worker.
+		use modelhub_primitives::{
+			api::RequestStatus,
+			inference::{Outcome, Phase, SlotState},
+		};
+		match model_hub::request(0) {
+			Some(RequestStatus::Pending(pending)) => {
+				assert_eq!((pending.requester.clone(), pending.model), (requester.clone(), model));
+				assert_eq!(Ok(pending.fee), quoted);
+				assert_eq!((pending.phase, pending.redundancy), (Phase::Running, 1));
+				assert_eq!(pending.slots, vec![(worker.clone(), SlotState::Assigned)]);
+			},
+			other => panic!("not pending: {other:?}"),
+		}
+		assert_eq!(model_hub::result(0), None);
+		let registered = model_hub::worker(worker.clone()).expect("registered");
+		let registration = registered.registration.expect("registered");
+		assert_eq!((registration.bond, registration.pending_jobs), (100 * OPG, 1));
+		assert_eq!(registration.attestation_key, attestation_key.public().0);
+		assert_eq!((registered.jobs, registered.earnings, registered.slashes), (0, 0, 0));
+		assert_eq!(model_hub::worker(requester.clone()), None);
 
 		let worker_before = Balances::balance(&worker);
 		let output = tensors("y", &[0.5]);
@@ -346,6 +400,31 @@ fn a_paid_inference_settles_through_signed_transactions() {
 		assert_eq!(model_hub::models(ModelOrder::Calls, 0, 10), vec![summary.clone()]);
 		assert_eq!(model_hub::models(ModelOrder::Newest, 1, 10), vec![]);
 		assert_eq!(model_hub::models(ModelOrder::Revenue, 0, 0), vec![]);
+		// The ended request, its output, the worker's earnings and the model's usage.
+		let output_hash = sp_io::hashing::blake2_256(&tensors("y", &[0.5]));
+		let now = System::block_number();
+		assert_eq!(
+			model_hub::request(0),
+			Some(RequestStatus::Ended {
+				requester: requester.clone(),
+				model,
+				outcome: Outcome::Settled { output_hash },
+				ended_at: now,
+			})
+		);
+		let result = model_hub::result(0).expect("kept");
+		assert_eq!(
+			(result.output, result.outcome),
+			(tensors("y", &[0.5]), Outcome::Settled { output_hash })
+		);
+		let paid = model_hub::worker(worker.clone()).expect("registered");
+		assert_eq!((paid.jobs, paid.earnings), (1, execution - to_pot - to_treasury));
+		assert_eq!(paid.registration.map(|r| r.pending_jobs), Some(0));
+		for window in [StatsWindow::Epochs(1), StatsWindow::AllTime] {
+			let usage = model_hub::model_usage(model, window).expect("listed");
+			assert_eq!((usage.calls, usage.royalties, usage.rank), (1, price, 1));
+			assert_eq!(usage.share, Perbill::one());
+		}
 		assert_eq!(Balances::balance(&alice), ENDOWMENT - OPG - OPG / 10 + price * 7 / 10);
 		assert_eq!(Balances::balance(&bob), ENDOWMENT + price * 3 / 10);
 		assert_eq!(Balances::balance(&pot), crate::EXISTENTIAL_DEPOSIT + to_pot);

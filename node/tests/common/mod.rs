@@ -9,7 +9,7 @@ use std::{
 	fs::File,
 	net::TcpListener,
 	path::PathBuf,
-	process::{Child, Command, Stdio},
+	process::{Child, Command, Output, Stdio},
 	time::{Duration, Instant},
 };
 
@@ -192,4 +192,26 @@ impl Drop for Node {
 	fn drop(&mut self) {
 		self.stop();
 	}
+}
+
+/// The Node.js clients' folder.
+pub fn scripts_dir() -> PathBuf {
+	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts")
+}
+
+/// Runs a script with Node.js, bounded in time.
+pub async fn node_script(script: &str, args: &[String]) -> Result<Output> {
+	let dir = scripts_dir();
+	if !dir.join("node_modules/@polkadot/api").exists() {
+		bail!("scripts/node_modules is missing: run scripts/setup.sh");
+	}
+	let child = tokio::process::Command::new("node")
+		.arg(dir.join(script))
+		.args(args)
+		.kill_on_drop(true)
+		.output();
+	tokio::time::timeout(Duration::from_secs(120), child)
+		.await
+		.with_context(|| format!("{script} timed out"))?
+		.with_context(|| format!("running node {script}"))
 }

@@ -7,13 +7,13 @@ use frame_support::{
 	pallet_prelude::*,
 	storage::with_storage_layer,
 	traits::{
-		fungible::MutateHold,
+		fungible::{InspectHold, MutateHold},
 		tokens::{Fortitude, Precision, Restriction},
 	},
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use modelhub_primitives::{
-	api::QuoteError,
+	api::RequestError,
 	inference::{
 		result_commitment, strict_majority, Attestation, FailureReason, RequestId, Verifier,
 	},
@@ -42,6 +42,27 @@ impl<T: Config> Pallet<T> {
 			.saturating_mul(redundancy.into())
 	}
 
+	/// The call terms of `model` and the execution fee of calling it on `input_len` bytes with
+	/// `redundancy` workers, refused for the reasons `request_inference` refuses them before
+	/// it reads the input.
+	fn terms(
+		model: ModelId,
+		input_len: u32,
+		redundancy: u32,
+	) -> Result<(CallTerms<BalanceOf<T>>, BalanceOf<T>), RequestError> {
+		if !(1..=T::MaxRedundancy::get()).contains(&redundancy) {
+			return Err(RequestError::InvalidRedundancy);
+		}
+		if input_len > T::MaxInputLen::get() {
+			return Err(RequestError::InputTooLarge);
+		}
+		let terms = T::Registry::call_terms(model).map_err(|reason| match reason {
+			Unavailable::NotFound => RequestError::ModelNotFound,
+			_ => RequestError::ModelNotActive,
+		})?;
+		Ok((terms, Self::execution_fee(input_len, redundancy)))
+	}
+
 	/// The royalty and execution parts of the fee of calling `model` on `input_len` bytes with
 	/// `redundancy` workers, refused for the reasons `request_inference` refuses them before
 	/// it reads the input.
@@ -49,18 +70,51 @@ impl<T: Config> Pallet<T> {
 		model: ModelId,
 		input_len: u32,
 		redundancy: u32,
-	) -> Result<(BalanceOf<T>, BalanceOf<T>), QuoteError> {
-		if !(1..=T::MaxRedundancy::get()).contains(&redundancy) {
-			return Err(QuoteError::InvalidRedundancy);
-		}
-		if input_len > T::MaxInputLen::get() {
-			return Err(QuoteError::InputTooLarge);
-		}
-		let terms = T::Registry::call_terms(model).map_err(|reason| match reason {
-			Unavailable::NotFound => QuoteError::ModelNotFound,
-			_ => QuoteError::ModelNotActive,
-		})?;
-		Ok((terms.price, Self::execution_fee(input_len, redundancy)))
+	) -> Result<(BalanceOf<T>, BalanceOf<T>), RequestError> {
+		Self::terms(model, input_len, redundancy).map(|(terms, execution)| (terms.price, execution))
+	}
+
+	/// Checks a request against everything but the state of workers and of the requester's
+	/// balance: redundancy, the model, the input and `max_fee`. Returns the bounded input, the
+	/// model's terms and the execution fee.
+	fn admit(
+		model: ModelId,
+		input: Vec<u8>,
+		max_fee: BalanceOf<T>,
+		redundancy: u32,
+	) -> Result<(InputOf<T>, CallTerms<BalanceOf<T>>, BalanceOf<T>), RequestError> {
+		let input_len = u32::try_from(input.len()).unwrap_or(u32::MAX);
+		let (terms, execution) = Self::terms(model, input_len, redundancy)?;
+		let input: InputOf<T> = input.try_into().map_err(|_| RequestError::InputTooLarge)?;
+		let limits = Limits { max_tensors: MAX_TENSORS, max_data_bytes: input.len() as u64 };
+		let set = TensorSet::decode_canonical(&input, &limits)
+			.map_err(|_| RequestError::InputNotCanonical)?;
+		terms.schema.check_inputs(&set).map_err(|_| RequestError::InputDoesNotFitSchema)?;
+		ensure!(terms.price.saturating_add(execution) <= max_fee, RequestError::FeeAboveMax);
+		Ok((input, terms, execution))
+	}
+
+	/// Whether `who` could make this request now, after paying `tx_fee` for the transaction:
+	/// every check of [`Pallet::request_inference`], in its order, without changing anything.
+	/// Returns the royalty and execution parts of the fee.
+	pub fn check_request(
+		who: &T::AccountId,
+		model: ModelId,
+		input: Vec<u8>,
+		max_fee: BalanceOf<T>,
+		redundancy: u32,
+		tx_fee: BalanceOf<T>,
+	) -> Result<(BalanceOf<T>, BalanceOf<T>), RequestError> {
+		let (_, terms, execution) = Self::admit(model, input, max_fee, redundancy)?;
+		let workers =
+			T::Verifier::select_workers(&Self::seed(NextRequestId::<T>::get(), 0), redundancy, &[]);
+		ensure!(workers.len() == redundancy as usize, RequestError::NotEnoughWorkers);
+		let needed = terms.price.saturating_add(execution).saturating_add(tx_fee);
+		ensure!(
+			T::Currency::can_hold(&HoldReason::Escrow.into(), who, needed),
+			RequestError::InsufficientBalance
+		);
+		Ok((terms.price, execution))
 	}
 
 	/// Totals and per-model settled calls of the `epochs` most recent epochs, the current one
@@ -98,20 +152,10 @@ impl<T: Config> Pallet<T> {
 		max_fee: BalanceOf<T>,
 		redundancy: u32,
 	) -> Result<RequestId, DispatchError> {
-		ensure!((1..=T::MaxRedundancy::get()).contains(&redundancy), Error::<T>::InvalidRedundancy);
-		let input: InputOf<T> = input.try_into().map_err(|_| Error::<T>::InputTooLarge)?;
-		let terms = T::Registry::call_terms(model).map_err(|reason| match reason {
-			Unavailable::NotFound => Error::<T>::ModelNotFound,
-			_ => Error::<T>::ModelNotActive,
-		})?;
-		let limits = Limits { max_tensors: MAX_TENSORS, max_data_bytes: input.len() as u64 };
-		let set = TensorSet::decode_canonical(&input, &limits)
-			.map_err(|_| Error::<T>::InputNotCanonical)?;
-		terms.schema.check_inputs(&set).map_err(|_| Error::<T>::InputDoesNotFitSchema)?;
+		let (input, terms, execution) =
+			Self::admit(model, input, max_fee, redundancy).map_err(Error::<T>::from)?;
 		let input_len = input.len() as u32;
-		let execution = Self::execution_fee(input_len, redundancy);
 		let fee = terms.price.saturating_add(execution);
-		ensure!(fee <= max_fee, Error::<T>::FeeAboveMax);
 
 		let id = NextRequestId::<T>::get();
 		let workers = T::Verifier::select_workers(&Self::seed(id, 0), redundancy, &[]);
@@ -718,5 +762,21 @@ impl<T: Config> Pallet<T> {
 			ensure!(Requests::<T>::contains_key(id), "assignment of an ended request");
 		}
 		Ok(())
+	}
+}
+
+impl<T: Config> From<RequestError> for Error<T> {
+	fn from(error: RequestError) -> Self {
+		match error {
+			RequestError::ModelNotFound => Error::ModelNotFound,
+			RequestError::ModelNotActive => Error::ModelNotActive,
+			RequestError::InvalidRedundancy => Error::InvalidRedundancy,
+			RequestError::InputTooLarge => Error::InputTooLarge,
+			RequestError::InputNotCanonical => Error::InputNotCanonical,
+			RequestError::InputDoesNotFitSchema => Error::InputDoesNotFitSchema,
+			RequestError::FeeAboveMax => Error::FeeAboveMax,
+			RequestError::InsufficientBalance => Error::InsufficientBalance,
+			RequestError::NotEnoughWorkers => Error::NotEnoughWorkers,
+		}
 	}
 }

@@ -147,34 +147,57 @@ fn request_holds_the_fee_and_assigns_workers() {
 
 #[test]
 fn bad_requests_fail_before_anything_is_held() {
+	use modelhub_primitives::api::RequestError;
 	run(|model| {
-		let call = |who: AccountId, model: u64, input: Vec<u8>, max_fee: Balance, k: u32| {
-			Inference::request_inference(RuntimeOrigin::signed(who), model, input, max_fee, k)
+		// Each refusal of `request_inference` is foreseen by `check_request`, and neither
+		// changes anything.
+		let refused = |who: AccountId,
+		               model: u64,
+		               input: Vec<u8>,
+		               max_fee: Balance,
+		               k: u32,
+		               error| {
+			assert_eq!(
+				Inference::check_request(&who, model, input.clone(), max_fee, k, 0),
+				Err(error)
+			);
+			assert_noop!(
+				Inference::request_inference(RuntimeOrigin::signed(who), model, input, max_fee, k),
+				Error::<Test>::from(error)
+			);
 		};
-		assert_noop!(call(REQUESTER, model, input(), fee(1), 0), Error::<Test>::InvalidRedundancy);
-		assert_noop!(call(REQUESTER, model, input(), fee(6), 6), Error::<Test>::InvalidRedundancy);
-		assert_noop!(
-			call(REQUESTER, model, vec![0; 1_025], Balance::MAX, 1),
-			Error::<Test>::InputTooLarge
+		refused(REQUESTER, model, input(), fee(1), 0, RequestError::InvalidRedundancy);
+		refused(REQUESTER, model, input(), fee(6), 6, RequestError::InvalidRedundancy);
+		refused(REQUESTER, model, vec![0; 1_025], Balance::MAX, 1, RequestError::InputTooLarge);
+		refused(REQUESTER, model + 1, input(), fee(1), 1, RequestError::ModelNotFound);
+		refused(REQUESTER, model, vec![1, 2, 3], Balance::MAX, 1, RequestError::InputNotCanonical);
+		refused(
+			REQUESTER,
+			model,
+			tensors("z", &[1.0]),
+			Balance::MAX,
+			1,
+			RequestError::InputDoesNotFitSchema,
 		);
-		assert_noop!(call(REQUESTER, model + 1, input(), fee(1), 1), Error::<Test>::ModelNotFound);
-		assert_noop!(
-			call(REQUESTER, model, vec![1, 2, 3], Balance::MAX, 1),
-			Error::<Test>::InputNotCanonical
+		refused(REQUESTER, model, input(), fee(1) - 1, 1, RequestError::FeeAboveMax);
+		refused(REQUESTER, model, input(), fee(4), 4, RequestError::NotEnoughWorkers);
+		refused(PAUPER, model, input(), fee(1), 1, RequestError::InsufficientBalance);
+		// The transaction fee is paid first: a balance that covers the fee alone is not enough.
+		let spare = free(REQUESTER) - fee(1);
+		assert_eq!(
+			Inference::check_request(&REQUESTER, model, input(), fee(1), 1, spare + 1),
+			Err(RequestError::InsufficientBalance)
 		);
-		assert_noop!(
-			call(REQUESTER, model, tensors("z", &[1.0]), Balance::MAX, 1),
-			Error::<Test>::InputDoesNotFitSchema
+		assert_eq!(
+			Inference::check_request(&REQUESTER, model, input(), fee(1), 1, 0),
+			Ok((PRICE, fee(1) - PRICE))
 		);
-		assert_noop!(call(REQUESTER, model, input(), fee(1) - 1, 1), Error::<Test>::FeeAboveMax);
-		assert_noop!(call(REQUESTER, model, input(), fee(4), 4), Error::<Test>::NotEnoughWorkers);
-		assert_noop!(call(PAUPER, model, input(), fee(1), 1), Error::<Test>::InsufficientBalance);
 		assert_ok!(Registry::set_status(
 			RuntimeOrigin::signed(OWNER),
 			model,
 			pallet_model_registry::ModelStatus::Paused
 		));
-		assert_noop!(call(REQUESTER, model, input(), fee(1), 1), Error::<Test>::ModelNotActive);
+		refused(REQUESTER, model, input(), fee(1), 1, RequestError::ModelNotActive);
 		assert_eq!(escrow(REQUESTER), 0);
 		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
 	});

@@ -4,6 +4,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
 	pallet_prelude::*, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
+pub use modelhub_primitives::inference::{Outcome, Phase, RefundReason, SlotState};
 use modelhub_primitives::{
 	inference::FailureReason,
 	registry::{ModelId, ModelVersion},
@@ -29,54 +30,6 @@ pub type InputOf<T> = BoundedVec<u8, <T as Config>::MaxInputLen>;
 pub type OutputOf<T> = BoundedVec<u8, <T as Config>::MaxOutputLen>;
 /// Index of an epoch: block number divided by [`Config::EpochLength`].
 pub type EpochIndex = u32;
-
-/// Where a request is in its life.
-#[derive(
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-)]
-pub enum Phase {
-	/// Redundancy 1: waiting for the worker's `submit_result`.
-	Running,
-	/// Redundancy above 1: waiting for every worker's `commit_result`.
-	Commit,
-	/// Redundancy above 1: waiting for the committed workers' `reveal_result`.
-	Reveal,
-}
-
-/// What one assigned worker has done.
-#[derive(
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-)]
-pub enum SlotState {
-	/// Assigned; nothing submitted yet.
-	Assigned,
-	/// Committed to an output (the commitment).
-	Committed([u8; 32]),
-	/// Submitted or revealed an output (its hash).
-	Revealed([u8; 32]),
-	/// Reported a failure and was not replaced.
-	Failed(FailureReason),
-	/// Missed its deadline (and was slashed).
-	Absent,
-}
 
 /// One worker assigned to a request.
 #[derive(
@@ -139,56 +92,6 @@ impl<T: Config> Request<T> {
 	pub fn fee(&self) -> BalanceOf<T> {
 		sp_runtime::Saturating::saturating_add(self.royalty, self.execution)
 	}
-}
-
-/// Why a request was refunded.
-#[derive(
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-)]
-pub enum RefundReason {
-	/// The worker submitted nothing before the deadline.
-	Timeout,
-	/// Too few workers committed or stayed to form a majority.
-	NoQuorum,
-	/// The revealed outputs had no strict majority.
-	NoMajority,
-	/// Every worker reported a failure and no replacement was left.
-	WorkersFailed,
-}
-
-/// How a request ended.
-#[derive(
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-)]
-pub enum Outcome {
-	/// Settled with the output whose blake2-256 is `output_hash`.
-	Settled {
-		/// Hash of the canonical output.
-		output_hash: [u8; 32],
-	},
-	/// Refunded in full.
-	Refunded {
-		/// Why.
-		reason: RefundReason,
-	},
 }
 
 /// An ended request, kept for [`Config::ResultRetention`] blocks.

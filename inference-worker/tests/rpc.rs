@@ -1,0 +1,366 @@
+//! End to end over JSON-RPC: the real node and a real `modelhub-worker` on 127.0.0.1.
+//!
+//! - `modelhub_submitAndWatchInference` refuses every bad request with a JSON-RPC error before
+//!   anything is paid (balances, nonce and request ids unchanged), then streams a good one from
+//!   `ready` to its settled output; `modelhub_request`, `modelhub_result`, `modelhub_worker`
+//!   and `modelhub_modelUsage` agree with the chain;
+//! - a request no worker can serve (its artifact does not match the record) streams to its
+//!   refund, and the payer loses only the transaction fee.
+
+mod hub;
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+use codec::{Decode, Encode};
+use hub::*;
+use serde_json::{json, Value as Json};
+use subxt::{
+	dynamic::{self, Value},
+	rpcs::{rpc_params, RpcClient},
+	transactions::DefaultParams,
+	utils::H256,
+};
+use subxt_signer::sr25519::{dev, Keypair};
+
+/// `call` signed by `signer` with the next nonce, as the bytes a client sends.
+async fn signed(
+	api: &Api,
+	call: &impl subxt::transactions::Payload,
+	signer: &Keypair,
+) -> Result<Vec<u8>> {
+	let mut transactions = api.at_current_block().await?.transactions();
+	let transaction =
+		transactions.create_signed(call, signer, DefaultParams::default_params()).await?;
+	Ok(transaction.into_encoded())
+}
+
+fn request_call(
+	model: u64,
+	input: Vec<u8>,
+	max_fee: u128,
+	redundancy: u32,
+) -> impl subxt::transactions::Payload {
+	dynamic::transaction("Inference", "request_inference", (model, input, max_fee, redundancy))
+}
+
+/// The JSON-RPC error `modelhub_submitAndWatchInference` answers `extrinsic` with.
+async fn refused(rpc: &RpcClient, extrinsic: &[u8]) -> Result<String> {
+	let subscribed = rpc
+		.subscribe::<Json>(
+			"modelhub_submitAndWatchInference",
+			rpc_params![format!("0x{}", hex::encode(extrinsic))],
+			"modelhub_unwatchInference",
+		)
+		.await;
+	match subscribed {
+		Ok(_) => bail!("the extrinsic was accepted"),
+		Err(error) => Ok(error.to_string()),
+	}
+}
+
+/// Submits `extrinsic` and collects its updates until one ends the request (bounded in time).
+async fn watch(rpc: &RpcClient, extrinsic: &[u8], within: Duration) -> Result<Vec<Json>> {
+	let mut updates = rpc
+		.subscribe::<Json>(
+			"modelhub_submitAndWatchInference",
+			rpc_params![format!("0x{}", hex::encode(extrinsic))],
+			"modelhub_unwatchInference",
+		)
+		.await?;
+	let mut seen = Vec::new();
+	let deadline = tokio::time::Instant::now() + within;
+	loop {
+		let next = tokio::time::timeout_at(deadline, updates.next())
+			.await
+			.map_err(|_| anyhow!("no end within {within:?}: {seen:?}"))?
+			.ok_or_else(|| anyhow!("the subscription closed: {seen:?}"))??;
+		let event = next["event"].as_str().unwrap_or_default().to_string();
+		seen.push(next);
+		if ["settled", "refunded", "failed", "dropped", "timedOut"].contains(&event.as_str()) {
+			return Ok(seen);
+		}
+	}
+}
+
+fn find<'a>(updates: &'a [Json], event: &str) -> Result<&'a Json> {
+	updates
+		.iter()
+		.find(|update| update["event"] == event)
+		.ok_or_else(|| anyhow!("no {event:?} update in {updates:?}"))
+}
+
+fn amount(value: &Json) -> Result<u128> {
+	value
+		.as_str()
+		.and_then(|text| text.parse().ok())
+		.ok_or_else(|| anyhow!("not an amount: {value}"))
+}
+
+/// Bob's free and reserved balance and nonce, and the next request id, at `at`.
+async fn ledger(api: &Api, at: H256) -> Result<Json> {
+	let block = api.at_block(at).await?;
+	let account = block
+		.storage()
+		.fetch(
+			dynamic::storage::<([u8; 32],), Value>("System", "Account"),
+			(dev::bob().public_key().0,),
+		)
+		.await?
+		.decode()?;
+	let next = block
+		.storage()
+		.fetch(dynamic::storage::<(), u64>("Inference", "NextRequestId"), ())
+		.await?
+		.decode()?;
+	Ok(json!({ "account": account.to_string(), "next_request": next }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_call_over_json_rpc_streams_to_its_output_and_bad_ones_cost_nothing() -> Result<()> {
+	let mut hub = Hub::start(&[("//Dave", &[])], None).await?;
+	let rpc = hub.node.rpc_client(Duration::from_secs(30)).await?;
+	let api = hub.api.clone();
+	let nobody_uri: subxt_signer::SecretUri =
+		"//Nobody".parse().map_err(|error| anyhow!("{error}"))?;
+	let (bob, nobody) = (dev::bob(), Keypair::from_uri(&nobody_uri)?);
+	let model = hub.model;
+	let input = digit_input()?;
+	let quote: Json =
+		rpc.request("modelhub_quote", rpc_params![model, input.len() as u32, 1]).await?;
+	let fee = amount(&quote["total"])?;
+
+	// Every bad request is a JSON-RPC error naming what is wrong, and costs nothing.
+	let before = ledger(&api, api.at_current_block().await?.block_hash()).await?;
+	let wrong_schema = {
+		use modelhub_primitives::tensor::{DType, Limits, Tensor, TensorSet};
+		let tensor =
+			Tensor { name: b"x".to_vec(), dtype: DType::F32, shape: vec![1], data: vec![0; 4] };
+		TensorSet::new(vec![tensor], &Limits::default()).map_err(|e| anyhow!("{e:?}"))?.encode()
+	};
+	let remark = dynamic::transaction("System", "remark", vec![Value::from_bytes("hello")]);
+	let mut forged = signed(&api, &request_call(model, input.clone(), fee, 1), &bob).await?;
+	// The sr25519 signature follows the length prefix, the version byte, the address (variant
+	// and 32 bytes) and the signature's variant byte.
+	let body = codec::Compact::<u32>::decode(&mut &forged[..])?.0 as usize;
+	let signature_at = forged.len() - body + 1 + 33 + 1;
+	forged[signature_at] ^= 0xff;
+	let above_max = format!("the fee is {fee} but max_fee is {}", fee - 1);
+	let cases: Vec<(Vec<u8>, &str, &str)> = vec![
+		(vec![1, 2, 3], "1011", "not an extrinsic of this chain"),
+		(signed(&api, &remark, &bob).await?, "1011", "does not call Inference.request_inference"),
+		(
+			signed(&api, &request_call(999, input.clone(), fee, 1), &bob).await?,
+			"1001",
+			"model 999 does not exist",
+		),
+		(
+			signed(&api, &request_call(model, input.clone(), fee, 0), &bob).await?,
+			"1003",
+			"redundancy",
+		),
+		(
+			signed(&api, &request_call(model, vec![1, 2, 3], fee, 1), &bob).await?,
+			"1006",
+			"canonical",
+		),
+		(
+			signed(&api, &request_call(model, wrong_schema, fee, 1), &bob).await?,
+			"1007",
+			"input schema",
+		),
+		(
+			signed(&api, &request_call(model, input.clone(), fee - 1, 1), &bob).await?,
+			"1008",
+			&above_max,
+		),
+		(
+			signed(&api, &request_call(model, input.clone(), 2 * fee, 2), &bob).await?,
+			"1010",
+			"fewer workers",
+		),
+		(
+			signed(&api, &request_call(model, input.clone(), fee, 1), &nobody).await?,
+			"1009",
+			"cannot cover",
+		),
+		(forged, "1012", "signature does not verify"),
+	];
+	for (extrinsic, code, text) in &cases {
+		let error = refused(&rpc, extrinsic).await?;
+		assert!(
+			error.contains(code) && error.contains(text),
+			"expected {code} {text:?}, got {error}"
+		);
+	}
+	// Two blocks later nothing has moved: no fee held or paid, no nonce used, no request made.
+	let now = api.at_current_block().await?.block_number();
+	let deadline = std::time::Instant::now() + Duration::from_secs(60);
+	while api.at_current_block().await?.block_number() < now + 2 {
+		if std::time::Instant::now() > deadline {
+			bail!("no two new blocks within a minute");
+		}
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	let after = ledger(&api, api.at_current_block().await?.block_hash()).await?;
+	assert_eq!(before, after);
+
+	// A good request streams from the pool to its settled output.
+	let extrinsic = signed(&api, &request_call(model, input.clone(), fee, 1), &bob).await?;
+	let started = std::time::Instant::now();
+	let updates = watch(&rpc, &extrinsic, Duration::from_secs(120)).await?;
+	let latency = started.elapsed();
+	let events: Vec<&str> = updates.iter().filter_map(|update| update["event"].as_str()).collect();
+	assert_eq!(events.first(), Some(&"ready"), "{updates:?}");
+	assert_eq!(&events[events.len() - 3..], ["inBlock", "assigned", "settled"], "{updates:?}");
+	let in_block = find(&updates, "inBlock")?;
+	let assigned = find(&updates, "assigned")?;
+	let settled = find(&updates, "settled")?;
+	let dave = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
+	assert_eq!(assigned["workers"], json!([dave]));
+	assert_eq!(assigned["fee"], quote);
+	assert_eq!(assigned["model"], model);
+	let request = assigned["request"].as_u64().ok_or_else(|| anyhow!("no request id"))?;
+	assert_eq!(settled["request"], request);
+	assert_eq!(settled["workers"], json!([dave]));
+	let paid: u128 = settled["payouts"]
+		.as_array()
+		.ok_or_else(|| anyhow!("no payouts"))?
+		.iter()
+		.map(|payout| amount(&payout["amount"]))
+		.sum::<Result<u128>>()?;
+	assert_eq!(paid, fee, "the payouts are the fee");
+	let output =
+		hex::decode(settled["output"].as_str().unwrap_or_default().trim_start_matches("0x"))?;
+	let output_hash = format!("0x{}", hex::encode(sp_crypto_hashing::blake2_256(&output)));
+	assert_eq!(settled["outputHash"], output_hash);
+	let settled_block: H256 = serde_json::from_value(settled["block"].clone())?;
+	check_output(&api, settled_block, request, sp_crypto_hashing::blake2_256(&output)).await?;
+	println!("paid call over JSON-RPC: submitted to settled output in {latency:?}: {updates:#?}");
+
+	// modelhub_request: pending with its worker and fee in the block that made it; settled after.
+	let in_block_hash: H256 = serde_json::from_value(in_block["block"].clone())?;
+	let pending: Json =
+		rpc.request("modelhub_request", rpc_params![request, in_block_hash]).await?;
+	assert_eq!(pending["status"], "pending");
+	assert_eq!(
+		(pending["phase"].as_str(), pending["redundancy"].as_u64()),
+		(Some("running"), Some(1))
+	);
+	assert_eq!(pending["slots"], json!([{ "worker": dave, "state": "assigned" }]));
+	assert_eq!(pending["fee"], quote);
+	assert_eq!(pending["requester"], "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty");
+	let ended: Json = rpc.request("modelhub_request", rpc_params![request, settled_block]).await?;
+	assert_eq!(
+		(ended["status"].as_str(), &ended["outputHash"]),
+		(Some("settled"), &json!(output_hash))
+	);
+	assert_eq!(ended["endedAt"], settled["number"]);
+	let unknown: Json = rpc.request("modelhub_request", rpc_params![request + 100]).await?;
+	assert!(unknown.is_null());
+	// modelhub_result: the output, only once ended.
+	let result: Json = rpc.request("modelhub_result", rpc_params![request, settled_block]).await?;
+	assert_eq!(
+		(result["status"].as_str(), &result["output"]),
+		(Some("settled"), &settled["output"])
+	);
+	let not_yet: Json = rpc.request("modelhub_result", rpc_params![request, in_block_hash]).await?;
+	assert!(not_yet.is_null());
+	// modelhub_worker: Dave's bond, its job and what it earned; unknown and malformed accounts.
+	let worker: Json = rpc.request("modelhub_worker", rpc_params![dave, settled_block]).await?;
+	assert_eq!((worker["registered"].as_bool(), worker["jobs"].as_u64()), (Some(true), Some(1)));
+	assert_eq!(worker["bond"], (100 * OPG).to_string());
+	assert_eq!((worker["pendingJobs"].as_u64(), worker["slashes"].as_u64()), (Some(0), Some(0)));
+	assert_eq!(worker["earnings"], quote["workers"]);
+	let stranger: Json = rpc
+		.request("modelhub_worker", rpc_params!["5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"])
+		.await?;
+	assert!(stranger.is_null());
+	let malformed = rpc
+		.request::<Json>("modelhub_worker", rpc_params!["dave"])
+		.await
+		.err()
+		.ok_or_else(|| anyhow!("a malformed address must fail"))?
+		.to_string();
+	assert!(malformed.contains("1005") && malformed.contains("not an SS58 address"), "{malformed}");
+	// modelhub_modelUsage: the one call is all of the hub's demand, over an epoch and all time.
+	for epochs in [Some(1), None] {
+		let usage: Json =
+			rpc.request("modelhub_modelUsage", rpc_params![model, epochs, settled_block]).await?;
+		assert_eq!((usage["calls"].as_u64(), usage["rank"].as_u64()), (Some(1), Some(1)));
+		assert_eq!(
+			(usage["share"].as_f64(), &usage["royalties"]),
+			(Some(1.0), &json!(PRICE.to_string()))
+		);
+	}
+	let missing: Json = rpc.request("modelhub_modelUsage", rpc_params![999]).await?;
+	assert!(missing.is_null());
+
+	// The Node.js clients: infer.mjs pays for a call through the same subscription and prints
+	// the output and the fee split; usage.mjs then shows both calls.
+	let url = hub.node.ws_url();
+	let sample = repo().join("scripts/sample-models/digits.input.json").display().to_string();
+	let args =
+		[&model.to_string(), "--input", &sample, "--url", &url, "--suri", "//Bob", "--quiet"];
+	let call = common::node_script("infer.mjs", &args.map(String::from)).await?;
+	let stderr = String::from_utf8_lossy(&call.stderr);
+	assert!(call.status.success(), "infer.mjs failed: {stderr}");
+	let printed: Json = serde_json::from_slice(&call.stdout)?;
+	assert_eq!(
+		(printed["status"].as_str(), printed["payer"].as_str()),
+		(Some("settled"), Some("Bob"))
+	);
+	assert_eq!(printed["prediction"].to_string().trim_matches('"'), "0", "{printed}");
+	assert_eq!(printed["fee"]["total"], "0.510289 OPG");
+	assert_eq!(printed["fee"]["royalty"], "0.5 OPG");
+	assert_eq!(printed["workers"], json!(["Dave"]));
+	assert_eq!(printed["payouts"].as_array().map(Vec::len), Some(5), "{printed}");
+	let usage =
+		common::node_script("usage.mjs", &["--json", "--url", &url].map(String::from)).await?;
+	assert!(usage.status.success(), "usage.mjs failed: {}", String::from_utf8_lossy(&usage.stderr));
+	let usage: Json = serde_json::from_slice(&usage.stdout)?;
+	assert_eq!(usage["stats"]["all time"]["calls"], 2, "{usage}");
+	assert_eq!(usage["models"][0]["usage"]["rank"], 1, "{usage}");
+	let table = common::node_script("usage.mjs", &["--url", &url].map(String::from)).await?;
+	let table = String::from_utf8_lossy(&table.stdout);
+	assert!(table.contains("top-10 share") && table.contains("digits"), "{table}");
+	Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_no_worker_can_serve_streams_to_its_refund() -> Result<()> {
+	// The record names the digits model's hash and size, but the URI serves another file.
+	let wrong = format!("file://{}", repo().join("scripts/sample-models/linear.onnx").display());
+	let mut hub = Hub::start(&[("//Dave", &[])], Some(&wrong)).await?;
+	let rpc = hub.node.rpc_client(Duration::from_secs(30)).await?;
+	let api = hub.api.clone();
+	let input = digit_input()?;
+	let quote: Json =
+		rpc.request("modelhub_quote", rpc_params![hub.model, input.len() as u32, 1]).await?;
+	let fee = amount(&quote["total"])?;
+	let bob = dev::bob();
+	let extrinsic = signed(&api, &request_call(hub.model, input, fee, 1), &bob).await?;
+	let updates = watch(&rpc, &extrinsic, Duration::from_secs(120)).await?;
+	let refunded = find(&updates, "refunded")?;
+	assert_eq!(refunded["reason"], "workersFailed", "{updates:?}");
+	assert_eq!(amount(&refunded["amount"])?, fee);
+	let request =
+		find(&updates, "assigned")?["request"].as_u64().ok_or_else(|| anyhow!("no id"))?;
+	let refund_block: H256 = serde_json::from_value(refunded["block"].clone())?;
+	let ended: Json = rpc.request("modelhub_request", rpc_params![request, refund_block]).await?;
+	assert_eq!(
+		(ended["status"].as_str(), ended["reason"].as_str()),
+		(Some("refunded"), Some("workersFailed"))
+	);
+	let result: Json = rpc.request("modelhub_result", rpc_params![request, refund_block]).await?;
+	assert_eq!(result["output"], "0x");
+	// Bob paid only the transaction fee; the model counts the failure.
+	let in_block: H256 = serde_json::from_value(find(&updates, "inBlock")?["block"].clone())?;
+	let header = api.at_block(in_block).await?.block_header().await?;
+	let spent = free(&api, header.parent_hash, bob.public_key().0).await?
+		- free(&api, refund_block, bob.public_key().0).await?;
+	assert!(spent > 0 && spent < fee / 10, "Bob spent {spent} of a {fee} fee");
+	let model: Json = rpc.request("modelhub_model", rpc_params![hub.model, refund_block]).await?;
+	assert_eq!((model["calls"].as_u64(), model["failures"].as_u64()), (Some(0), Some(1)));
+	Ok(())
+}
