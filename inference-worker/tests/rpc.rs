@@ -324,6 +324,19 @@ async fn a_paid_call_over_json_rpc_streams_to_its_output_and_bad_ones_cost_nothi
 	let table = common::node_script("usage.mjs", &["--url", &url].map(String::from)).await?;
 	let table = String::from_utf8_lossy(&table.stdout);
 	assert!(table.contains("top-10 share") && table.contains("digits"), "{table}");
+
+	// A paused model is refused before anything is paid.
+	let pause = dynamic::transaction(
+		"ModelRegistry",
+		"set_status",
+		vec![Value::u128(model.into()), Value::unnamed_variant("Paused", [])],
+	);
+	submit(&api, &pause, &dev::charlie()).await?;
+	let before = ledger(&api, api.at_current_block().await?.block_hash()).await?;
+	let paused = signed(&api, &request_call(model, input, fee, 1), &bob).await?;
+	let error = refused(&rpc, &paused).await?;
+	assert!(error.contains("1002") && error.contains("paused"), "{error}");
+	assert_eq!(ledger(&api, api.at_current_block().await?.block_hash()).await?, before);
 	Ok(())
 }
 
