@@ -9,7 +9,7 @@
 //   set-royalties ID ADDR=PERCENT..  a new royalty split (shares sum to 100)
 //   pause ID | resume ID | retire ID status changes (retiring releases the deposits)
 //   transfer ID ADDR                 hand the model to another account
-//   delist ID                        moderation, through sudo (dev and local chains)
+//   delist ID                        moderation, through sudo (dev chain; elsewhere a referendum)
 //
 // ADDR is an SS58 address or a dev secret URI such as //Bob. Each command prints the model as
 // read back from chain after its transaction is in a block.

@@ -1,7 +1,7 @@
 //! Genesis presets: `dev` (Alice validates alone) and `local` (Alice, Bob and Charlie validate).
 //!
-//! In both, the well-known development accounts are endowed with [`ENDOWMENT`] OPG and Alice
-//! holds the sudo key. Public networks get their own presets without sudo.
+//! In both, the well-known development accounts are endowed with [`ENDOWMENT`] OPG. Only `dev`
+//! has a sudo key (Alice); `local` and every other network are governed by referenda.
 
 use crate::{
 	configs::model_hub::{TreasuryAccount, ValidatorPotAccount},
@@ -81,7 +81,7 @@ pub fn development_genesis() -> Value {
 	)
 }
 
-/// The `local` preset: Alice, Bob and Charlie validate.
+/// The `local` preset: Alice, Bob and Charlie validate; no sudo.
 pub fn local_testnet_genesis() -> Value {
 	genesis(
 		vec![
@@ -90,7 +90,7 @@ pub fn local_testnet_genesis() -> Value {
 			authority(Sr25519Keyring::Charlie),
 		],
 		endowed_accounts(),
-		Some(Sr25519Keyring::Alice.to_account_id()),
+		None,
 	)
 }
 

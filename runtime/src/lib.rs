@@ -179,6 +179,24 @@ mod runtime {
 	#[runtime::pallet_index(8)]
 	pub type Parameters = pallet_parameters;
 
+	#[runtime::pallet_index(10)]
+	pub type Preimage = pallet_preimage;
+
+	#[runtime::pallet_index(11)]
+	pub type Scheduler = pallet_scheduler;
+
+	#[runtime::pallet_index(12)]
+	pub type Treasury = pallet_treasury;
+
+	#[runtime::pallet_index(13)]
+	pub type ConvictionVoting = pallet_conviction_voting;
+
+	#[runtime::pallet_index(14)]
+	pub type Referenda = pallet_referenda;
+
+	#[runtime::pallet_index(15)]
+	pub type GovernanceOrigins = pallet_governance_origins;
+
 	#[runtime::pallet_index(20)]
 	pub type ModelRegistry = pallet_model_registry;
 

@@ -1,5 +1,7 @@
 //! Runtime tests: genesis presets build, and a signed transfer pays its fee in OPG.
 
+mod governance;
+
 use crate::{
 	genesis_config_presets::{self, ENDOWMENT},
 	AccountId, Balance, Balances, BalancesCall, Executive, Header, Runtime, RuntimeCall,
@@ -59,9 +61,15 @@ fn every_preset_is_listed_and_builds() {
 			for who in genesis_config_presets::endowed_accounts() {
 				assert_eq!(Balances::balance(&who), ENDOWMENT);
 			}
-			assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(account(Sr25519Keyring::Alice)));
 		});
 	}
+	// Only the dev chain has a sudo key.
+	preset_externalities(DEV_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(account(Sr25519Keyring::Alice)));
+	});
+	preset_externalities(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+	});
 	assert!(genesis_config_presets::get_preset(&PresetId::from("no-such-preset")).is_none());
 }
 

@@ -23,6 +23,7 @@ use super::{
 };
 
 pub mod fees;
+pub mod governance;
 pub mod model_hub;
 
 /// Share of a block's weight and length that ordinary (non-operational) transactions may use.

@@ -3,7 +3,7 @@
 use frame_support::{
 	dynamic_params::{dynamic_pallet_params, dynamic_params},
 	parameter_types,
-	traits::{AsEnsureOriginWithArg, ConstU32},
+	traits::{AsEnsureOriginWithArg, ConstU32, EitherOf},
 	PalletId,
 };
 use frame_system::EnsureRoot;
@@ -34,8 +34,11 @@ parameter_types! {
 impl pallet_model_registry::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	/// Root for now; a governance track later.
-	type ModerationOrigin = frame_system::EnsureRoot<AccountId>;
+	/// Root, or a referendum of the model-moderation track.
+	type ModerationOrigin = EitherOf<
+		frame_system::EnsureRoot<AccountId>,
+		pallet_governance_origins::EnsureModelModeration,
+	>;
 	type ModelDeposit = ModelDeposit;
 	type VersionDeposit = VersionDeposit;
 	type MaxPrice = MaxModelPrice;
@@ -99,8 +102,10 @@ impl Default for RuntimeParameters {
 impl pallet_parameters::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeParameters = RuntimeParameters;
-	/// Root for now; a governance track later.
-	type AdminOrigin = AsEnsureOriginWithArg<EnsureRoot<AccountId>>;
+	/// Root, or a referendum of the protocol-parameters track.
+	type AdminOrigin = AsEnsureOriginWithArg<
+		EitherOf<EnsureRoot<AccountId>, pallet_governance_origins::EnsureProtocolParameters>,
+	>;
 	/// The pallet's own weights, measured on polkadot-sdk's reference machine.
 	type WeightInfo = ();
 }
