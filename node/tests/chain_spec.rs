@@ -27,8 +27,10 @@ fn local_spec_has_three_validators_and_the_opg_token() -> Result<()> {
 	assert_eq!(spec["properties"]["tokenSymbol"], "OPG");
 	assert_eq!(spec["properties"]["tokenDecimals"], 18);
 	let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
-	assert_eq!(patch["aura"]["authorities"].as_array().map(Vec::len), Some(3));
-	assert_eq!(patch["grandpa"]["authorities"].as_array().map(Vec::len), Some(3));
+	// The three validators are bonded and have their Aura and GRANDPA keys set.
+	assert_eq!(patch["session"]["keys"].as_array().map(Vec::len), Some(3));
+	assert_eq!(patch["staking"]["stakers"].as_array().map(Vec::len), Some(3));
+	assert_eq!(patch["staking"]["validatorCount"], 3);
 	assert!(patch["sudo"]["key"].is_null(), "no sudo outside the dev chain");
 	Ok(())
 }

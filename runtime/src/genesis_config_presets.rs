@@ -1,10 +1,15 @@
 //! Genesis presets: `dev` (Alice validates alone) and `local` (Alice, Bob and Charlie validate).
+//! Each validator is bonded (staking) and has its Aura and GRANDPA keys set (session); the genesis
+//! election makes them the first validator set.
 //!
 //! In both, the well-known development accounts are endowed with [`ENDOWMENT`] OPG. Only `dev`
 //! has a sudo key (Alice); `local` and every other network are governed by referenda.
 
 use crate::{
-	configs::model_hub::{TreasuryAccount, ValidatorPotAccount},
+	configs::{
+		model_hub::{TreasuryAccount, ValidatorPotAccount},
+		staking::{self, EraRewardAccount},
+	},
 	AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, SudoConfig, EXISTENTIAL_DEPOSIT, OPG,
 };
 use alloc::{vec, vec::Vec};
@@ -18,11 +23,11 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 /// Balance given to every endowed development account: one million OPG.
 pub const ENDOWMENT: Balance = 1_000_000 * OPG;
 
-/// `ENDOWMENT` for each endowed account, and the existential deposit for the treasury and
-/// the validators' pot so that any payment to them succeeds.
+/// `ENDOWMENT` for each endowed account, and the existential deposit for the treasury, the
+/// validators' pot and the era-reward escrow so that any payment to them succeeds.
 fn balances(endowed: Vec<AccountId>) -> Vec<(AccountId, Balance)> {
 	let mut balances: Vec<_> = endowed.into_iter().map(|who| (who, ENDOWMENT)).collect();
-	for protocol in [TreasuryAccount::get(), ValidatorPotAccount::get()] {
+	for protocol in [TreasuryAccount::get(), ValidatorPotAccount::get(), EraRewardAccount::get()] {
 		if !balances.iter().any(|(who, _)| *who == protocol) {
 			balances.push((protocol, EXISTENTIAL_DEPOSIT));
 		}
@@ -30,29 +35,28 @@ fn balances(endowed: Vec<AccountId>) -> Vec<(AccountId, Balance)> {
 	balances
 }
 
-/// A genesis with the given validators, endowed accounts and (optional) sudo key.
+/// A genesis with the given validators (stash, Aura key, GRANDPA key), endowed accounts and
+/// (optional) sudo key.
 fn genesis(
-	authorities: Vec<(AuraId, GrandpaId)>,
+	validators: Vec<(AccountId, AuraId, GrandpaId)>,
 	endowed: Vec<AccountId>,
 	sudo: Option<AccountId>,
 ) -> Value {
-	build_struct_json_patch!(RuntimeGenesisConfig {
+	let mut patch = build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig { balances: balances(endowed) },
-		aura: pallet_aura::GenesisConfig {
-			authorities: authorities.iter().map(|(aura, _)| aura.clone()).collect::<Vec<_>>(),
-		},
-		grandpa: pallet_grandpa::GenesisConfig {
-			authorities: authorities
-				.iter()
-				.map(|(_, grandpa)| (grandpa.clone(), 1))
-				.collect::<Vec<_>>(),
-		},
 		sudo: SudoConfig { key: sudo },
-	})
+	});
+	// Aura's and GRANDPA's authorities come from the session's genesis keys.
+	if let (Some(patch), Value::Object(staking)) =
+		(patch.as_object_mut(), staking::genesis_patch(&validators))
+	{
+		patch.extend(staking);
+	}
+	patch
 }
 
-/// Aura and GRANDPA keys of a well-known development validator.
-fn authority(who: Sr25519Keyring) -> (AuraId, GrandpaId) {
+/// The stash account and session keys of a well-known development validator.
+fn authority(who: Sr25519Keyring) -> (AccountId, AuraId, GrandpaId) {
 	let grandpa = match who {
 		Sr25519Keyring::Bob => Ed25519Keyring::Bob,
 		Sr25519Keyring::Charlie => Ed25519Keyring::Charlie,
@@ -61,7 +65,7 @@ fn authority(who: Sr25519Keyring) -> (AuraId, GrandpaId) {
 		Sr25519Keyring::Ferdie => Ed25519Keyring::Ferdie,
 		_ => Ed25519Keyring::Alice,
 	};
-	(who.public().into(), grandpa.public().into())
+	(who.to_account_id(), who.public().into(), grandpa.public().into())
 }
 
 /// The well-known development accounts and their stashes.

@@ -25,6 +25,7 @@ pub mod genesis_config_presets;
 #[cfg(test)]
 mod tests;
 
+use pallet_session::historical as pallet_session_historical;
 use sp_runtime::{generic, impl_opaque_keys, traits::BlakeTwo256, MultiAddress};
 use sp_version::RuntimeVersion;
 
@@ -205,4 +206,21 @@ mod runtime {
 
 	#[runtime::pallet_index(22)]
 	pub type Inference = pallet_inference;
+
+	// Staking, in the order its hooks and genesis need: the author is found before the session
+	// may rotate, and staking's genesis election runs before the session's first keys are set.
+	#[runtime::pallet_index(30)]
+	pub type Authorship = pallet_authorship;
+
+	#[runtime::pallet_index(31)]
+	pub type Staking = pallet_staking;
+
+	#[runtime::pallet_index(32)]
+	pub type Offences = pallet_offences;
+
+	#[runtime::pallet_index(33)]
+	pub type Historical = pallet_session_historical;
+
+	#[runtime::pallet_index(34)]
+	pub type Session = pallet_session;
 }

@@ -1,6 +1,7 @@
 //! Runtime tests: genesis presets build, and a signed transfer pays its fee in OPG.
 
 mod governance;
+mod staking;
 
 use crate::{
 	genesis_config_presets::{self, ENDOWMENT},
@@ -47,6 +48,9 @@ fn preset_externalities(name: &str) -> sp_io::TestExternalities {
 	ext
 }
 
+/// Alice's free balance at genesis: she validates, so her bond is held.
+const ALICE_FREE: Balance = ENDOWMENT - crate::configs::staking::GENESIS_VALIDATOR_BOND;
+
 fn account(who: Sr25519Keyring) -> AccountId {
 	who.to_account_id()
 }
@@ -59,7 +63,8 @@ fn every_preset_is_listed_and_builds() {
 		assert!(names.contains(&PresetId::from(name)));
 		preset_externalities(name).execute_with(|| {
 			for who in genesis_config_presets::endowed_accounts() {
-				assert_eq!(Balances::balance(&who), ENDOWMENT);
+				// Validators' stashes hold their bond; every account owns its endowment.
+				assert_eq!(Balances::total_balance(&who), ENDOWMENT);
 			}
 		});
 	}
@@ -159,7 +164,7 @@ fn signed_transfer_moves_funds_and_pays_its_fee_in_opg() {
 		assert!(fee > 0, "the fee is positive");
 		assert!(fee < OPG / 100, "a transfer costs less than 0.01 OPG, paid {fee}");
 		assert_eq!(Balances::balance(&bob), ENDOWMENT + amount);
-		assert_eq!(Balances::balance(&alice), ENDOWMENT - amount - fee);
+		assert_eq!(Balances::balance(&alice), ALICE_FREE - amount - fee);
 		// Fees are burned: issuance falls by exactly the fee.
 		assert_eq!(Balances::total_issuance(), issuance_before - fee);
 		assert_eq!(System::account_nonce(&alice), 1);
@@ -188,7 +193,7 @@ fn transfer_with_a_bad_signature_is_rejected_and_charges_nothing() {
 			extensions(0),
 		);
 		assert!(Executive::apply_extrinsic(forged).is_err());
-		assert_eq!(Balances::balance(&alice), ENDOWMENT);
+		assert_eq!(Balances::balance(&alice), ALICE_FREE);
 		assert_eq!(fee_paid_by(&alice), None);
 	});
 }
@@ -433,7 +438,7 @@ fn a_paid_inference_settles_through_signed_transactions() {
 			assert_eq!((usage.calls, usage.royalties, usage.rank), (1, price, 1));
 			assert_eq!(usage.share, Perbill::one());
 		}
-		assert_eq!(Balances::balance(&alice), ENDOWMENT - OPG - OPG / 10 + price * 7 / 10);
+		assert_eq!(Balances::balance(&alice), ALICE_FREE - OPG - OPG / 10 + price * 7 / 10);
 		assert_eq!(Balances::balance(&bob), ENDOWMENT + price * 3 / 10);
 		assert_eq!(Balances::balance(&pot), crate::EXISTENTIAL_DEPOSIT + to_pot);
 		assert_eq!(Balances::balance(&treasury), crate::EXISTENTIAL_DEPOSIT + to_treasury);

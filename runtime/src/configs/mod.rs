@@ -25,6 +25,7 @@ use super::{
 pub mod fees;
 pub mod governance;
 pub mod model_hub;
+pub mod staking;
 
 /// Share of a block's weight and length that ordinary (non-operational) transactions may use.
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -67,8 +68,9 @@ impl frame_system::Config for Runtime {
 
 impl pallet_aura::Config for Runtime {
 	type AuthorityId = AuraId;
-	type DisabledValidators = ();
-	type MaxAuthorities = ConstU32<32>;
+	/// Validators disabled for an offence author no blocks.
+	type DisabledValidators = super::Session;
+	type MaxAuthorities = staking::MaxActiveValidators;
 	type AllowMultipleBlocksPerSlot = ConstBool<false>;
 	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
 }
@@ -76,11 +78,19 @@ impl pallet_aura::Config for Runtime {
 impl pallet_grandpa::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type WeightInfo = ();
-	type MaxAuthorities = ConstU32<32>;
-	type MaxNominators = ConstU32<0>;
-	type MaxSetIdSessionEntries = ConstU64<0>;
-	type KeyOwnerProof = sp_core::Void;
-	type EquivocationReportSystem = ();
+	type MaxAuthorities = staking::MaxActiveValidators;
+	type MaxNominators = staking::MaxExposurePageSize;
+	type MaxSetIdSessionEntries = staking::MaxSetIdSessionEntries;
+	/// Proves that a GRANDPA key belonged to a validator in a past session.
+	type KeyOwnerProof = sp_session::MembershipProof;
+	/// Equivocations are checked against session history and reported to offences, which
+	/// has staking slash the offender.
+	type EquivocationReportSystem = pallet_grandpa::EquivocationReportSystem<
+		Self,
+		super::Offences,
+		super::Historical,
+		staking::ReportLongevity,
+	>;
 }
 
 impl pallet_timestamp::Config for Runtime {
