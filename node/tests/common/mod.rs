@@ -33,6 +33,8 @@ pub struct Node {
 	pub rpc_port: u16,
 	/// Prometheus port on 127.0.0.1.
 	pub prometheus_port: u16,
+	/// Peer-to-peer port on 127.0.0.1.
+	pub p2p_port: u16,
 	log: PathBuf,
 	_dir: TempDir,
 }
@@ -98,7 +100,7 @@ impl Node {
 			.spawn()
 			.context("spawning modelhub-node")?;
 
-		Ok(Self { child, rpc_port, prometheus_port, log, _dir: TempDir(dir) })
+		Ok(Self { child, rpc_port, prometheus_port, p2p_port, log, _dir: TempDir(dir) })
 	}
 
 	/// The WebSocket URL of the node's JSON-RPC server.
