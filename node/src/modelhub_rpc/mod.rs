@@ -634,7 +634,7 @@ fn request_error(model: ModelId, error: RequestError) -> ErrorObjectOwned {
 		},
 		RequestError::InputNotCanonical => (
 			codes::INPUT_NOT_CANONICAL,
-			"the input is not a canonical tensor set (see docs/tensors.md)".into(),
+			"the input is not a canonical tensor set (see docs/protocol.md)".into(),
 		),
 		RequestError::InputDoesNotFitSchema => (
 			codes::INPUT_DOES_NOT_FIT_SCHEMA,
