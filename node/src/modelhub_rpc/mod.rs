@@ -597,6 +597,13 @@ pub struct ModelHub<C, P, B> {
 	_backend: PhantomData<B>,
 }
 
+impl<C: HeaderBackend<Block>, P, B> ModelHub<C, P, B> {
+	/// The block `at` names, or the best block.
+	fn block(&self, at: Option<Hash>) -> Hash {
+		at.unwrap_or_else(|| self.client.info().best_hash)
+	}
+}
+
 impl<C, P, B> ModelHub<C, P, B> {
 	/// Methods backed by `client` and `pool`; subscriptions run on `executor`.
 	pub fn new(
@@ -670,7 +677,7 @@ where
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
 	fn model(&self, model: ModelId, at: Option<Hash>) -> RpcResult<Option<Model>> {
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let at = self.block(at);
 		let model = self.client.runtime_api().model(at, model).map_err(runtime_error)?;
 		Ok(model.map(Into::into))
 	}
@@ -694,7 +701,7 @@ where
 				))
 			},
 		};
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let at = self.block(at);
 		let page = self
 			.client
 			.runtime_api()
@@ -710,7 +717,7 @@ where
 		redundancy: Option<u32>,
 		at: Option<Hash>,
 	) -> RpcResult<Quote> {
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let at = self.block(at);
 		let quote = self
 			.client
 			.runtime_api()
@@ -721,7 +728,7 @@ where
 	}
 
 	fn market_stats(&self, epochs: Option<u32>, at: Option<Hash>) -> RpcResult<Stats> {
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let at = self.block(at);
 		let window = epochs.map_or(StatsWindow::AllTime, StatsWindow::Epochs);
 		let stats = self.client.runtime_api().market_stats(at, window).map_err(runtime_error)?;
 		Ok(stats.into())
@@ -733,7 +740,7 @@ where
 		epochs: Option<u32>,
 		at: Option<Hash>,
 	) -> RpcResult<Option<Usage>> {
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let at = self.block(at);
 		let window = epochs.map_or(StatsWindow::AllTime, StatsWindow::Epochs);
 		let usage =
 			self.client.runtime_api().model_usage(at, model, window).map_err(runtime_error)?;
@@ -741,13 +748,13 @@ where
 	}
 
 	fn request(&self, request: RequestId, at: Option<Hash>) -> RpcResult<Option<RequestView>> {
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let at = self.block(at);
 		let status = self.client.runtime_api().request(at, request).map_err(runtime_error)?;
 		Ok(status.map(|status| RequestView::new(request, status)))
 	}
 
 	fn result(&self, request: RequestId, at: Option<Hash>) -> RpcResult<Option<ResultView>> {
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let at = self.block(at);
 		let result = self.client.runtime_api().result(at, request).map_err(runtime_error)?;
 		Ok(result.map(|result| ResultView::new(request, result)))
 	}
@@ -760,7 +767,7 @@ where
 				None::<()>,
 			)
 		})?;
-		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let at = self.block(at);
 		let worker = self.client.runtime_api().worker(at, who.clone()).map_err(runtime_error)?;
 		Ok(worker.map(|worker| WorkerView::new(&who, worker)))
 	}
