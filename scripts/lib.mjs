@@ -135,6 +135,18 @@ export const MODELHUB_RPC = {
   },
 };
 
+/**
+ * Node methods newer than @polkadot/api's bundled definitions: `author_rotateKeysWithOwner`
+ * returns new session keys with the proof `session.setKeys` checks (`{ keys, proof }`).
+ */
+export const AUTHOR_RPC = {
+  rotateKeysWithOwner: {
+    description: 'Generates session keys and a proof that they belong to `owner`',
+    params: [{ name: 'owner', type: 'Bytes' }],
+    type: 'Json',
+  },
+};
+
 /** Connects to the node, failing after `timeoutMs`. */
 export async function connect(url, timeoutMs = 30_000) {
   await cryptoWaitReady();
@@ -142,7 +154,7 @@ export async function connect(url, timeoutMs = 30_000) {
   await withTimeout(provider.connect(), timeoutMs, `connecting to ${url}`);
   // `AuthorizeCall` (frame-system) adds nothing to the extrinsic or the signed payload.
   const signedExtensions = { AuthorizeCall: { extrinsic: {}, payload: {} } };
-  const options = { provider, signedExtensions, rpc: { modelhub: MODELHUB_RPC }, throwOnConnect: true };
+  const options = { provider, signedExtensions, rpc: { modelhub: MODELHUB_RPC, author: AUTHOR_RPC }, throwOnConnect: true };
   return withTimeout(ApiPromise.create(options), timeoutMs, 'reading metadata');
 }
 

@@ -8,12 +8,21 @@ use std::{
 	process::Command,
 };
 
+/// This crate's directory, from the `CARGO_MANIFEST_DIR` that `cargo test` sets when it runs
+/// the test (right even for a binary that the shared target directory kept from another clone),
+/// else from compile time.
+fn manifest_dir() -> PathBuf {
+	std::env::var_os("CARGO_MANIFEST_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 fn root() -> PathBuf {
-	Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+	manifest_dir().parent().expect("workspace root").to_path_buf()
 }
 
 fn fixture(name: &str) -> PathBuf {
-	Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+	manifest_dir().join("tests/fixtures").join(name)
 }
 
 fn sample(name: &str) -> PathBuf {

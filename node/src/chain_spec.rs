@@ -1,8 +1,13 @@
 //! Chain specifications built from the runtime's genesis presets.
 
+use codec::Encode;
 use modelhub_primitives::currency::{SS58_PREFIX, TOKEN_DECIMALS, TOKEN_SYMBOL};
-use modelhub_runtime::WASM_BINARY;
+use modelhub_runtime::{
+	configs::staking::{EraLength, SessionLength},
+	BlockNumber, WASM_BINARY,
+};
 use sc_service::{ChainType, Properties};
+use sp_core::bytes::to_hex;
 
 /// A chain specification with no extensions.
 pub type ChainSpec = sc_service::GenericChainSpec;
@@ -46,4 +51,37 @@ pub fn local_chain_spec() -> Result<ChainSpec, String> {
 		ChainType::Local,
 		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET,
 	)
+}
+
+/// Blocks per session on the `local-fast` chain: a minute.
+pub const LOCAL_FAST_SESSION_LENGTH: BlockNumber = 10;
+/// Sessions per era on the `local-fast` chain: a new validator set every two minutes.
+pub const LOCAL_FAST_ERA_LENGTH: u32 = 2;
+
+/// The `local-fast` chain: the `local` chain's validators and accounts with one-minute sessions
+/// and two-minute eras, to watch elections, rewards and slashes happen.
+///
+/// Session and era lengths are runtime storage values ([`SessionLength`], [`EraLength`]) that
+/// a chain's genesis may set; a preset describes pallets' genesis configs only, so this spec is
+/// the `local` preset's genesis storage with those two values added, as a raw chain spec.
+pub fn local_fast_chain_spec() -> Result<ChainSpec, String> {
+	let spec = builder(
+		"OPG Model Hub Local Testnet (fast eras)",
+		"modelhub_local_fast",
+		ChainType::Local,
+		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET,
+	)?;
+	let mut json: serde_json::Value =
+		serde_json::from_str(&spec.as_json(true)?).map_err(|error| error.to_string())?;
+	let top = json
+		.pointer_mut("/genesis/raw/top")
+		.and_then(serde_json::Value::as_object_mut)
+		.ok_or_else(|| "a raw chain spec has genesis.raw.top".to_string())?;
+	for (key, value) in [
+		(SessionLength::key(), LOCAL_FAST_SESSION_LENGTH.encode()),
+		(EraLength::key(), LOCAL_FAST_ERA_LENGTH.encode()),
+	] {
+		top.insert(to_hex(&key, false), to_hex(&value, false).into());
+	}
+	ChainSpec::from_json_bytes(serde_json::to_vec(&json).map_err(|error| error.to_string())?)
 }

@@ -28,8 +28,17 @@ use subxt_signer::sr25519::{dev, Keypair};
 pub const OPG: u128 = 1_000_000_000_000_000_000;
 pub const PRICE: u128 = OPG / 2;
 
+/// This crate's directory, from the `CARGO_MANIFEST_DIR` that `cargo test` sets when it runs
+/// the test (right even for a binary that the shared target directory kept from another clone),
+/// else from compile time.
+pub fn manifest_dir() -> PathBuf {
+	std::env::var_os("CARGO_MANIFEST_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 pub fn repo() -> PathBuf {
-	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+	manifest_dir().join("..")
 }
 
 pub fn digits_model() -> PathBuf {

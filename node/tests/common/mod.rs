@@ -196,9 +196,18 @@ impl Drop for Node {
 	}
 }
 
+/// This crate's directory, from the `CARGO_MANIFEST_DIR` that `cargo test` sets when it runs
+/// the test (right even for a binary that the shared target directory kept from another clone),
+/// else from compile time.
+pub fn manifest_dir() -> PathBuf {
+	std::env::var_os("CARGO_MANIFEST_DIR")
+		.map(PathBuf::from)
+		.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// The Node.js clients' folder.
 pub fn scripts_dir() -> PathBuf {
-	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts")
+	manifest_dir().join("../scripts")
 }
 
 /// Runs a script with Node.js, bounded in time.

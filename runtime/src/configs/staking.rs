@@ -47,7 +47,7 @@ use frame_support::{
 	traits::{
 		fungible::{Balanced, Debt, Inspect, Mutate},
 		tokens::{imbalance::ResolveTo, Fortitude, Precision, Preservation},
-		ConstBool, ConstU32, Imbalance, Nothing, OnUnbalanced,
+		ConstBool, ConstU32, Get, Imbalance, Nothing, OnUnbalanced,
 	},
 	PalletId,
 };
@@ -64,16 +64,18 @@ use super::model_hub::{TreasuryAccount, ValidatorPotAccount};
 use crate::{
 	AccountId, Aura, Balance, Balances, BlockNumber, Runtime, RuntimeCall, RuntimeEvent,
 	RuntimeGenesisConfig, RuntimeHoldReason, Session, SessionConfig, SessionKeys, Staking,
-	StakingConfig, Timestamp, UncheckedExtrinsic, HOURS, MINUTES, OPG,
+	StakingConfig, Timestamp, UncheckedExtrinsic, HOURS, OPG,
 };
 
-/// Blocks per session: an hour, or ten minutes with the `fast-runtime` feature (for trying
-/// elections, rewards and slashes on `dev` and `local`).
-pub const SESSION_PERIOD: BlockNumber =
-	if cfg!(feature = "fast-runtime") { 10 * MINUTES } else { HOURS };
-/// Sessions per era: a new validator set every 6 hours (every hour with `fast-runtime`).
+/// Blocks per session unless the chain's genesis (or root, with `system.setStorage`) stores
+/// another [`SessionLength`]: an hour.
+pub const SESSION_PERIOD: BlockNumber = HOURS;
+/// Sessions per era unless the chain stores another [`EraLength`]: a new validator set every 6
+/// hours.
 pub const SESSIONS_PER_ERA: SessionIndex = 6;
-/// Eras an unbonding stake stays held and slashable: 7 days (28 hours with `fast-runtime`).
+/// Shortest session whatever [`SessionLength`] holds, so that no stored value stops rotation.
+pub const MIN_SESSION_PERIOD: BlockNumber = 5;
+/// Eras an unbonding stake stays held and slashable: 7 days with the default era length.
 pub const BONDING_DURATION: EraIndex = 28;
 /// Eras a computed slash waits before it is applied, during which root may cancel it.
 pub const SLASH_DEFER_DURATION: EraIndex = 27;
@@ -101,14 +103,18 @@ const _: () = assert!(SLASH_DEFER_DURATION < BONDING_DURATION);
 const _: () = assert!(MAX_ACTIVE_VALIDATORS <= MAX_VALIDATOR_CANDIDATES);
 
 parameter_types! {
-	/// Blocks per session; the Aura and GRANDPA authorities change at its end.
-	pub const SessionPeriod: BlockNumber = SESSION_PERIOD;
+	/// Blocks per session as stored, read through [`SessionPeriod`]: [`SESSION_PERIOD`] unless
+	/// the genesis of the chain set another (the `local-fast` chain's is 10 blocks) or root
+	/// changed it with `system.setStorage` (it takes effect at the next block that the new
+	/// length divides).
+	pub storage SessionLength: BlockNumber = SESSION_PERIOD;
+	/// Sessions per era as stored, read through [`SessionsPerEra`]: [`SESSIONS_PER_ERA`] unless
+	/// the genesis of the chain set another (the `local-fast` chain's is 2) or root changed it.
+	pub storage EraLength: SessionIndex = SESSIONS_PER_ERA;
 	/// The first session is as long as every other.
 	pub const SessionOffset: BlockNumber = 0;
 	/// Held from an account when it first sets session keys: 1 OPG.
 	pub const SessionKeyDeposit: Balance = OPG;
-	/// Sessions per era.
-	pub const SessionsPerEra: SessionIndex = SESSIONS_PER_ERA;
 	/// Eras an unbonding stake stays held and slashable.
 	pub const BondingDuration: EraIndex = BONDING_DURATION;
 	/// Eras a slash is deferred so that root can cancel it.
@@ -126,10 +132,12 @@ parameter_types! {
 		.voters_count(MaxElectingVoters::get().into())
 		.targets_count(MAX_VALIDATOR_CANDIDATES.into())
 		.build();
-	/// GRANDPA set ids mapped to sessions: every session of the bonding duration, so that any
-	/// equivocation still slashable can be checked.
+	/// GRANDPA set ids mapped to sessions: every session of the bonding duration at the default
+	/// session and era lengths, so that any equivocation still slashable can be checked (with
+	/// shorter sessions, the most recent of them).
 	pub const MaxSetIdSessionEntries: u64 = BONDING_DURATION as u64 * SESSIONS_PER_ERA as u64;
-	/// Blocks an equivocation report stays valid in the transaction pool: the bonding duration.
+	/// Blocks an equivocation report stays valid in the transaction pool: the bonding duration at
+	/// the default session and era lengths.
 	pub const ReportLongevity: u64 =
 		BONDING_DURATION as u64 * SESSIONS_PER_ERA as u64 * SESSION_PERIOD as u64;
 	/// Yearly inflation paid to stakers on top of the fee pot, as a share of total issuance.
@@ -138,6 +146,22 @@ parameter_types! {
 	pub storage YearlyInflation: Perbill = Perbill::zero();
 	/// The account holding the fee rewards of ended eras until stakers claim them.
 	pub EraRewardAccount: AccountId = PalletId(*b"opg/erwd").into_account_truncating();
+}
+
+/// Blocks per session: the stored [`SessionLength`], at least [`MIN_SESSION_PERIOD`].
+pub struct SessionPeriod;
+impl Get<BlockNumber> for SessionPeriod {
+	fn get() -> BlockNumber {
+		SessionLength::get().max(MIN_SESSION_PERIOD)
+	}
+}
+
+/// Sessions per era: the stored [`EraLength`], at least one.
+pub struct SessionsPerEra;
+impl Get<SessionIndex> for SessionsPerEra {
+	fn get() -> SessionIndex {
+		EraLength::get().max(1)
+	}
 }
 
 impl pallet_authorship::Config for Runtime {
@@ -350,7 +374,9 @@ where
 
 /// The session and staking part of a genesis preset. Each `(stash, aura, grandpa)` bonds
 /// [`GENESIS_VALIDATOR_BOND`], validates, is invulnerable and has its session keys set; the
-/// genesis election then makes exactly these the validators of eras 0 and 1.
+/// genesis election then makes exactly these the validators of eras 0 and 1. Each later election
+/// takes up to [`MAX_ACTIVE_VALIDATORS`] candidates by stake (root changes that number with
+/// `staking.setValidatorCount`), so a new candidate joins at the next era.
 pub fn genesis_patch(validators: &[(AccountId, AuraId, GrandpaId)]) -> serde_json::Value {
 	let stashes: Vec<AccountId> = validators.iter().map(|(stash, _, _)| stash.clone()).collect();
 	build_struct_json_patch!(RuntimeGenesisConfig {
@@ -367,7 +393,7 @@ pub fn genesis_patch(validators: &[(AccountId, AuraId, GrandpaId)]) -> serde_jso
 				.collect::<Vec<_>>(),
 		},
 		staking: StakingConfig {
-			validator_count: u32::try_from(stashes.len()).unwrap_or(MAX_ACTIVE_VALIDATORS),
+			validator_count: MAX_ACTIVE_VALIDATORS,
 			minimum_validator_count: 1,
 			invulnerables: stashes.clone(),
 			stakers: stashes
