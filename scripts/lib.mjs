@@ -77,8 +77,27 @@ export function parseRoyalties(entries) {
 }
 
 /**
+ * The agreement rule of a `.schema.json` file's optional `agreement` entry
+ * (`{ "absolute": 5e-6, "relative": 5e-5, "fraud_margin": 100 }`: tolerance parts as fractions)
+ * as the chain's `Agreement`, or `null` for the chain's default.
+ */
+export function agreementOf(entry) {
+  if (!entry) return null;
+  const ppb = (fraction, what) => {
+    const value = Math.round(Number(fraction ?? 0) * 1e9);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`agreement.${what} is not a fraction: ${fraction}`);
+    return value;
+  };
+  return {
+    tolerance: { absolutePpb: ppb(entry.absolute, 'absolute'), relativePpb: ppb(entry.relative, 'relative') },
+    fraudMargin: Number(entry.fraud_margin ?? 100),
+  };
+}
+
+/**
  * Reads an ONNX file and its `.schema.json` (or `schemaFile`): the on-chain artifact (blake2-256,
- * size, URI defaulting to `file://<path>`, opset), the I/O schema and the output rounding bits.
+ * size, URI defaulting to `file://<path>`, opset), the I/O schema, the output rounding bits and
+ * the agreement rule (`null`: the chain's default).
  */
 export function readModelFile(file, { uri, schemaFile } = {}) {
   const path = resolve(file);
@@ -88,6 +107,7 @@ export function readModelFile(file, { uri, schemaFile } = {}) {
     artifact: { hash: blake2AsHex(bytes, 256), size: bytes.length, uri: uri ?? `file://${path}`, opset: schema.opset },
     schema: { inputs: schema.inputs.map(specOf), outputs: schema.outputs.map(specOf) },
     roundingBits: schema.output_rounding_bits ?? 16,
+    agreement: agreementOf(schema.agreement),
   };
 }
 

@@ -39,8 +39,8 @@ run(async () => {
     case 'show':
       break;
     case 'publish-version': {
-      const { artifact, schema, roundingBits } = readModelFile(rest[0] ?? '', { uri: options.uri, schemaFile: options.schema });
-      tx = registry.publishVersion(id, artifact, schema, roundingBits);
+      const { artifact, schema, roundingBits, agreement } = readModelFile(rest[0] ?? '', { uri: options.uri, schemaFile: options.schema });
+      tx = registry.publishVersion(id, artifact, schema, roundingBits, agreement);
       break;
     }
     case 'set-price':

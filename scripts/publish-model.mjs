@@ -16,7 +16,7 @@ run(async () => {
   if (!file || !options.name || options.price === undefined || !options.royalty) {
     throw new Error('usage: publish-model.mjs FILE.onnx --name NAME --price OPG --royalty ADDR=PERCENT ...');
   }
-  const { artifact, schema, roundingBits } = readModelFile(file, { uri: options.uri, schemaFile: options.schema });
+  const { artifact, schema, roundingBits, agreement } = readModelFile(file, { uri: options.uri, schemaFile: options.schema });
   const royalties = parseRoyalties(options.royalty);
   let parent = null;
   if (options.parent) {
@@ -31,6 +31,7 @@ run(async () => {
     artifact,
     schema,
     roundingBits,
+    agreement,
     parseOpg(options.price),
     royalties,
     parent,

@@ -71,6 +71,14 @@ async fn publish_model_script_publishes_and_reads_back() -> Result<()> {
 		version["schema"]["inputs"][0]["shape"],
 		serde_json::json!([{ "dynamic": null }, { "fixed": 64 }])
 	);
+	// The schema file declares no agreement rule: the chain's default.
+	assert_eq!(
+		version["agreement"],
+		serde_json::json!({
+			"tolerance": { "absolutePpb": 5_000, "relativePpb": 50_000 },
+			"fraudMargin": 100
+		})
+	);
 	node.stop();
 	Ok(())
 }

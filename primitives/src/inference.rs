@@ -182,17 +182,6 @@ pub fn result_commitment<AccountId: Encode>(
 	sp_crypto_hashing::blake2_256(&preimage)
 }
 
-/// The hash a strict majority of `redundancy` workers agree on, if any.
-///
-/// `revealed` holds one output hash per worker that revealed. A hash wins when more than half
-/// of `redundancy` (not of those who revealed) revealed it.
-pub fn strict_majority(redundancy: u32, revealed: &[[u8; 32]]) -> Option<[u8; 32]> {
-	revealed.iter().find_map(|candidate| {
-		let votes = revealed.iter().filter(|hash| *hash == candidate).count() as u64;
-		(votes.saturating_mul(2) > u64::from(redundancy)).then_some(*candidate)
-	})
-}
-
 /// The verification pallet as the inference pallet sees it: the bonded workers, their
 /// attestation keys, slashing, and the split of a settled fee.
 pub trait Verifier<AccountId, Balance> {

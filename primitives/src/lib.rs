@@ -8,6 +8,7 @@
 
 extern crate alloc;
 
+pub mod agreement;
 pub mod api;
 pub mod inference;
 pub mod registry;

@@ -3,7 +3,7 @@
 //! The registry implements [`ModelRegistry`]; the inference pallet takes any implementation
 //! through its `Config`, so the registry knows nothing of requests or workers.
 
-use crate::schema::IoSchema;
+use crate::{agreement::Agreement, schema::IoSchema};
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -30,6 +30,8 @@ pub struct CallTerms<Balance> {
 	pub schema: IoSchema,
 	/// Significant mantissa bits floats are rounded to before output hashing.
 	pub output_rounding_bits: u8,
+	/// When redundant workers' differing outputs still agree.
+	pub agreement: Agreement,
 }
 
 /// Why a model cannot serve a call.

@@ -331,20 +331,6 @@ fn commitments_bind_request_output_salt_and_worker() {
 }
 
 #[test]
-fn strict_majority_counts_against_the_redundancy() {
-	let (a, b) = ([1; 32], [2; 32]);
-	assert_eq!(strict_majority(1, &[a]), Some(a));
-	assert_eq!(strict_majority(3, &[a, b, a]), Some(a));
-	assert_eq!(strict_majority(3, &[a, b]), None);
-	assert_eq!(strict_majority(3, &[a]), None);
-	assert_eq!(strict_majority(2, &[a, b]), None);
-	assert_eq!(strict_majority(2, &[a, a]), Some(a));
-	assert_eq!(strict_majority(4, &[a, a, b, b]), None);
-	assert_eq!(strict_majority(5, &[b, a, a, b, a]), Some(a));
-	assert_eq!(strict_majority(3, &[]), None);
-}
-
-#[test]
 fn concentration_of_even_and_skewed_demand() {
 	assert_eq!(concentration(&[]), Concentration::default());
 	assert_eq!(concentration(&[0, 0]), Concentration::default());

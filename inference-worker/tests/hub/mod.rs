@@ -287,6 +287,8 @@ pub async fn publish_digits(api: &Api, uri: &str) -> Result<u64> {
 			artifact,
 			schema,
 			Value::u128(16),
+			// The default agreement rule.
+			Value::unnamed_variant("None", []),
 			Value::u128(PRICE),
 			royalties,
 			Value::unnamed_variant("None", []),

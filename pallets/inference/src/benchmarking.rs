@@ -3,12 +3,14 @@
 //! workers per request.
 
 use super::*;
+use crate::lifecycle::Judgement;
 use alloc::{vec, vec::Vec};
 use codec::Encode;
 use frame_benchmarking::v2::*;
 use frame_support::{traits::Get, weights::Weight};
 use frame_system::RawOrigin;
 use modelhub_primitives::{
+	agreement::{compare, Agreement, Closeness},
 	inference::{result_commitment, FailureReason, RequestId},
 	registry::{ModelId, ModelRegistry},
 	tensor::{DType, Limits, Tensor, TensorSet},
@@ -221,11 +223,41 @@ mod benchmarks {
 
 		#[block]
 		{
-			Pallet::<T>::settle(id, request, hash, output)
+			Pallet::<T>::settle(id, request, &Judgement::unanimous(hash), output)
 				.map_err(|_| BenchmarkError::Stop("settle failed"))?;
 		}
 
 		assert!(Results::<T>::contains_key(id));
+		Ok(())
+	}
+
+	/// Comparing two outputs of `e` f32 elements under the default tolerance, at its worst:
+	/// every element differs (by a part in ten million, within tolerance), so none is skipped
+	/// and the comparison reads both outputs to the end.
+	#[benchmark]
+	fn compare_outputs(
+		e: Linear<1, { T::MaxComparedElements::get() }>,
+	) -> Result<(), BenchmarkError> {
+		let set = |scale: f32| TensorSet {
+			tensors: vec![Tensor {
+				name: b"y".to_vec(),
+				dtype: DType::F32,
+				shape: vec![u64::from(e)],
+				data: (0..e)
+					.flat_map(|i| ((i % 997) as f32 * 0.37 * scale - 150.0).to_le_bytes())
+					.collect(),
+			}],
+		};
+		let (a, b) = (set(1.0), set(1.000_000_1));
+		let agreement = Agreement::DEFAULT;
+		let closeness;
+
+		#[block]
+		{
+			closeness = compare(&a, &b, &agreement.tolerance, agreement.fraud_margin);
+		}
+
+		assert_eq!(closeness, Closeness::Within);
 		Ok(())
 	}
 

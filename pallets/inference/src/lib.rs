@@ -18,7 +18,9 @@
 //!    [`modelhub_primitives::inference::result_commitment`] before [`Config::CommitTimeout`],
 //!    then [`Pallet::reveal_result`] with the output, salt and attestation before
 //!    [`Config::RevealTimeout`]. When every committed worker has revealed, or at the reveal
-//!    deadline, a strict majority of the redundancy on one output hash settles the request.
+//!    deadline, a strict majority of the redundancy settles the request: on one output hash
+//!    (the fast path), or else on the output most workers are within the model's tolerance of
+//!    ([`modelhub_primitives::agreement::verdict`]).
 //! 4. A worker that cannot run the job calls [`Pallet::report_failure`]; the job goes to
 //!    another worker up to [`Config::MaxReassignments`] times per request, otherwise the slot
 //!    fails (and with redundancy 1 the request is refunded).
@@ -29,11 +31,14 @@
 //! ## Settlement
 //!
 //! [`Config::Verifier`] splits the fee: the royalty across the model's lineage, the execution
-//! fee between the validators' pot, the treasury and the workers that agreed. Each part moves
+//! fee between the validators' pot, the treasury and the workers whose outputs agreed with the
+//! settled one. Each part moves
 //! straight from the requester's held balance to its recipient, so the sum paid out is exactly
 //! the fee and total issuance never changes. A part that cannot be paid (a new account below
-//! the existential deposit) returns to the requester. Workers that revealed another output, or
-//! reported a failure that the majority contradicted, are slashed. Accepted result
+//! the existential deposit) returns to the requester. Workers that revealed an output beyond the
+//! model's fraud margin, or reported a failure that the majority contradicted, are slashed; an
+//! output between the tolerance and the fraud margin earns nothing but costs no bond
+//! ([`Event::WorkerUnpaid`]). Accepted result
 //! submissions pay no transaction fee.
 //!
 //! The ended request's [`ResultRecord`] is kept at least [`Config::ResultRetention`] blocks,
@@ -136,6 +141,11 @@ pub mod pallet {
 		/// Longest output, in bytes.
 		#[pallet::constant]
 		type MaxOutputLen: Get<u32>;
+
+		/// Most elements a revealed output may have to be compared with others under its
+		/// model's tolerance; larger outputs are agreed on by their hash alone.
+		#[pallet::constant]
+		type MaxComparedElements: Get<u32>;
 
 		/// Most times one request's jobs are handed to another worker.
 		#[pallet::constant]
@@ -320,6 +330,16 @@ pub mod pallet {
 			/// Every payment made from the fee.
 			payouts: Vec<(T::AccountId, BalanceOf<T>)>,
 		},
+		/// A worker revealed an output beyond the model's tolerance of the settled one but within
+		/// its fraud margin: it is not paid and keeps its bond.
+		WorkerUnpaid {
+			/// The request.
+			request: RequestId,
+			/// The worker.
+			worker: T::AccountId,
+			/// Hash of its output.
+			output_hash: [u8; 32],
+		},
 		/// The request was refunded in full.
 		InferenceRefunded {
 			/// The request.
@@ -475,12 +495,13 @@ pub mod pallet {
 		/// Reveals the committed output of a redundant job, with its salt and attestation.
 		///
 		/// When every committed worker has revealed, the request settles with the output a
-		/// strict majority agrees on, or is refunded. Free when accepted. Emits
-		/// [`Event::ResultSubmitted`].
+		/// strict majority agrees on, exactly or within the model's tolerance, or is refunded
+		/// (`docs/protocol.md`). Free when accepted. Emits [`Event::ResultSubmitted`].
 		#[pallet::call_index(3)]
 		#[pallet::weight(
 			T::WeightInfo::reveal_result(output.len() as u32, T::MaxRedundancy::get())
 				.saturating_add(T::WeightInfo::settle(Pallet::<T>::max_payouts()))
+				.saturating_add(Pallet::<T>::comparison_weight(Pallet::<T>::max_compared_elements()))
 		)]
 		pub fn reveal_result(
 			origin: OriginFor<T>,
@@ -491,9 +512,10 @@ pub mod pallet {
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let length = output.len() as u32;
-			let payouts = Self::do_reveal(who, request, output, salt, signature)?;
+			let ended = Self::do_reveal(who, request, output, salt, signature)?;
 			let used = T::WeightInfo::reveal_result(length, T::MaxRedundancy::get())
-				.saturating_add(T::WeightInfo::settle(payouts));
+				.saturating_add(T::WeightInfo::settle(ended.payouts))
+				.saturating_add(Self::comparison_weight(ended.compared));
 			Ok(PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::No })
 		}
 

@@ -13,10 +13,9 @@ use frame_support::{
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use modelhub_primitives::{
+	agreement::{element_count, verdict, Agreement, Closeness, Tolerance},
 	api::RequestError,
-	inference::{
-		result_commitment, strict_majority, Attestation, FailureReason, RequestId, Verifier,
-	},
+	inference::{result_commitment, Attestation, FailureReason, RequestId, Verifier},
 	registry::{CallTerms, ModelId, ModelRegistry, Unavailable},
 	tensor::{Limits, TensorSet, MAX_TENSORS},
 };
@@ -32,6 +31,22 @@ impl<T: Config> Pallet<T> {
 		T::Registry::max_royalty_recipients()
 			.saturating_add(2)
 			.saturating_add(T::MaxRedundancy::get())
+	}
+
+	/// The most output elements one conclusion compares: every pair of distinct outputs of the
+	/// largest redundancy, each up to [`Config::MaxComparedElements`].
+	pub fn max_compared_elements() -> u64 {
+		let outputs = u64::from(T::MaxRedundancy::get());
+		outputs
+			.saturating_mul(outputs.saturating_sub(1))
+			.saturating_div(2)
+			.saturating_mul(u64::from(T::MaxComparedElements::get()))
+	}
+
+	/// The weight of comparing `elements` output elements.
+	pub fn comparison_weight(elements: u64) -> Weight {
+		let elements: u32 = elements.try_into().unwrap_or(u32::MAX);
+		T::WeightInfo::compare_outputs(elements)
 	}
 
 	/// The execution fee of a call with `input_len` input bytes run by `redundancy` workers.
@@ -232,7 +247,7 @@ impl<T: Config> Pallet<T> {
 		);
 		Self::set_state(&mut request, index, SlotState::Revealed(output_hash));
 		Self::deposit_event(Event::ResultSubmitted { request: id, worker: who, output_hash });
-		Self::settle(id, request, output_hash, output)
+		Self::settle(id, request, &Judgement::unanimous(output_hash), output)
 	}
 
 	/// Handles a commitment; see [`Pallet::commit_result`].
@@ -267,7 +282,7 @@ impl<T: Config> Pallet<T> {
 		output: Vec<u8>,
 		salt: [u8; 32],
 		signature: [u8; 64],
-	) -> Result<u32, DispatchError> {
+	) -> Result<Ended, DispatchError> {
 		let mut request = Requests::<T>::get(id).ok_or(Error::<T>::RequestNotFound)?;
 		ensure!(request.redundancy > 1, Error::<T>::SubmitResultRequired);
 		ensure!(request.phase == Phase::Reveal, Error::<T>::NotInRevealPhase);
@@ -429,8 +444,8 @@ impl<T: Config> Pallet<T> {
 
 	/// Moves a redundant request on after a slot changed: opens reveals once nobody is left
 	/// to commit, concludes once nobody is left to reveal, and refunds once a majority can no
-	/// longer form. Returns the number of payouts made if the request settled.
-	fn advance(id: RequestId, mut request: RequestOf<T>) -> Result<u32, DispatchError> {
+	/// longer form. Returns the payouts made and the output elements compared if it concluded.
+	fn advance(id: RequestId, mut request: RequestOf<T>) -> Result<Ended, DispatchError> {
 		let still_in = request
 			.slots
 			.iter()
@@ -438,7 +453,7 @@ impl<T: Config> Pallet<T> {
 			.count() as u64;
 		if still_in.saturating_mul(2) <= u64::from(request.redundancy) {
 			Self::refund(id, request, RefundReason::NoQuorum);
-			return Ok(0);
+			return Ok(Ended::default());
 		}
 		let waiting = |state: &SlotState| match request.phase {
 			Phase::Commit => *state == SlotState::Assigned,
@@ -446,7 +461,7 @@ impl<T: Config> Pallet<T> {
 		};
 		if request.slots.iter().any(|slot| waiting(&slot.state)) {
 			Requests::<T>::insert(id, request);
-			return Ok(0);
+			return Ok(Ended::default());
 		}
 		match request.phase {
 			Phase::Commit => {
@@ -456,58 +471,124 @@ impl<T: Config> Pallet<T> {
 				request.deadline = deadline;
 				Requests::<T>::insert(id, request);
 				Self::deposit_event(Event::RevealStarted { request: id, deadline });
-				Ok(0)
+				Ok(Ended::default())
 			},
 			_ => Ok(Self::conclude(id, request)),
 		}
 	}
 
-	/// Settles a request with the output a strict majority revealed, or refunds it. Returns
-	/// the number of payouts made.
-	fn conclude(id: RequestId, request: RequestOf<T>) -> u32 {
-		let revealed: Vec<[u8; 32]> = request
-			.slots
-			.iter()
-			.filter_map(|slot| match slot.state {
-				SlotState::Revealed(hash) => Some(hash),
-				_ => None,
-			})
-			.collect();
-		let Some(winner) = strict_majority(request.redundancy, &revealed) else {
+	/// Settles a request on the output its workers agree on
+	/// ([`modelhub_primitives::agreement::verdict`] under the model version's agreement rule), or
+	/// refunds it.
+	fn conclude(id: RequestId, request: RequestOf<T>) -> Ended {
+		// The distinct revealed outputs, in slot order, with how many workers revealed each.
+		let mut outputs: Vec<([u8; 32], u32)> = Vec::new();
+		for slot in request.slots.iter() {
+			if let SlotState::Revealed(hash) = slot.state {
+				match outputs.iter_mut().find(|(known, _)| *known == hash) {
+					Some((_, votes)) => *votes = votes.saturating_add(1),
+					None => outputs.push((hash, 1)),
+				}
+			}
+		}
+		let agreement = T::Registry::version_terms(request.model, request.version)
+			.map(|terms| terms.agreement)
+			.unwrap_or(Agreement { tolerance: Tolerance::EXACT, fraud_margin: 1 });
+		// Outputs are read and decoded only when a comparison needs them; one above the
+		// comparison bound is agreed on by its hash alone.
+		let mut decoded: Vec<Option<Option<TensorSet>>> = alloc::vec![None; outputs.len()];
+		let mut compared: u64 = 0;
+		let verdict = verdict(request.redundancy, &outputs, |i, j| {
+			let mut load = |index: usize| -> Option<TensorSet> {
+				decoded
+					.get_mut(index)?
+					.get_or_insert_with(|| {
+						let hash = outputs.get(index)?.0;
+						let bytes = RevealedOutputs::<T>::get(id, hash)?;
+						let limits =
+							Limits { max_tensors: MAX_TENSORS, max_data_bytes: bytes.len() as u64 };
+						TensorSet::decode_canonical(&bytes, &limits).ok().filter(|set| {
+							element_count(set) <= u64::from(T::MaxComparedElements::get())
+						})
+					})
+					.clone()
+			};
+			match (load(i), load(j)) {
+				(Some(a), Some(b)) => {
+					compared = compared.saturating_add(element_count(&a));
+					agreement.compare(&a, &b)
+				},
+				_ => Closeness::Beyond,
+			}
+		});
+		let Some(verdict) = verdict else {
 			Self::refund(id, request, RefundReason::NoMajority);
-			return 0;
+			return Ended { payouts: 0, compared };
 		};
-		let output = RevealedOutputs::<T>::get(id, winner).unwrap_or_default();
+		let hashes = |wanted: Closeness| -> Vec<[u8; 32]> {
+			outputs
+				.iter()
+				.zip(verdict.closeness.iter())
+				.filter(|(_, closeness)| **closeness == wanted)
+				.map(|((hash, _), _)| *hash)
+				.collect()
+		};
+		let judgement = Judgement {
+			output_hash: outputs
+				.get(verdict.representative)
+				.map(|(hash, _)| *hash)
+				.unwrap_or_default(),
+			agreeing: hashes(Closeness::Within),
+			unpaid: hashes(Closeness::WithinMargin),
+		};
+		let output = RevealedOutputs::<T>::get(id, judgement.output_hash).unwrap_or_default();
 		let fallback = request.clone();
-		with_storage_layer(|| Self::settle(id, request, winner, output)).unwrap_or_else(|_| {
-			Self::refund(id, fallback, RefundReason::NoMajority);
-			0
-		})
+		let payouts = with_storage_layer(|| Self::settle(id, request, &judgement, output))
+			.unwrap_or_else(|_| {
+				Self::refund(id, fallback, RefundReason::NoMajority);
+				0
+			});
+		Ended { payouts, compared }
 	}
 
-	/// Pays the fee out to the model's beneficiaries, the protocol and the workers that
-	/// revealed `output_hash`, slashes the workers the majority contradicts, and ends the
-	/// request. Returns the number of payouts made.
+	/// Pays the fee out to the model's beneficiaries, the protocol and the workers whose output
+	/// `judgement` accepts, slashes the workers it finds beyond the fraud margin (and those whose
+	/// failure reports or replacements the result contradicts), and ends the request with the
+	/// output of `judgement.output_hash`. Returns the number of payouts made.
 	pub(crate) fn settle(
 		id: RequestId,
 		request: RequestOf<T>,
-		output_hash: [u8; 32],
+		judgement: &Judgement,
 		output: OutputOf<T>,
 	) -> Result<u32, DispatchError> {
+		let output_hash = judgement.output_hash;
 		let agreeing: Vec<T::AccountId> = request
 			.slots
 			.iter()
-			.filter(|slot| slot.state == SlotState::Revealed(output_hash))
+			.filter(
+				|slot| matches!(slot.state, SlotState::Revealed(hash) if judgement.agreeing.contains(&hash)),
+			)
 			.map(|slot| slot.worker.clone())
 			.collect();
 		let payouts =
 			T::Verifier::settlement(request.model, request.royalty, request.execution, &agreeing)
 				.ok_or(Error::<T>::SettlementFailed)?;
 		for slot in request.slots.iter() {
-			if matches!(slot.state, SlotState::Failed(_))
-				|| matches!(slot.state, SlotState::Revealed(hash) if hash != output_hash)
-			{
-				T::Verifier::slash(&slot.worker, id);
+			match slot.state {
+				SlotState::Revealed(hash) if judgement.unpaid.contains(&hash) => {
+					Self::deposit_event(Event::WorkerUnpaid {
+						request: id,
+						worker: slot.worker.clone(),
+						output_hash: hash,
+					});
+				},
+				SlotState::Revealed(hash) if !judgement.agreeing.contains(&hash) => {
+					T::Verifier::slash(&slot.worker, id);
+				},
+				SlotState::Failed(_) => {
+					T::Verifier::slash(&slot.worker, id);
+				},
+				_ => {},
 			}
 		}
 		for (worker, _) in request.replaced.iter() {
@@ -609,9 +690,12 @@ impl<T: Config> Pallet<T> {
 			if request.deadline > now {
 				continue;
 			}
-			let payouts = Self::expire(*id, request);
-			if payouts > 0 {
-				settlements.saturating_accrue(T::WeightInfo::settle(payouts));
+			let ended = Self::expire(*id, request);
+			if ended.payouts > 0 {
+				settlements.saturating_accrue(T::WeightInfo::settle(ended.payouts));
+			}
+			if ended.compared > 0 {
+				settlements.saturating_accrue(Self::comparison_weight(ended.compared));
 			}
 			expired = expired.saturating_add(1);
 		}
@@ -622,8 +706,8 @@ impl<T: Config> Pallet<T> {
 
 	/// Handles a missed deadline: absent workers are slashed; a redundant request moves to
 	/// reveals or concludes if a majority can still form, otherwise it is refunded. Returns the
-	/// number of payouts made if it settled.
-	fn expire(id: RequestId, mut request: RequestOf<T>) -> u32 {
+	/// payouts made and the output elements compared if it concluded.
+	fn expire(id: RequestId, mut request: RequestOf<T>) -> Ended {
 		let absent = |state: &SlotState| match request.phase {
 			Phase::Reveal => matches!(state, SlotState::Committed(_)),
 			_ => *state == SlotState::Assigned,
@@ -643,13 +727,13 @@ impl<T: Config> Pallet<T> {
 		}
 		if request.phase == Phase::Running {
 			Self::refund(id, request, RefundReason::Timeout);
-			return 0;
+			return Ended::default();
 		}
 		let fallback = request.clone();
 		with_storage_layer(|| Self::advance(id, request)).unwrap_or_else(|_| {
 			// No block had room for the reveal deadline.
 			Self::refund(id, fallback, RefundReason::NoQuorum);
-			0
+			Ended::default()
 		})
 	}
 
@@ -779,4 +863,31 @@ impl<T: Config> From<RequestError> for Error<T> {
 			RequestError::NotEnoughWorkers => Error::NotEnoughWorkers,
 		}
 	}
+}
+
+/// How a request's revealed outputs were judged: the output it settles with, the outputs whose
+/// workers are paid with it, and those whose workers are neither paid nor slashed.
+pub(crate) struct Judgement {
+	/// Content hash of the settled output.
+	pub output_hash: [u8; 32],
+	/// Hashes of the outputs within tolerance of it (itself included).
+	pub agreeing: Vec<[u8; 32]>,
+	/// Hashes of the outputs beyond the tolerance but within the fraud margin.
+	pub unpaid: Vec<[u8; 32]>,
+}
+
+impl Judgement {
+	/// Every worker revealed `output_hash`.
+	pub(crate) fn unanimous(output_hash: [u8; 32]) -> Self {
+		Self { output_hash, agreeing: alloc::vec![output_hash], unpaid: Vec::new() }
+	}
+}
+
+/// What concluding a request cost: the payouts it made and the output elements it compared.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct Ended {
+	/// Payouts of the settlement (0 when refunded or still running).
+	pub payouts: u32,
+	/// Output elements the comparator read.
+	pub compared: u64,
 }

@@ -150,6 +150,7 @@ impl pallet_inference::Config for Test {
 	type MaxRedundancy = ConstU32<5>;
 	type MaxInputLen = ConstU32<1_024>;
 	type MaxOutputLen = ConstU32<1_024>;
+	type MaxComparedElements = ConstU32<128>;
 	type MaxReassignments = ConstU32<2>;
 	type ResultTimeout = ConstU64<RESULT_TIMEOUT>;
 	type CommitTimeout = ConstU64<COMMIT_TIMEOUT>;

@@ -914,3 +914,171 @@ fn random_lifecycles_conserve_funds_and_end_every_hold() {
 		"{settled:?} settled, {refunded:?} refunded"
 	);
 }
+
+// ---- Agreement within the model's tolerance (default rule: 5e-6 of the largest magnitude
+// plus 5e-5 of each element, fraud beyond 100 times that). ----
+
+/// An output `[0.5, 1.5 + delta]`, canonical at the model's 16 rounding bits for the deltas used.
+fn near(delta: f32) -> Vec<u8> {
+	tensors("y", &[0.5, 1.5 + delta])
+}
+
+/// One 16-bit step at 1.5: within tolerance of `near(0.0)`.
+const STEP: f32 = 1.0 / 65_536.0;
+/// 2^-10 at 1.5: beyond tolerance (8.25e-5 there), within 100 times it.
+const GREY: f32 = 1.0 / 1_024.0;
+
+/// A request at redundancy `outputs.len()` whose `i`-th worker committed to and revealed
+/// `outputs[i]`, in order.
+fn revealed(model: u64, outputs: &[Vec<u8>]) -> (RequestId, Vec<AccountId>) {
+	let id = request(model, outputs.len() as u32);
+	let workers = workers_of(id);
+	for (worker, out) in workers.iter().zip(outputs) {
+		assert_ok!(Inference::commit_result(signed(*worker), id, commitment(id, *worker, out)));
+	}
+	for (worker, out) in workers.iter().zip(outputs) {
+		let signature = sign(id, *worker, out);
+		assert_ok!(Inference::reveal_result(
+			signed(*worker),
+			id,
+			out.clone(),
+			salt(*worker),
+			signature
+		));
+	}
+	(id, workers)
+}
+
+fn signed(who: AccountId) -> RuntimeOrigin {
+	RuntimeOrigin::signed(who)
+}
+
+fn paid(worker: AccountId) -> bool {
+	WorkerUsage::<Test>::get(worker).earnings > 0
+}
+
+/// Nothing minted or burned, nothing left in escrow, the pallet's invariants hold.
+fn money_is_conserved(issuance: Balance) {
+	assert_eq!(Balances::total_issuance(), issuance);
+	assert_eq!(escrow(REQUESTER), 0);
+	check_invariants();
+}
+
+#[test]
+fn outputs_within_tolerance_settle_and_the_liar_beyond_the_margin_is_slashed() {
+	run(|model| {
+		let issuance = Balances::total_issuance();
+		let (a, b) = (near(0.0), near(STEP));
+		let (id, workers) = revealed(model, &[a.clone(), b.clone(), near(1.0)]);
+		// No two hashes are equal; the first two agree within tolerance. They tie, so the
+		// smaller hash is the result.
+		let hashes = [sp_io::hashing::blake2_256(&a), sp_io::hashing::blake2_256(&b)];
+		let output_hash = hashes[0].min(hashes[1]);
+		assert_eq!(outcome(id), Outcome::Settled { output_hash });
+		assert_eq!(
+			Results::<Test>::get(id).expect("ended").output.into_inner(),
+			if output_hash == hashes[0] { a } else { b }
+		);
+		assert!(paid(workers[0]) && paid(workers[1]));
+		assert_eq!((bond(workers[0]), bond(workers[1])), (BOND, BOND));
+		assert!(!paid(workers[2]));
+		assert_eq!(bond(workers[2]), BOND - BOND / 10);
+		assert!(events().iter().any(|event| matches!(
+			event,
+			Event::InferenceSettled { workers: paid, .. } if *paid == vec![workers[0], workers[1]]
+		)));
+		money_is_conserved(issuance);
+	});
+}
+
+#[test]
+fn a_minority_within_tolerance_of_an_exact_majority_is_paid() {
+	run(|model| {
+		let issuance = Balances::total_issuance();
+		let (id, workers) = revealed(model, &[near(0.0), near(STEP), near(0.0)]);
+		let output_hash = sp_io::hashing::blake2_256(&near(0.0));
+		assert_eq!(outcome(id), Outcome::Settled { output_hash });
+		assert!(workers.iter().all(|worker| paid(*worker) && bond(*worker) == BOND));
+		money_is_conserved(issuance);
+	});
+}
+
+#[test]
+fn a_worker_in_the_grey_zone_is_unpaid_and_keeps_its_bond() {
+	run(|model| {
+		let issuance = Balances::total_issuance();
+		let (id, workers) = revealed(model, &[near(0.0), near(0.0), near(GREY)]);
+		let output_hash = sp_io::hashing::blake2_256(&near(0.0));
+		assert_eq!(outcome(id), Outcome::Settled { output_hash });
+		assert!(paid(workers[0]) && paid(workers[1]));
+		assert!(!paid(workers[2]));
+		assert_eq!(bond(workers[2]), BOND);
+		assert_eq!(WorkerUsage::<Test>::get(workers[2]).slashes, 0);
+		assert!(events().contains(&Event::WorkerUnpaid {
+			request: id,
+			worker: workers[2],
+			output_hash: sp_io::hashing::blake2_256(&near(GREY)),
+		}));
+		// The two paid workers share the workers' part of the execution fee.
+		let execution = fee(3) - PRICE;
+		let to_workers = execution - execution / 10 - execution / 20;
+		assert_eq!(
+			WorkerUsage::<Test>::get(workers[0]).earnings
+				+ WorkerUsage::<Test>::get(workers[1]).earnings,
+			to_workers
+		);
+		money_is_conserved(issuance);
+	});
+}
+
+#[test]
+fn outputs_no_two_of_which_agree_refund_in_full_and_slash_nobody() {
+	run(|model| {
+		let issuance = Balances::total_issuance();
+		// Each pair is beyond the tolerance but within the fraud margin.
+		let (id, workers) = revealed(model, &[near(0.0), near(GREY), near(-GREY)]);
+		assert_eq!(outcome(id), Outcome::Refunded { reason: RefundReason::NoMajority });
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE);
+		assert!(workers.iter().all(|worker| bond(*worker) == BOND && !paid(*worker)));
+		money_is_conserved(issuance);
+	});
+}
+
+#[test]
+fn a_reveal_that_does_not_match_its_commitment_is_refused_and_slashed_at_the_deadline() {
+	run(|model| {
+		let issuance = Balances::total_issuance();
+		let id = request(model, 3);
+		let workers = workers_of(id);
+		for worker in &workers {
+			assert_ok!(Inference::commit_result(
+				signed(*worker),
+				id,
+				commitment(id, *worker, &near(0.0))
+			));
+		}
+		// The third reveals an output within tolerance, but not the one it committed to.
+		let other = near(STEP);
+		let signature = sign(id, workers[2], &other);
+		assert_noop!(
+			Inference::reveal_result(signed(workers[2]), id, other, salt(workers[2]), signature),
+			Error::<Test>::CommitmentMismatch
+		);
+		for worker in &workers[..2] {
+			let out = near(0.0);
+			let signature = sign(id, *worker, &out);
+			assert_ok!(Inference::reveal_result(
+				signed(*worker),
+				id,
+				out,
+				salt(*worker),
+				signature
+			));
+		}
+		run_to(1 + REVEAL_TIMEOUT);
+		assert!(matches!(outcome(id), Outcome::Settled { .. }));
+		assert_eq!(bond(workers[2]), BOND - BOND / 10);
+		assert!(paid(workers[0]) && paid(workers[1]) && !paid(workers[2]));
+		money_is_conserved(issuance);
+	});
+}

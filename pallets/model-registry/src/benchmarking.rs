@@ -8,6 +8,7 @@ use frame_support::{
 	BoundedVec,
 };
 use frame_system::RawOrigin;
+use modelhub_primitives::agreement::Agreement;
 use modelhub_primitives::{
 	registry::ModelId,
 	schema::{Dim, IoSchema, TensorSpec},
@@ -81,6 +82,7 @@ fn publish<T: Config>(owner: &T::AccountId, parent: Option<ParentLink>) -> Model
 		largest_artifact::<T>(),
 		largest_schema(),
 		16,
+		Agreement::DEFAULT,
 		1u32.into(),
 		split::<T>(T::MaxBeneficiaries::get()),
 		parent,
@@ -111,6 +113,7 @@ mod benchmarks {
 			largest_artifact::<T>(),
 			largest_schema(),
 			16,
+			Some(Agreement::DEFAULT),
 			1u32.into(),
 			split::<T>(b),
 			parent,
@@ -125,7 +128,14 @@ mod benchmarks {
 		let id = publish::<T>(&owner, None);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(owner), id, largest_artifact::<T>(), largest_schema(), 20);
+		_(
+			RawOrigin::Signed(owner),
+			id,
+			largest_artifact::<T>(),
+			largest_schema(),
+			20,
+			Some(Agreement::DEFAULT),
+		);
 
 		assert!(Versions::<T>::contains_key(id, 2));
 	}
@@ -165,6 +175,7 @@ mod benchmarks {
 				largest_artifact::<T>(),
 				largest_schema(),
 				16,
+				Agreement::DEFAULT,
 			)
 			.expect("publishes a version");
 		}

@@ -124,6 +124,7 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			artifact_size: record.artifact.size,
 			schema: record.schema,
 			output_rounding_bits: record.output_rounding_bits,
+			agreement: record.agreement,
 		})
 	}
 

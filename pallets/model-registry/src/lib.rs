@@ -9,7 +9,9 @@
 //!   to exactly 100%), an optional **parent** it was fine-tuned from, a [`ModelStatus`], and a
 //!   current **version**.
 //! - A **version** holds the **artifact** (blake2-256 of the ONNX bytes, size, URI, opset), the
-//!   model's **I/O schema** and its **output rounding bits**. Every version is kept in
+//!   model's **I/O schema**, its **output rounding bits** and its **agreement** rule (the
+//!   tolerance within which redundant workers' outputs agree and the fraud margin beyond which
+//!   a worker is slashed; `docs/protocol.md`). Every version is kept in
 //!   [`Versions`]; publishing a new one keeps the model's id.
 //! - A model derived from a parent passes `parent.share` of its royalties up the **lineage**;
 //!   lineages are at most [`Config::MaxLineageDepth`] deep and cannot form cycles (a parent
@@ -66,6 +68,7 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use modelhub_primitives::{
+		agreement::Agreement,
 		registry::{ModelId, ModelVersion},
 		schema::IoSchema,
 	};
@@ -269,6 +272,10 @@ pub mod pallet {
 		InvalidSchema,
 		/// Output rounding bits above 52 (the mantissa width of f64).
 		RoundingBitsTooHigh,
+		/// A tolerance part above 100%.
+		ToleranceTooHigh,
+		/// A fraud margin of 0, or above 10 000 times the tolerance.
+		FraudMarginOutOfRange,
 		/// The royalty split has no beneficiaries.
 		NoBeneficiaries,
 		/// An account appears twice in the royalty split.
@@ -312,7 +319,9 @@ pub mod pallet {
 		/// Publishes a new model with its first version; the caller becomes its owner.
 		///
 		/// Holds [`Config::ModelDeposit`] + [`Config::VersionDeposit`] from the caller. With a
-		/// `parent`, `parent.share` of every royalty flows to the parent's lineage.
+		/// `parent`, `parent.share` of every royalty flows to the parent's lineage. `agreement`
+		/// says when redundant workers' differing outputs still agree; `None` takes
+		/// [`Agreement::DEFAULT`].
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::publish_model(royalties.len() as u32))]
 		#[allow(clippy::too_many_arguments)]
@@ -323,6 +332,7 @@ pub mod pallet {
 			artifact: ArtifactOf<T>,
 			schema: IoSchema,
 			output_rounding_bits: u8,
+			agreement: Option<Agreement>,
 			price: BalanceOf<T>,
 			royalties: RoyaltySplitOf<T>,
 			parent: Option<ParentLink>,
@@ -335,6 +345,7 @@ pub mod pallet {
 				artifact,
 				schema,
 				output_rounding_bits,
+				agreement.unwrap_or_default(),
 				price,
 				royalties,
 				parent,
@@ -342,8 +353,9 @@ pub mod pallet {
 			.map(|_| ())
 		}
 
-		/// Publishes a new version of a model: a new artifact and schema under the same id.
-		/// Earlier versions stay in [`Versions`]. Holds [`Config::VersionDeposit`].
+		/// Publishes a new version of a model: a new artifact and schema under the same id,
+		/// with its own rounding and agreement rule (`None`: [`Agreement::DEFAULT`]). Earlier
+		/// versions stay in [`Versions`]. Holds [`Config::VersionDeposit`].
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::publish_version())]
 		pub fn publish_version(
@@ -352,9 +364,17 @@ pub mod pallet {
 			artifact: ArtifactOf<T>,
 			schema: IoSchema,
 			output_rounding_bits: u8,
+			agreement: Option<Agreement>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::do_publish_version(who, model, artifact, schema, output_rounding_bits)
+			Self::do_publish_version(
+				who,
+				model,
+				artifact,
+				schema,
+				output_rounding_bits,
+				agreement.unwrap_or_default(),
+			)
 		}
 
 		/// Sets the price per call; requests made after this block pay the new price.

@@ -3,7 +3,7 @@
 use crate::{pallet::*, types::*};
 use alloc::vec::Vec;
 use frame_support::pallet_prelude::*;
-use modelhub_primitives::{registry::ModelId, schema::IoSchema};
+use modelhub_primitives::{agreement::Agreement, registry::ModelId, schema::IoSchema};
 use sp_runtime::Permill;
 
 /// The artifact every model published here points at.
@@ -32,6 +32,7 @@ pub fn publish<T: Config>(
 		test_artifact::<T>(),
 		schema,
 		output_rounding_bits,
+		Agreement::DEFAULT,
 		price,
 		BoundedVec::try_from(royalties)
 			.map_err(|_| DispatchError::Other("more beneficiaries than the bound"))?,

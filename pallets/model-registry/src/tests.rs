@@ -7,6 +7,7 @@ use frame_support::{
 	BoundedVec,
 };
 use modelhub_primitives::{
+	agreement::{Agreement, Tolerance, MAX_FRAUD_MARGIN, PPB},
 	registry::{ModelId, ModelRegistry, Unavailable},
 	schema::{Dim, IoSchema, TensorSpec},
 	tensor::DType,
@@ -63,6 +64,7 @@ fn publish_with(
 		good_artifact(),
 		schema(),
 		16,
+		None,
 		price,
 		royalties,
 		parent,
@@ -99,6 +101,9 @@ fn publish_model_stores_everything_and_holds_deposits() {
 		assert_eq!(version.artifact, good_artifact());
 		assert_eq!(version.schema, schema());
 		assert_eq!(version.output_rounding_bits, 16);
+		// No agreement rule given: the default.
+		assert_eq!(version.agreement, Agreement::DEFAULT);
+		assert_eq!(Registry::call_terms(id).expect("active").agreement, Agreement::DEFAULT);
 		assert_eq!(ModelsByOwner::<Test>::get(ALICE).into_inner(), vec![id]);
 		assert_eq!(held(ALICE), MODEL_DEPOSIT + VERSION_DEPOSIT);
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - MODEL_DEPOSIT - VERSION_DEPOSIT);
@@ -127,6 +132,7 @@ fn publish_model_rejects_bad_input_and_changes_nothing() {
 				art,
 				sch,
 				bits,
+				None,
 				price,
 				roy,
 				None,
@@ -168,6 +174,35 @@ fn publish_model_rejects_bad_input_and_changes_nothing() {
 			call(b"m", good_artifact(), schema(), 53, 1, ok_split()),
 			Error::<Test>::RoundingBitsTooHigh
 		);
+		let with_agreement = |agreement| {
+			Registry::publish_model(
+				RuntimeOrigin::signed(ALICE),
+				bounded(b"m"),
+				bounded(b""),
+				good_artifact(),
+				schema(),
+				16,
+				Some(agreement),
+				1,
+				ok_split(),
+				None,
+			)
+		};
+		let tolerance = |absolute_ppb, relative_ppb| Tolerance { absolute_ppb, relative_ppb };
+		assert_noop!(
+			with_agreement(Agreement { tolerance: tolerance(PPB + 1, 0), fraud_margin: 100 }),
+			Error::<Test>::ToleranceTooHigh
+		);
+		assert_noop!(
+			with_agreement(Agreement { tolerance: tolerance(0, PPB + 1), fraud_margin: 100 }),
+			Error::<Test>::ToleranceTooHigh
+		);
+		for fraud_margin in [0, MAX_FRAUD_MARGIN + 1] {
+			assert_noop!(
+				with_agreement(Agreement { tolerance: tolerance(5_000, 0), fraud_margin }),
+				Error::<Test>::FraudMarginOutOfRange
+			);
+		}
 		assert_noop!(
 			call(b"m", good_artifact(), schema(), 16, 1, split(&[])),
 			Error::<Test>::NoBeneficiaries
@@ -192,6 +227,7 @@ fn publish_model_rejects_bad_input_and_changes_nothing() {
 				good_artifact(),
 				schema(),
 				16,
+				None,
 				1,
 				split(&[(PAUPER, 100)]),
 				None
@@ -206,6 +242,7 @@ fn publish_model_rejects_bad_input_and_changes_nothing() {
 				good_artifact(),
 				schema(),
 				16,
+				None,
 				1,
 				ok_split(),
 				None
@@ -258,18 +295,23 @@ fn publish_version_keeps_history_and_holds_a_deposit() {
 	run(|| {
 		let id = publish(ALICE);
 		let next = artifact("ipfs://bafy-v2", 8_192);
+		// An exact-agreement version: differing outputs are fraud at once.
+		let exact = Agreement { tolerance: Tolerance::EXACT, fraud_margin: 1 };
 		assert_ok!(Registry::publish_version(
 			RuntimeOrigin::signed(ALICE),
 			id,
 			next.clone(),
 			schema(),
-			12
+			12,
+			Some(exact)
 		));
 		let model = Models::<Test>::get(id).expect("model");
 		assert_eq!(model.version, 2);
 		assert_eq!(Versions::<Test>::get(id, 1).expect("v1").artifact, good_artifact());
 		assert_eq!(Versions::<Test>::get(id, 2).expect("v2").artifact, next);
 		assert_eq!(Versions::<Test>::get(id, 2).expect("v2").output_rounding_bits, 12);
+		assert_eq!(Versions::<Test>::get(id, 2).expect("v2").agreement, exact);
+		assert_eq!(Versions::<Test>::get(id, 1).expect("v1").agreement, Agreement::DEFAULT);
 		assert_eq!(held(ALICE), MODEL_DEPOSIT + 2 * VERSION_DEPOSIT);
 		assert_eq!(
 			last_event(),
@@ -285,12 +327,31 @@ fn publish_version_errors() {
 	run(|| {
 		let id = publish(ALICE);
 		let call = |who, model, art, bits| {
-			Registry::publish_version(RuntimeOrigin::signed(who), model, art, schema(), bits)
+			Registry::publish_version(RuntimeOrigin::signed(who), model, art, schema(), bits, None)
 		};
 		assert_noop!(call(ALICE, 42, good_artifact(), 16), Error::<Test>::ModelNotFound);
 		assert_noop!(call(BOB, id, good_artifact(), 16), Error::<Test>::NotModelOwner);
 		assert_noop!(call(ALICE, id, artifact("s3://b/m", 1), 16), Error::<Test>::UnsupportedUri);
 		assert_noop!(call(ALICE, id, good_artifact(), 60), Error::<Test>::RoundingBitsTooHigh);
+		let with_rule = |agreement| {
+			Registry::publish_version(
+				RuntimeOrigin::signed(ALICE),
+				id,
+				good_artifact(),
+				schema(),
+				16,
+				Some(agreement),
+			)
+		};
+		let loose = Tolerance { absolute_ppb: 0, relative_ppb: PPB + 1 };
+		assert_noop!(
+			with_rule(Agreement { tolerance: loose, fraud_margin: 2 }),
+			Error::<Test>::ToleranceTooHigh
+		);
+		assert_noop!(
+			with_rule(Agreement { fraud_margin: 0, ..Agreement::DEFAULT }),
+			Error::<Test>::FraudMarginOutOfRange
+		);
 		for _ in 2..=5 {
 			assert_ok!(call(ALICE, id, good_artifact(), 16));
 		}
@@ -361,7 +422,8 @@ fn pause_resume_and_retire() {
 			id,
 			good_artifact(),
 			schema(),
-			16
+			16,
+			None
 		));
 		assert_ok!(Registry::set_status(RuntimeOrigin::signed(ALICE), id, ModelStatus::Paused));
 		assert_eq!(Registry::call_terms(id), Err(Unavailable::Paused));
@@ -416,7 +478,8 @@ fn deposits_return_to_whoever_paid_them_after_a_transfer() {
 			id,
 			good_artifact(),
 			schema(),
-			16
+			16,
+			None
 		));
 		assert_eq!(held(ALICE), MODEL_DEPOSIT + VERSION_DEPOSIT);
 		assert_eq!(held(BOB), VERSION_DEPOSIT);

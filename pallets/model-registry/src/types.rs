@@ -5,6 +5,7 @@ use frame_support::{
 	pallet_prelude::*, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
 };
 use modelhub_primitives::{
+	agreement::Agreement,
 	registry::{ModelId, ModelVersion},
 	schema::IoSchema,
 	stats::PayerSketch,
@@ -176,6 +177,8 @@ pub struct VersionRecord<T: Config> {
 	pub schema: IoSchema,
 	/// Significant mantissa bits floating outputs are rounded to before hashing.
 	pub output_rounding_bits: u8,
+	/// When redundant workers' differing outputs still agree, and when they are fraud.
+	pub agreement: Agreement,
 	/// Block of publication.
 	pub published: BlockNumberOf<T>,
 	/// The per-version storage deposit.

@@ -145,6 +145,8 @@ impl pallet_inference::Config for Runtime {
 	/// 1 MiB: a 224×224 RGB image in f32 is 588 KiB.
 	type MaxInputLen = ConstU32<{ 1024 * 1024 }>;
 	type MaxOutputLen = ConstU32<{ 64 * 1024 }>;
+	/// Every f32 output that fits `MaxOutputLen` is compared under its model's tolerance.
+	type MaxComparedElements = ConstU32<{ 16 * 1024 }>;
 	type MaxReassignments = ConstU32<3>;
 	/// One minute for each phase.
 	type ResultTimeout = ConstU32<MINUTES>;

@@ -2,7 +2,7 @@
 
 use crate::{pallet::*, types::*};
 use frame_support::{pallet_prelude::*, traits::fungible::MutateHold};
-use modelhub_primitives::{registry::ModelId, schema::IoSchema};
+use modelhub_primitives::{agreement::Agreement, registry::ModelId, schema::IoSchema};
 use sp_runtime::Permill;
 
 /// URI schemes workers know how to fetch.
@@ -23,10 +23,17 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Checks an interface: a valid schema and rounding bits within the f64 mantissa.
-	pub(crate) fn ensure_valid_interface(schema: &IoSchema, rounding_bits: u8) -> DispatchResult {
+	/// Checks an interface: a valid schema, rounding bits within the f64 mantissa, tolerance
+	/// parts at most 100% and a fraud margin of 1 to 10 000.
+	pub(crate) fn ensure_valid_interface(
+		schema: &IoSchema,
+		rounding_bits: u8,
+		agreement: &Agreement,
+	) -> DispatchResult {
 		schema.validate().map_err(|_| Error::<T>::InvalidSchema)?;
 		ensure!(rounding_bits <= MAX_ROUNDING_BITS, Error::<T>::RoundingBitsTooHigh);
+		ensure!(agreement.tolerance.is_valid(), Error::<T>::ToleranceTooHigh);
+		ensure!(agreement.is_valid(), Error::<T>::FraudMarginOutOfRange);
 		Ok(())
 	}
 
@@ -65,6 +72,7 @@ impl<T: Config> Pallet<T> {
 		artifact: ArtifactOf<T>,
 		schema: IoSchema,
 		output_rounding_bits: u8,
+		agreement: Agreement,
 		price: BalanceOf<T>,
 		royalties: RoyaltySplitOf<T>,
 		parent: Option<ParentLink>,
@@ -72,7 +80,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(!name.is_empty(), Error::<T>::NameEmpty);
 		ensure!(price <= T::MaxPrice::get(), Error::<T>::PriceTooHigh);
 		Self::ensure_valid_artifact(&artifact)?;
-		Self::ensure_valid_interface(&schema, output_rounding_bits)?;
+		Self::ensure_valid_interface(&schema, output_rounding_bits, &agreement)?;
 		Self::ensure_valid_split(&royalties)?;
 		let depth = Self::lineage_depth(&parent)?;
 
@@ -96,6 +104,7 @@ impl<T: Config> Pallet<T> {
 				artifact,
 				schema,
 				output_rounding_bits,
+				agreement,
 				published: now,
 				deposit: Deposit { depositor: owner.clone(), amount: version_deposit },
 			},
@@ -136,9 +145,10 @@ impl<T: Config> Pallet<T> {
 		artifact: ArtifactOf<T>,
 		schema: IoSchema,
 		output_rounding_bits: u8,
+		agreement: Agreement,
 	) -> DispatchResult {
 		Self::ensure_valid_artifact(&artifact)?;
-		Self::ensure_valid_interface(&schema, output_rounding_bits)?;
+		Self::ensure_valid_interface(&schema, output_rounding_bits, &agreement)?;
 		Models::<T>::try_mutate(model, |entry| {
 			let info = Self::owned_and_changeable(entry, &who)?;
 			let version = info
@@ -159,6 +169,7 @@ impl<T: Config> Pallet<T> {
 					artifact,
 					schema,
 					output_rounding_bits,
+					agreement,
 					published: now,
 					deposit: Deposit { depositor: who.clone(), amount: deposit },
 				},

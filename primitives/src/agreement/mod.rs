@@ -1,0 +1,364 @@
+//! When two workers' outputs agree: the tolerance comparator of redundant inference.
+//!
+//! Honest workers running the same model on the same input can still produce different floats:
+//! ONNX Runtime's graph optimizations, builds and CPU kernels sum in different orders. Outputs
+//! with equal [content hashes](crate::tensor::TensorSet::content_hash) agree outright; otherwise
+//! [`compare`] measures each element pair against the model's [`Tolerance`]:
+//!
+//! ```text
+//! |a - b| <= absolute * M + relative * max(|a|, |b|)
+//! ```
+//!
+//! where `M` is the largest finite magnitude in that tensor of either output. Names, dtypes and
+//! shapes must match exactly, and integer and boolean elements must be equal. Special values
+//! follow one written rule: NaN agrees only with NaN, `+Inf` only with `+Inf`, `-Inf` only with
+//! `-Inf`, and `-0` equals `+0`.
+//!
+//! The comparison runs in the runtime, so it uses integers only: every finite element is put on
+//! a grid of `2^-62` of `M` (`M` itself then has 63 significant bits, more than any float's
+//! mantissa), truncating toward zero, and the inequality is checked exactly in `u128` with the
+//! tolerance in parts per billion. Magnitudes below one grid step count as zero. The result is
+//! the same on every machine and symmetric in its arguments, and equal outputs always agree.
+
+use crate::tensor::{DType, Tensor, TensorSet};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+
+/// Parts per billion: the unit of [`Tolerance`].
+pub const PPB: u32 = 1_000_000_000;
+
+/// The largest [`Tolerance`] part: 100% (`PPB`).
+pub const MAX_TOLERANCE_PPB: u32 = PPB;
+
+/// The largest fraud margin: ten thousand times the tolerance.
+pub const MAX_FRAUD_MARGIN: u32 = 10_000;
+
+/// How far apart two outputs of a model may be and still agree, in parts per billion.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct Tolerance {
+	/// Allowed difference per element as a share of the tensor's largest finite magnitude.
+	pub absolute_ppb: u32,
+	/// Allowed difference per element as a share of the larger of the two elements.
+	pub relative_ppb: u32,
+}
+
+impl Tolerance {
+	/// Exact agreement only.
+	pub const EXACT: Tolerance = Tolerance { absolute_ppb: 0, relative_ppb: 0 };
+
+	/// Whether both parts are at most 100%.
+	pub fn is_valid(&self) -> bool {
+		self.absolute_ppb <= MAX_TOLERANCE_PPB && self.relative_ppb <= MAX_TOLERANCE_PPB
+	}
+}
+
+/// How a model's outputs are judged when redundant workers' hashes differ: agreement within
+/// `tolerance`, and a fraud margin of `fraud_margin` times it, outside of which a worker is
+/// slashed (between the two it is unpaid but keeps its bond).
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct Agreement {
+	/// How far apart outputs may be and still agree.
+	pub tolerance: Tolerance,
+	/// How many times the tolerance an output may be off before it counts as fraud: 1 to
+	/// [`MAX_FRAUD_MARGIN`].
+	pub fraud_margin: u32,
+}
+
+impl Agreement {
+	/// The default for float models, from measured distances between honest ONNX Runtime
+	/// runs (`docs/protocol.md`): outputs of CNNs under different graph optimization levels
+	/// differ by at most 5.3e-7 of the largest magnitude, so the absolute part is 5e-6 (about
+	/// ten times that); the relative part, 5e-5 per element, covers neighbours that rounded
+	/// apart at 16 significant bits (2^-16 = 1.5e-5) with room to spare. Beyond 100 times
+	/// this an output is fraud.
+	pub const DEFAULT: Agreement = Agreement {
+		tolerance: Tolerance { absolute_ppb: 5_000, relative_ppb: 50_000 },
+		fraud_margin: 100,
+	};
+
+	/// Whether the tolerance parts are at most 100% and the margin is 1 to
+	/// [`MAX_FRAUD_MARGIN`].
+	pub fn is_valid(&self) -> bool {
+		self.tolerance.is_valid() && (1..=MAX_FRAUD_MARGIN).contains(&self.fraud_margin)
+	}
+
+	/// How close `b` is to `a` under this rule.
+	pub fn compare(&self, a: &TensorSet, b: &TensorSet) -> Closeness {
+		compare(a, b, &self.tolerance, self.fraud_margin)
+	}
+}
+
+impl Default for Agreement {
+	fn default() -> Self {
+		Self::DEFAULT
+	}
+}
+
+/// How close two outputs are, given a tolerance and a fraud margin.
+#[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Closeness {
+	/// Every element is within the tolerance.
+	Within,
+	/// Some element is beyond the tolerance, none beyond `margin` times it.
+	WithinMargin,
+	/// The outputs differ in structure, in an exact element or special value, or by more than
+	/// `margin` times the tolerance somewhere.
+	Beyond,
+}
+
+/// One element of a floating tensor, decoded exactly: `mantissa * 2^exponent`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Element {
+	NaN,
+	Infinite { negative: bool },
+	Finite { negative: bool, mantissa: u64, exponent: i32 },
+}
+
+/// Decodes an IEEE 754 bit pattern of `width` bits with `mantissa_bits` explicit mantissa bits.
+fn decode_float(bits: u64, width: u32, mantissa_bits: u32) -> Element {
+	let exponent_bits = width - 1 - mantissa_bits;
+	let negative = (bits >> (width - 1)) & 1 == 1;
+	let max_exponent = (1u64 << exponent_bits) - 1;
+	let biased = (bits >> mantissa_bits) & max_exponent;
+	let fraction = bits & ((1u64 << mantissa_bits) - 1);
+	let bias = (1i32 << (exponent_bits - 1)) - 1;
+	let shift = mantissa_bits as i32;
+	if biased == max_exponent {
+		return if fraction == 0 { Element::Infinite { negative } } else { Element::NaN };
+	}
+	if biased == 0 {
+		// Zero or subnormal: no implicit bit, the smallest exponent.
+		return Element::Finite { negative, mantissa: fraction, exponent: 1 - bias - shift };
+	}
+	Element::Finite {
+		negative,
+		mantissa: fraction | (1u64 << mantissa_bits),
+		exponent: biased as i32 - bias - shift,
+	}
+}
+
+/// The elements of a floating tensor (empty for other dtypes).
+fn float_elements(tensor: &Tensor) -> impl Iterator<Item = Element> + '_ {
+	let (width, mantissa) = match tensor.dtype {
+		DType::F16 => (16, 10),
+		DType::F32 => (32, 23),
+		DType::F64 => (64, 52),
+		_ => (0, 0),
+	};
+	let size = (width / 8) as usize;
+	tensor.data.chunks_exact(size.max(1)).filter(move |_| width > 0).map(move |chunk| {
+		let mut bytes = [0u8; 8];
+		bytes[..chunk.len()].copy_from_slice(chunk);
+		decode_float(u64::from_le_bytes(bytes), width, mantissa)
+	})
+}
+
+/// The position of the top bit of a nonzero finite element (`floor(log2 |x|)`).
+fn top_bit(mantissa: u64, exponent: i32) -> i32 {
+	exponent + 63 - mantissa.leading_zeros() as i32
+}
+
+/// `mantissa * 2^(exponent - grid)`, truncated toward zero; `grid` puts the largest magnitude
+/// below `2^63`, so the result fits.
+fn on_grid(mantissa: u64, exponent: i32, grid: i32) -> u128 {
+	let shift = exponent - grid;
+	if shift >= 0 {
+		u128::from(mantissa) << shift.min(64)
+	} else if shift <= -64 {
+		0
+	} else {
+		u128::from(mantissa >> (-shift))
+	}
+}
+
+/// Compares two floating tensors of equal dtype and shape.
+fn compare_floats(a: &Tensor, b: &Tensor, tolerance: &Tolerance, margin: u32) -> Closeness {
+	// The largest finite magnitude of either tensor fixes the grid.
+	let top = float_elements(a)
+		.chain(float_elements(b))
+		.filter_map(|element| match element {
+			Element::Finite { mantissa, exponent, .. } if mantissa != 0 => {
+				Some(top_bit(mantissa, exponent))
+			},
+			_ => None,
+		})
+		.max();
+	let grid = top.map_or(0, |top| top - 62);
+	let largest = float_elements(a)
+		.chain(float_elements(b))
+		.filter_map(|element| match element {
+			Element::Finite { mantissa, exponent, .. } => Some(on_grid(mantissa, exponent, grid)),
+			_ => None,
+		})
+		.max()
+		.unwrap_or(0);
+	let absolute = u128::from(tolerance.absolute_ppb) * largest;
+	let wide_absolute = absolute * u128::from(margin);
+	let ppb = u128::from(PPB);
+
+	let mut closeness = Closeness::Within;
+	for (x, y) in float_elements(a).zip(float_elements(b)) {
+		match (x, y) {
+			(Element::NaN, Element::NaN) => {},
+			(Element::Infinite { negative: p }, Element::Infinite { negative: q }) if p == q => {},
+			(
+				Element::Finite { negative: p, mantissa: m, exponent: e },
+				Element::Finite { negative: q, mantissa: n, exponent: f },
+			) => {
+				let (x, y) = (on_grid(m, e, grid), on_grid(n, f, grid));
+				// Zero has no sign: -0 equals +0, and so do magnitudes below the grid.
+				let difference = if p == q || x == 0 || y == 0 { x.abs_diff(y) } else { x + y };
+				let scaled = difference * ppb;
+				let relative = u128::from(tolerance.relative_ppb) * x.max(y);
+				if scaled <= absolute + relative {
+					continue;
+				}
+				if scaled > wide_absolute + relative * u128::from(margin) {
+					return Closeness::Beyond;
+				}
+				closeness = Closeness::WithinMargin;
+			},
+			_ => return Closeness::Beyond,
+		}
+	}
+	closeness
+}
+
+/// How close output `b` is to output `a` under `tolerance`, and under `margin` times it.
+///
+/// Both must be canonical tensor sets (sorted by name). The result is symmetric: `compare(a,
+/// b)` equals `compare(b, a)`. `margin` is capped at [`MAX_FRAUD_MARGIN`].
+pub fn compare(a: &TensorSet, b: &TensorSet, tolerance: &Tolerance, margin: u32) -> Closeness {
+	if a.tensors.len() != b.tensors.len() {
+		return Closeness::Beyond;
+	}
+	let margin = margin.clamp(1, MAX_FRAUD_MARGIN);
+	let mut closeness = Closeness::Within;
+	for (x, y) in a.tensors.iter().zip(b.tensors.iter()) {
+		if x.name != y.name
+			|| x.dtype != y.dtype
+			|| x.shape != y.shape
+			|| x.data.len() != y.data.len()
+		{
+			return Closeness::Beyond;
+		}
+		let this = if x.dtype.is_float() {
+			compare_floats(x, y, tolerance, margin)
+		} else if x.data == y.data {
+			Closeness::Within
+		} else {
+			Closeness::Beyond
+		};
+		match this {
+			Closeness::Beyond => return Closeness::Beyond,
+			Closeness::WithinMargin => closeness = Closeness::WithinMargin,
+			Closeness::Within => {},
+		}
+	}
+	closeness
+}
+
+/// What the revealed outputs of a redundant request settle on: the representative output and
+/// how close each distinct output is to it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Verdict {
+	/// Index of the representative among the distinct outputs.
+	pub representative: usize,
+	/// Per distinct output: [`Closeness::Within`] (its workers are paid),
+	/// [`Closeness::WithinMargin`] (unpaid, not slashed) or [`Closeness::Beyond`] (slashed).
+	pub closeness: alloc::vec::Vec<Closeness>,
+}
+
+/// Picks the output a redundant request settles on, if a strict majority of its `redundancy`
+/// workers agrees on one.
+///
+/// `outputs` are the distinct revealed outputs as `(content hash, workers that revealed it)`;
+/// `compare(i, j)` says how close outputs `i` and `j` are (it must be symmetric). The rule:
+///
+/// 1. *Exact majority* (the fast path): an output revealed by more than half of the
+///    redundancy is the representative, found without comparing outputs.
+/// 2. Otherwise, the *support* of an output is the number of workers whose output is within
+///    tolerance of it (its own included). The representative is the output with the largest
+///    support if that is more than half of the redundancy; ties go to the output more workers
+///    revealed exactly, then to the smallest content hash.
+///
+/// Every other output is then classed by its closeness to the representative.
+pub fn verdict(
+	redundancy: u32,
+	outputs: &[([u8; 32], u32)],
+	mut compare: impl FnMut(usize, usize) -> Closeness,
+) -> Option<Verdict> {
+	let majority = |votes: u64| votes.saturating_mul(2) > u64::from(redundancy);
+	let count = outputs.len();
+	// Comparisons are symmetric; each pair is compared at most once.
+	let mut known: alloc::vec::Vec<Option<Closeness>> = alloc::vec![None; count * count];
+	let mut closeness = |i: usize, j: usize| -> Closeness {
+		if i == j {
+			return Closeness::Within;
+		}
+		let (low, high) = (i.min(j), i.max(j));
+		*known[low * count + high].get_or_insert_with(|| compare(low, high))
+	};
+	let representative = match outputs.iter().position(|(_, votes)| majority(u64::from(*votes))) {
+		Some(exact) => exact,
+		None => {
+			let mut best: Option<(u64, u32, [u8; 32], usize)> = None;
+			for i in 0..count {
+				let support: u64 = (0..count)
+					.filter(|&j| closeness(i, j) == Closeness::Within)
+					.map(|j| u64::from(outputs[j].1))
+					.sum();
+				let (hash, votes) = outputs[i];
+				let better = match best {
+					None => true,
+					Some((best_support, best_votes, best_hash, _)) => {
+						(support, votes, core::cmp::Reverse(hash))
+							> (best_support, best_votes, core::cmp::Reverse(best_hash))
+					},
+				};
+				if better {
+					best = Some((support, votes, hash, i));
+				}
+			}
+			match best {
+				Some((support, _, _, index)) if majority(support) => index,
+				_ => return None,
+			}
+		},
+	};
+	let closeness = (0..count).map(|j| closeness(representative, j)).collect();
+	Some(Verdict { representative, closeness })
+}
+
+/// Number of elements [`compare`] reads from a set: the comparator's cost is linear in it.
+pub fn element_count(set: &TensorSet) -> u64 {
+	set.tensors
+		.iter()
+		.map(|tensor| (tensor.data.len() / tensor.dtype.size().max(1)) as u64)
+		.fold(0u64, u64::saturating_add)
+}
+
+#[cfg(test)]
+mod tests;
