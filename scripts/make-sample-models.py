@@ -5,6 +5,13 @@
 - `digits.onnx`: a logistic-regression classifier of 8x8 handwritten digits, trained with
   scikit-learn on its bundled `digits` data set and converted with `skl2onnx`
   (float_input: f32 [N, 64] -> label: i64 [N], probabilities: f32 [N, 10]).
+- `cnn.onnx`: a small residual convolutional network with real (random, seeded) weights:
+  convolutions with batch normalization, a residual block, global average pooling and a dense
+  layer (image: f32 [N, 3, 32, 32] -> logits: f32 [N, 100]). Its outputs change in the last bits
+  with ONNX Runtime's graph optimization level (batch normalization folded into the convolution
+  weights, fused and re-laid-out kernels), as any real CNN's do; redundant workers agree on it
+  within the model's tolerance, not bit for bit, so it keeps every mantissa bit
+  (`output_rounding_bits` 23).
 
 Each model gets `NAME.schema.json` (what `publish-model.mjs` declares on chain) and
 `NAME.input.json` (one sample input in the worker's JSON tensor format).
@@ -41,14 +48,15 @@ def specs(values):
     return out
 
 
-def write(out_dir: Path, name: str, model: onnx.ModelProto, sample: dict):
+def write(out_dir: Path, name: str, model: onnx.ModelProto, sample: dict,
+          rounding_bits: int = ROUNDING_BITS):
     onnx.checker.check_model(model)
     (out_dir / f"{name}.onnx").write_bytes(model.SerializeToString())
     opset = max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
-    schema = {"opset": opset, "output_rounding_bits": ROUNDING_BITS,
+    schema = {"opset": opset, "output_rounding_bits": rounding_bits,
               "inputs": specs(model.graph.input), "outputs": specs(model.graph.output)}
     (out_dir / f"{name}.schema.json").write_text(json.dumps(schema, indent=2) + "\n")
-    inputs = {k: {"dtype": "f32", "shape": list(v.shape), "data": [float(x) for x in v.ravel()]}
+    inputs = {k: {"dtype": "f32", "shape": list(v.shape), "data": [float(str(x)) for x in v.ravel()]}
               for k, v in sample.items()}
     (out_dir / f"{name}.input.json").write_text(json.dumps({"inputs": inputs}) + "\n")
     print(f"{name}.onnx: {len((out_dir / f'{name}.onnx').read_bytes())} bytes")
@@ -68,6 +76,57 @@ def linear_model() -> onnx.ModelProto:
                               producer_name="modelhub-sample")
     model.ir_version = 8
     return model
+
+
+def cnn_model(seed: int = 2609):
+    """A residual CNN with He-initialized random weights and random batch-norm statistics."""
+    rng = np.random.default_rng(seed)
+    nodes, initializers = [], []
+
+    def constant(name, array):
+        initializers.append(numpy_helper.from_array(array.astype(np.float32), name))
+        return name
+
+    def conv_bn(x, name, c_in, c_out, stride, relu=True):
+        fan_in = c_in * 9
+        w = constant(f"{name}.w", rng.normal(0, np.sqrt(2 / fan_in), (c_out, c_in, 3, 3)))
+        b = constant(f"{name}.b", rng.normal(0, 0.05, c_out))
+        nodes.append(helper.make_node("Conv", [x, w, b], [f"{name}.conv"], pads=[1, 1, 1, 1],
+                                      strides=[stride, stride], kernel_shape=[3, 3]))
+        bn = [constant(f"{name}.{k}", v) for k, v in [
+            ("gamma", rng.uniform(0.5, 1.5, c_out)), ("beta", rng.normal(0, 0.1, c_out)),
+            ("mean", rng.normal(0, 0.1, c_out)), ("var", rng.uniform(0.5, 1.5, c_out))]]
+        nodes.append(helper.make_node("BatchNormalization", [f"{name}.conv", *bn], [f"{name}.bn"],
+                                      epsilon=1e-5))
+        if not relu:
+            return f"{name}.bn"
+        nodes.append(helper.make_node("Relu", [f"{name}.bn"], [f"{name}.out"]))
+        return f"{name}.out"
+
+    x = conv_bn("image", "stem", 3, 16, 1)
+    x = conv_bn(x, "down1", 16, 32, 2)
+    y = conv_bn(x, "block.a", 32, 32, 1)
+    y = conv_bn(y, "block.b", 32, 32, 1, relu=False)
+    nodes.append(helper.make_node("Add", [x, y], ["block.sum"]))
+    nodes.append(helper.make_node("Relu", ["block.sum"], ["block.out"]))
+    x = conv_bn("block.out", "down2", 32, 48, 2)
+    nodes.append(helper.make_node("GlobalAveragePool", [x], ["pooled"]))
+    nodes.append(helper.make_node("Flatten", ["pooled"], ["features"], axis=1))
+    w = constant("head.w", rng.normal(0, np.sqrt(1 / 48), (48, 100)))
+    b = constant("head.b", rng.normal(0, 0.05, 100))
+    nodes.append(helper.make_node("Gemm", ["features", w, b], ["logits"]))
+    graph = helper.make_graph(
+        nodes, "cnn",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 100])],
+        initializer=initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="modelhub-sample")
+    model.ir_version = 8
+    # One image; four decimals, so the JSON sample is short and exact as f32.
+    image = np.round(rng.normal(0, 1, (1, 3, 32, 32)), 4).astype(np.float32)
+    return model, image
 
 
 def digits_model():
@@ -94,6 +153,8 @@ def main():
     model, sample, label, accuracy = digits_model()
     write(out_dir, "digits", model, {"float_input": sample})
     print(f"digits: held-out accuracy {accuracy:.2f}, sample label {label}")
+    model, image = cnn_model()
+    write(out_dir, "cnn", model, {"image": image}, rounding_bits=23)
 
 
 if __name__ == "__main__":

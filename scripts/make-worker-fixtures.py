@@ -4,7 +4,7 @@
 
 - `identity.onnx`: one Identity node per protocol dtype, input `in_<dtype>` to output
   `out_<dtype>`: twelve inputs and outputs of every dtype in one model.
-- For `identity.onnx` and the sample models `linear.onnx` and `digits.onnx`:
+- For `identity.onnx` and the sample models `linear.onnx`, `digits.onnx` and `cnn.onnx`:
   `NAME.expected.json`, the outputs ONNX Runtime gives for `NAME.input.json`.
 
 Usage: make-worker-fixtures.py   (writes inference-worker/tests/fixtures)
@@ -87,7 +87,7 @@ def main():
               for name, values in SAMPLE_VALUES.items()}
     (OUT / "identity.input.json").write_text(json.dumps({"inputs": inputs}) + "\n")
     cases = [("identity", OUT / "identity.onnx", inputs)]
-    for name in ("linear", "digits"):
+    for name in ("linear", "digits", "cnn"):
         sample = json.loads((SAMPLES / f"{name}.input.json").read_text())["inputs"]
         cases.append((name, SAMPLES / f"{name}.onnx", sample))
     for name, path, sample in cases:

@@ -6,11 +6,15 @@ use anyhow::{anyhow, bail, Context, Result};
 use modelhub_primitives::{
 	schema::{Dim, IoSchema, TensorSpec},
 	tensor::DType,
+	worker::ExecutionProfile,
 };
 use subxt::{
 	config::{DefaultExtrinsicParamsBuilder, RpcConfigFor},
 	dynamic::{self, Value},
-	ext::scale_decode::{self, DecodeAsType},
+	ext::{
+		scale_decode::{self, DecodeAsType},
+		scale_encode::{self, EncodeAsType},
+	},
 	rpcs::{methods::legacy::LegacyRpcMethods, RpcClient},
 	transactions::Payload,
 	OnlineClient, SubstrateConfig,
@@ -290,10 +294,25 @@ pub struct WorkerRecord {
 	pub bond: u128,
 	/// Registered attestation key.
 	pub attestation_key: [u8; 32],
+	/// Runtime, capacity and execution profile.
+	pub meta: WorkerMeta,
 	/// Jobs assigned and not ended.
 	pub pending_jobs: u32,
 	/// Active or unbonding.
 	pub status: WorkerStatusField,
+}
+
+/// What a worker declares about itself (`pallet_verification::WorkerMeta`).
+#[derive(Clone, Debug, PartialEq, Eq, DecodeAsType, EncodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+#[encode_as_type(crate_path = "scale_encode")]
+pub struct WorkerMeta {
+	/// The inference runtime it names (UTF-8).
+	pub runtime: Vec<u8>,
+	/// Most jobs it takes at once.
+	pub capacity: u32,
+	/// How it runs models.
+	pub profile: ExecutionProfile,
 }
 
 /// Whether a worker takes jobs.
@@ -512,42 +531,16 @@ pub fn report_failure(request: u64, reason: Reason) -> impl Payload {
 	)
 }
 
-fn meta_value(runtime: &str, capacity: u32) -> Value {
-	Value::named_composite([
-		("runtime", Value::from_bytes(runtime.as_bytes())),
-		("capacity", Value::u128(capacity.into())),
-	])
-}
-
 /// `Verification::register_worker(bond, attestation_key, meta)`.
-pub fn register_worker(
-	bond: u128,
-	attestation_key: [u8; 32],
-	runtime: &str,
-	capacity: u32,
-) -> impl Payload {
-	dynamic::transaction(
-		"Verification",
-		"register_worker",
-		(bond, attestation_key, meta_value(runtime, capacity)),
-	)
+pub fn register_worker(bond: u128, attestation_key: [u8; 32], meta: WorkerMeta) -> impl Payload {
+	dynamic::transaction("Verification", "register_worker", (bond, attestation_key, meta))
 }
 
-/// `Verification::update_worker(Some(bond), Some(attestation_key), Some(meta))`.
+/// `Verification::update_worker(bond, attestation_key, meta)`; `None` keeps a field.
 pub fn update_worker(
-	bond: u128,
-	attestation_key: [u8; 32],
-	runtime: &str,
-	capacity: u32,
+	bond: Option<u128>,
+	attestation_key: Option<[u8; 32]>,
+	meta: Option<WorkerMeta>,
 ) -> impl Payload {
-	let some = |value: Value| Value::unnamed_variant("Some", [value]);
-	dynamic::transaction(
-		"Verification",
-		"update_worker",
-		(
-			some(Value::u128(bond)),
-			some(Value::from_bytes(attestation_key)),
-			some(meta_value(runtime, capacity)),
-		),
-	)
+	dynamic::transaction("Verification", "update_worker", (bond, attestation_key, meta))
 }

@@ -2,11 +2,16 @@
 //! time) on canonical tensor sets.
 //!
 //! Everything the worker controls in the float path is fixed: sequential execution, a set
-//! number of intra-op threads, graph optimizations at `All`, deterministic compute where ONNX
-//! Runtime offers it, the CPU execution provider (with its default arena allocator).
+//! number of intra-op threads, one graph optimization level (`All` unless chosen otherwise),
+//! deterministic compute where ONNX Runtime offers it, the CPU execution provider (with its
+//! default arena allocator). [`Settings::declared`] is the execution profile the worker declares
+//! on chain: these settings, the loaded library's version and the CPU's instruction-set class.
 
 use anyhow::{anyhow, bail, Context, Result};
-use modelhub_primitives::tensor::{DType, Tensor, TensorSet};
+use modelhub_primitives::{
+	tensor::{DType, Tensor, TensorSet},
+	worker::{CpuClass, ExecutionProfile, ExecutionProvider, GraphOptimization, Version},
+};
 use ort::{
 	environment::Environment,
 	memory::Allocator,
@@ -17,6 +22,74 @@ use std::{path::Path, sync::OnceLock};
 
 /// The one ONNX Runtime environment of the process.
 static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
+
+/// The version of the ONNX Runtime library the environment loaded.
+static LIBRARY_VERSION: OnceLock<Version> = OnceLock::new();
+
+/// The version the ONNX Runtime library at `path` reports
+/// (`OrtGetApiBase()->GetVersionString()`).
+fn library_version(path: &Path) -> Result<Version> {
+	/// `OrtApiBase` of the ONNX Runtime C API.
+	#[repr(C)]
+	struct ApiBase {
+		_get_api: unsafe extern "C" fn(u32) -> *const std::ffi::c_void,
+		get_version_string: unsafe extern "C" fn() -> *const std::ffi::c_char,
+	}
+	// SAFETY: the library is ONNX Runtime, already loaded (and kept loaded) by `ort`; this
+	// takes one more reference to it and calls the C API's version function, which returns a
+	// static NUL-terminated string.
+	let text = unsafe {
+		let library = libloading::Library::new(path)?;
+		let get_base: libloading::Symbol<unsafe extern "C" fn() -> *const ApiBase> =
+			library.get(b"OrtGetApiBase")?;
+		let base = get_base();
+		if base.is_null() {
+			bail!("{}: OrtGetApiBase returned nothing", path.display());
+		}
+		let text = ((*base).get_version_string)();
+		if text.is_null() {
+			bail!("{}: ONNX Runtime reports no version", path.display());
+		}
+		std::ffi::CStr::from_ptr(text).to_string_lossy().into_owned()
+	};
+	Version::parse(&text)
+		.ok_or_else(|| anyhow!("{}: unreadable ONNX Runtime version {text:?}", path.display()))
+}
+
+/// The version of the loaded ONNX Runtime library; call [`environment`] first.
+pub fn onnx_runtime_version() -> Result<Version> {
+	LIBRARY_VERSION.get().copied().ok_or_else(|| anyhow!("ONNX Runtime is not loaded"))
+}
+
+/// The instruction-set class of this CPU, as ONNX Runtime's CPU kernels tell them apart.
+pub fn cpu_class() -> CpuClass {
+	#[cfg(target_arch = "x86_64")]
+	{
+		if std::arch::is_x86_feature_detected!("avx512f") {
+			CpuClass::X86_64Avx512
+		} else if std::arch::is_x86_feature_detected!("avx2")
+			&& std::arch::is_x86_feature_detected!("fma")
+		{
+			CpuClass::X86_64Avx2
+		} else if std::arch::is_x86_feature_detected!("avx") {
+			CpuClass::X86_64Avx
+		} else {
+			CpuClass::X86_64
+		}
+	}
+	#[cfg(target_arch = "aarch64")]
+	{
+		if std::arch::is_aarch64_feature_detected!("sve") {
+			CpuClass::Aarch64Sve
+		} else {
+			CpuClass::Aarch64
+		}
+	}
+	#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+	{
+		CpuClass::Other
+	}
+}
 
 /// The ONNX Runtime environment, loading the library from `library` (or `ORT_DYLIB_PATH`)
 /// the first time.
@@ -38,11 +111,13 @@ pub fn environment(library: Option<&Path>) -> Result<&'static Environment> {
 	}
 	let builder = ort::init_from(&path)
 		.map_err(|error| anyhow!("loading ONNX Runtime from {}: {error}", path.display()))?;
+	let version = library_version(&path)?;
 	let environment = builder
 		.with_name("modelhub-worker")
 		.with_telemetry(false)
 		.build()
 		.context("creating the ONNX Runtime environment")?;
+	let _ = LIBRARY_VERSION.set(version);
 	Ok(ENVIRONMENT.get_or_init(|| environment))
 }
 
@@ -80,16 +155,43 @@ pub struct Port {
 	pub shape: Vec<Option<u64>>,
 }
 
-/// How a model is run.
+/// How the worker runs models: the settings it chooses.
 #[derive(Clone, Copy, Debug)]
-pub struct ExecutionProfile {
+pub struct Settings {
 	/// Intra-op threads.
 	pub threads: usize,
+	/// Graph optimization level.
+	pub graph_optimization: GraphOptimization,
 }
 
-impl Default for ExecutionProfile {
+impl Default for Settings {
 	fn default() -> Self {
-		Self { threads: 1 }
+		Self { threads: 1, graph_optimization: GraphOptimization::All }
+	}
+}
+
+impl Settings {
+	/// The execution profile these settings give with the loaded ONNX Runtime on this CPU.
+	pub fn declared(&self) -> Result<ExecutionProfile> {
+		Ok(ExecutionProfile {
+			onnx_runtime: onnx_runtime_version()?,
+			graph_optimization: self.graph_optimization,
+			execution_provider: ExecutionProvider::Cpu,
+			deterministic_compute: true,
+			intra_op_threads: u16::try_from(self.threads.max(1)).unwrap_or(u16::MAX),
+			cpu_class: cpu_class(),
+		})
+	}
+}
+
+/// ONNX Runtime's name for a graph optimization level.
+fn optimization_level(level: GraphOptimization) -> GraphOptimizationLevel {
+	match level {
+		GraphOptimization::Disabled => GraphOptimizationLevel::Disable,
+		GraphOptimization::Basic => GraphOptimizationLevel::Level1,
+		GraphOptimization::Extended => GraphOptimizationLevel::Level2,
+		GraphOptimization::Layout => GraphOptimizationLevel::Level3,
+		GraphOptimization::All => GraphOptimizationLevel::All,
 	}
 }
 
@@ -117,11 +219,11 @@ fn ports(outlets: &[ort::value::Outlet]) -> Vec<Port> {
 fn build_session(
 	environment: &Environment,
 	bytes: &[u8],
-	profile: ExecutionProfile,
+	settings: Settings,
 ) -> ort::Result<Session> {
 	Session::builder(environment)?
-		.with_optimization_level(GraphOptimizationLevel::All)?
-		.with_intra_threads(profile.threads.max(1))?
+		.with_optimization_level(optimization_level(settings.graph_optimization))?
+		.with_intra_threads(settings.threads.max(1))?
 		.with_inter_threads(1)?
 		.with_parallel_execution(false)?
 		.with_deterministic_compute(true)?
@@ -131,12 +233,8 @@ fn build_session(
 
 impl Model {
 	/// Loads an ONNX model from its bytes.
-	pub fn load(
-		environment: &Environment,
-		bytes: &[u8],
-		profile: ExecutionProfile,
-	) -> Result<Self> {
-		let session = build_session(environment, bytes, profile)
+	pub fn load(environment: &Environment, bytes: &[u8], settings: Settings) -> Result<Self> {
+		let session = build_session(environment, bytes, settings)
 			.context("ONNX Runtime could not load the model")?;
 		let inputs = ports(session.inputs());
 		Ok(Self { session, inputs })

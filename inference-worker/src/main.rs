@@ -18,7 +18,10 @@ mod worker;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use modelhub_primitives::tensor::TensorSet;
+use modelhub_primitives::{
+	tensor::TensorSet,
+	worker::{ExecutionProfile, GraphOptimization},
+};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -55,6 +58,48 @@ struct Account {
 	attestation_suri: Option<String>,
 }
 
+/// How ONNX Runtime executes models: what the worker declares as its execution profile.
+#[derive(Debug, Args)]
+struct EngineArgs {
+	/// Intra-op threads per execution.
+	#[arg(long, default_value_t = 1)]
+	threads: usize,
+	/// ONNX Runtime's graph optimization level: disabled, basic, extended, layout or all.
+	#[arg(long, default_value = "all", value_parser = parse_graph_optimization)]
+	graph_optimization: GraphOptimization,
+	/// The ONNX Runtime library (default: $ORT_DYLIB_PATH).
+	#[arg(long, value_name = "FILE")]
+	ort_library: Option<PathBuf>,
+}
+
+impl EngineArgs {
+	fn settings(&self) -> engine::Settings {
+		engine::Settings {
+			threads: self.threads.max(1),
+			graph_optimization: self.graph_optimization,
+		}
+	}
+}
+
+fn parse_graph_optimization(text: &str) -> Result<GraphOptimization, String> {
+	GraphOptimization::from_name(text).ok_or_else(|| {
+		let names: Vec<&str> = GraphOptimization::ALL.iter().map(|level| level.as_str()).collect();
+		format!("expected one of {}", names.join(", "))
+	})
+}
+
+/// An execution profile as JSON, in the names the command line uses.
+fn profile_json(profile: &ExecutionProfile) -> Value {
+	json!({
+		"onnx_runtime": profile.onnx_runtime.to_string(),
+		"graph_optimization": profile.graph_optimization.as_str(),
+		"execution_provider": profile.execution_provider.as_str(),
+		"deterministic_compute": profile.deterministic_compute,
+		"intra_op_threads": profile.intra_op_threads,
+		"cpu_class": profile.cpu_class.as_str(),
+	})
+}
+
 #[derive(Debug, Args)]
 struct RegisterArgs {
 	#[command(flatten)]
@@ -65,9 +110,13 @@ struct RegisterArgs {
 	/// Jobs the worker takes at once.
 	#[arg(long, default_value_t = 4)]
 	capacity: u32,
-	/// The runtime the worker advertises.
-	#[arg(long, default_value = "onnxruntime-1.31.1/cpu")]
-	runtime: String,
+	/// The runtime the worker advertises (default: `onnxruntime-<version>/cpu`).
+	#[arg(long)]
+	runtime: Option<String>,
+	/// The execution profile declared with the registration; `run` declares its own again
+	/// when it differs.
+	#[command(flatten)]
+	engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -92,18 +141,14 @@ struct RunArgs {
 	/// Jobs waiting for an executor; beyond that, jobs wait on chain.
 	#[arg(long, default_value_t = 16)]
 	queue: usize,
-	/// Intra-op threads per execution.
-	#[arg(long, default_value_t = 1)]
-	threads: usize,
 	/// Seconds one artifact download may take.
 	#[arg(long, default_value_t = 120)]
 	fetch_timeout: u64,
 	/// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9616).
 	#[arg(long)]
 	prometheus: Option<std::net::SocketAddr>,
-	/// The ONNX Runtime library (default: $ORT_DYLIB_PATH).
-	#[arg(long, value_name = "FILE")]
-	ort_library: Option<PathBuf>,
+	#[command(flatten)]
+	engine: EngineArgs,
 	/// Which blocks to take jobs from: `best` (the node's best chain; lowest latency, a job
 	/// in a retracted block is dropped at the next one) or `finalized`.
 	#[arg(long, default_value = "best", value_parser = ["best", "finalized"])]
@@ -138,12 +183,8 @@ struct ExecArgs {
 	/// and its `output_rounding_bits` apply.
 	#[arg(long, value_name = "FILE")]
 	schema: Option<PathBuf>,
-	/// Intra-op threads.
-	#[arg(long, default_value_t = 1)]
-	threads: usize,
-	/// The ONNX Runtime library (default: $ORT_DYLIB_PATH).
-	#[arg(long, value_name = "FILE")]
-	ort_library: Option<PathBuf>,
+	#[command(flatten)]
+	engine: EngineArgs,
 	/// Also time this many runs (after `--warmup` untimed ones) of what a worker does per job
 	/// with a loaded session: convert the inputs, run, convert the outputs back, round and hash
 	/// them; adds "timing" (latency percentiles in ms, throughput per second) to the output.
@@ -256,7 +297,7 @@ fn time_runs(
 	let percentile = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
 	Ok(json!({
 		"runs": args.repeat,
-		"threads": args.threads,
+		"threads": args.engine.threads,
 		"mean_ms": latencies.iter().sum::<f64>() / latencies.len() as f64,
 		"p50_ms": percentile(0.5),
 		"p90_ms": percentile(0.9),
@@ -275,12 +316,9 @@ fn exec(args: ExecArgs) -> Result<()> {
 	}
 	let model_bytes =
 		std::fs::read(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
-	let environment = engine::environment(args.ort_library.as_deref())?;
-	let mut model = engine::Model::load(
-		environment,
-		&model_bytes,
-		engine::ExecutionProfile { threads: args.threads },
-	)?;
+	let environment = engine::environment(args.engine.ort_library.as_deref())?;
+	let settings = args.engine.settings();
+	let mut model = engine::Model::load(environment, &model_bytes, settings)?;
 	let bits = args.rounding_bits.or(schema.as_ref().map(|(_, bits)| *bits)).unwrap_or(52);
 	let timing =
 		if args.repeat > 0 { Some(time_runs(&mut model, &inputs, bits, &args)?) } else { None };
@@ -299,6 +337,7 @@ fn exec(args: ExecArgs) -> Result<()> {
 		fields
 			.insert("model_hash".into(), json!(hex(&sp_crypto_hashing::blake2_256(&model_bytes))));
 		fields.insert("rounding_bits".into(), json!(bits));
+		fields.insert("profile".into(), profile_json(&settings.declared()?));
 		if let Some(timing) = timing {
 			fields.insert("timing".into(), timing);
 		}
@@ -378,6 +417,12 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
 fn register(args: RegisterArgs) -> Result<()> {
 	let bond = parse_opg(&args.bond)?;
 	let (signer, attestor, _) = keys(&args.account)?;
+	engine::environment(args.engine.ort_library.as_deref())?;
+	let profile = args.engine.settings().declared()?;
+	let runtime =
+		args.runtime.clone().unwrap_or_else(|| format!("onnxruntime-{}/cpu", profile.onnx_runtime));
+	let meta =
+		chain::WorkerMeta { runtime: runtime.into_bytes(), capacity: args.capacity, profile };
 	tokio_runtime()?.block_on(async {
 		let chain = chain::Chain::connect(&args.account.url, signer).await?;
 		let at = chain.finalized().await?;
@@ -385,11 +430,11 @@ fn register(args: RegisterArgs) -> Result<()> {
 		let timeout = std::time::Duration::from_secs(120);
 		let events = match chain.worker(&at).await? {
 			None => {
-				let call = chain::register_worker(bond, key, &args.runtime, args.capacity);
+				let call = chain::register_worker(bond, key, meta);
 				chain.submit_and_wait(&call, timeout).await?
 			},
 			Some(_) => {
-				let call = chain::update_worker(bond, key, &args.runtime, args.capacity);
+				let call = chain::update_worker(Some(bond), Some(key), Some(meta));
 				chain.submit_and_wait(&call, timeout).await?
 			},
 		};
@@ -404,6 +449,7 @@ fn register(args: RegisterArgs) -> Result<()> {
 				"account": hex(&chain.account),
 				"attestation_key": hex(&record.attestation_key),
 				"bond": record.bond.to_string(),
+				"profile": profile_json(&record.meta.profile),
 				"events": events,
 			})
 		);
@@ -413,7 +459,7 @@ fn register(args: RegisterArgs) -> Result<()> {
 
 fn run(args: RunArgs) -> Result<()> {
 	let (signer, attestor, salt_secret) = keys(&args.account)?;
-	let environment = engine::environment(args.ort_library.as_deref())?;
+	let environment = engine::environment(args.engine.ort_library.as_deref())?;
 	let registry = substrate_prometheus_endpoint::Registry::new();
 	let metrics = metrics::Metrics::new(&registry)?;
 	let mib = 1u64 << 20;
@@ -424,7 +470,7 @@ fn run(args: RunArgs) -> Result<()> {
 		max_session_bytes: args.max_session_mib.saturating_mul(mib),
 		max_jobs: args.max_jobs.max(1),
 		queue: args.queue,
-		threads: args.threads.max(1),
+		settings: args.engine.settings(),
 		fetch_timeout: std::time::Duration::from_secs(args.fetch_timeout),
 		fetch_attempts: 3,
 		resubmit_after: 3,

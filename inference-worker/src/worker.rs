@@ -10,6 +10,10 @@
 //! worker's secret and the request, and execution is deterministic, so a worker that restarts
 //! between its commitment and its reveal recomputes the same output and salt.
 //!
+//! On connecting, the worker compares the execution profile the chain has for it with its own
+//! (ONNX Runtime version, graph optimization level, threads, CPU class) and declares its own
+//! with `update_worker` when they differ.
+//!
 //! Jobs run in a bounded pool: at most `max_jobs` execute at once (ONNX Runtime on blocking
 //! threads) and at most `queue` more wait; jobs beyond that stay assigned on chain and are
 //! taken at a later block.
@@ -18,6 +22,7 @@ use anyhow::{anyhow, bail, Result};
 use modelhub_primitives::{
 	inference::{result_commitment, Attestation},
 	tensor::TensorSet,
+	worker::ExecutionProfile,
 };
 use ort::environment::Environment;
 use std::{
@@ -32,7 +37,7 @@ use tokio::sync::{mpsc, Semaphore};
 use crate::{
 	artifacts::{hex, ArtifactCache, FetchError},
 	chain::{self, Chain, ModelVersion, Outcome, Phase, Reason, Request, SlotState},
-	engine::{ExecutionProfile, Model},
+	engine::{Model, Settings},
 	metrics::Metrics,
 	sessions::Lru,
 	tensor_io,
@@ -53,8 +58,8 @@ pub struct Options {
 	pub max_jobs: usize,
 	/// Jobs waiting for an executor, beyond which new jobs wait on chain.
 	pub queue: usize,
-	/// Intra-op threads per execution.
-	pub threads: usize,
+	/// Threads and graph optimization level of every execution.
+	pub settings: Settings,
 	/// How long one artifact download may take.
 	pub fetch_timeout: Duration,
 	/// Attempts to fetch an artifact before reporting it unavailable.
@@ -130,6 +135,8 @@ pub struct Engine {
 	salt_secret: [u8; 32],
 	/// Outputs committed to and not yet revealed, by request.
 	committed: Mutex<HashMap<u64, Prepared>>,
+	/// The execution profile the worker declares on chain.
+	profile: ExecutionProfile,
 }
 
 impl Engine {
@@ -146,7 +153,9 @@ impl Engine {
 			options.max_cache_bytes,
 			options.fetch_timeout,
 		)?;
+		let profile = options.settings.declared()?;
 		Ok(Self {
+			profile,
 			environment,
 			cache,
 			sessions: Mutex::new(Lru::new(options.max_sessions, options.max_session_bytes)),
@@ -195,8 +204,8 @@ impl Engine {
 			"loading model"
 		);
 		let environment = self.environment;
-		let profile = ExecutionProfile { threads: self.options.threads };
-		let model = tokio::task::spawn_blocking(move || Model::load(environment, &bytes, profile))
+		let settings = self.options.settings;
+		let model = tokio::task::spawn_blocking(move || Model::load(environment, &bytes, settings))
 			.await
 			.map_err(|error| failure(Reason::ExecutionError, format!("loader crashed: {error}")))?
 			.map_err(|error| failure(Reason::InvalidModel, format!("{error:#}")))?;
@@ -367,6 +376,18 @@ async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<(
 		tracing::warn!(
 			"this worker is unbonding (bond free from block {until}): it finishes its open jobs and gets no new ones"
 		);
+	}
+	if record.meta.profile != engine.profile
+		&& matches!(record.status, chain::WorkerStatusField::Active)
+	{
+		let meta = chain::WorkerMeta { profile: engine.profile, ..record.meta.clone() };
+		let call = chain::update_worker(None, None, Some(meta));
+		// The profile informs; a worker that cannot declare it (no funds for the fee, say)
+		// still serves its jobs.
+		match chain.submit_and_wait(&call, Duration::from_secs(120)).await {
+			Ok(_) => tracing::info!(profile = ?engine.profile, "execution profile declared"),
+			Err(error) => tracing::warn!("could not declare the execution profile: {error:#}"),
+		}
 	}
 	let max_output_len: u32 = Chain::constant(&at, "Inference", "MaxOutputLen")?;
 	tracing::info!(

@@ -4,6 +4,9 @@
 //! - one worker: publish, pay, settle, with every balance checked to the unit;
 //! - three workers at redundancy 3, one of them lying: the majority settles, the liar is
 //!   slashed;
+//! - the same on a real-weight CNN with the two honest workers at different graph optimization
+//!   levels: their outputs differ in the last bits, agree within the model's tolerance, and
+//!   both are paid;
 //! - a worker killed between its commitment and its reveal and started again: it reveals and
 //!   the request settles;
 //! - an artifact whose bytes do not match the record: the worker reports it (following
@@ -15,6 +18,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use anyhow::{anyhow, bail, Result};
 use hub::*;
+use subxt::utils::H256;
 use subxt_signer::sr25519::dev;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,7 +43,7 @@ async fn one_worker_serves_a_paid_call_and_every_balance_adds_up() -> Result<()>
 		.to_string();
 	assert!(unknown.contains("model 999 does not exist"), "{unknown}");
 
-	let (requested, request_block, tx_fee) = request(&hub.api, hub.model, 1).await?;
+	let (requested, request_block, tx_fee) = request(&hub.api, hub.model, &hub.input, 1).await?;
 	assert_eq!(requested.workers, vec![dave]);
 	assert_eq!(quote["total"], requested.fee.to_string());
 	assert_eq!(quote["royalty"], PRICE.to_string());
@@ -135,14 +139,13 @@ async fn one_worker_serves_a_paid_call_and_every_balance_adds_up() -> Result<()>
 	Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_workers_settle_by_majority_and_the_liar_is_slashed() -> Result<()> {
-	let lie: &[&str] = &["--test-corrupt-outputs"];
-	let mut hub = Hub::start(&[("//Dave", &[]), ("//Eve", &[]), ("//Ferdie", lie)], None).await?;
+/// Bob's request at redundancy 3 to Dave, Eve and Ferdie (the hub's three workers, Ferdie
+/// lying): Dave and Eve settle it and are paid the same; Ferdie is not paid and loses bond.
+/// Returns the request's block, the settlement's block and the settlement.
+async fn settle_past_the_liar(hub: &mut Hub) -> Result<(H256, H256, Settled)> {
 	let (dave, eve, ferdie) =
 		(dev::dave().public_key().0, dev::eve().public_key().0, dev::ferdie().public_key().0);
-
-	let (requested, request_block, _) = request(&hub.api, hub.model, 3).await?;
+	let (requested, request_block, _) = request(&hub.api, hub.model, &hub.input, 3).await?;
 	assert_eq!(sorted(requested.workers.clone()), sorted(vec![dave, eve, ferdie]));
 	let (settled_block, settled) =
 		hub.wait_settled(requested.request, request_block, Duration::from_secs(180)).await?;
@@ -151,12 +154,84 @@ async fn three_workers_settle_by_majority_and_the_liar_is_slashed() -> Result<()
 		sorted(vec![dave, eve]),
 		"the two honest workers form the majority"
 	);
+	let paid = |who: [u8; 32]| -> u128 {
+		settled.payouts.iter().filter(|(payee, _)| *payee == who).map(|(_, amount)| amount).sum()
+	};
+	let (dave_pay, eve_pay) = (paid(dave), paid(eve));
+	assert!(dave_pay > 0 && dave_pay.abs_diff(eve_pay) <= 1, "{dave_pay} vs {eve_pay}");
+	assert_eq!(paid(ferdie), 0, "the liar is not paid");
 	let api = &hub.api;
-	check_output(api, settled_block, requested.request, settled.output_hash).await?;
-	assert!(settled.payouts.iter().all(|(who, _)| *who != ferdie), "the liar is not paid");
 	assert!(bond(api, settled_block, ferdie).await? < 100 * OPG, "the liar lost bond");
 	assert_eq!(bond(api, settled_block, dave).await?, 100 * OPG);
 	assert_eq!(bond(api, settled_block, eve).await?, 100 * OPG);
+	Ok((request_block, settled_block, settled))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_settle_by_majority_and_the_liar_is_slashed() -> Result<()> {
+	let lie: &[&str] = &["--test-corrupt-outputs"];
+	let mut hub = Hub::start(&[("//Dave", &[]), ("//Eve", &[]), ("//Ferdie", lie)], None).await?;
+	let (_, settled_block, settled) = settle_past_the_liar(&mut hub).await?;
+	check_output(&hub.api, settled_block, settled.request, settled.output_hash).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_workers_at_different_optimization_levels_agree_within_tolerance_and_are_paid(
+) -> Result<()> {
+	let unoptimized: &[&str] = &["--graph-optimization", "disabled"];
+	let lie: &[&str] = &["--test-corrupt-outputs"];
+	let cnn = Sample::cnn()?;
+	let workers = [("//Dave", &[][..]), ("//Eve", unoptimized), ("//Ferdie", lie)];
+	let mut hub = Hub::start_with(&cnn, &workers, None).await?;
+	let (dave, eve) = (dev::dave().public_key().0, dev::eve().public_key().0);
+
+	// Every worker registered with the default profile; Eve's declared its own when it started,
+	// and anyone can read each worker's profile.
+	assert!(hub.workers[1].log().contains("execution profile declared"));
+	assert!(!hub.workers[0].log().contains("execution profile declared"));
+	let rpc = hub.node.rpc_client(Duration::from_secs(30)).await?;
+	let profile = |account: &'static str| {
+		let rpc = &rpc;
+		async move {
+			let worker: serde_json::Value =
+				rpc.request("modelhub_worker", subxt::rpcs::rpc_params![account]).await?;
+			Ok::<_, anyhow::Error>(worker["profile"].clone())
+		}
+	};
+	let (dave_profile, eve_profile) = (
+		profile("5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy").await?,
+		profile("5HGjWAeFDfFCWPsjFQdVV2Msvz2XtMktvgocEZcCj68kUMaw").await?,
+	);
+	assert_eq!(dave_profile["graphOptimization"], "all");
+	assert_eq!(eve_profile["graphOptimization"], "disabled");
+	for profile in [&dave_profile, &eve_profile] {
+		assert_eq!(profile["executionProvider"], "cpu");
+		assert_eq!(profile["deterministicCompute"], true);
+		assert!(profile["onnxRuntime"].as_str().is_some_and(|v| v.starts_with("1.")), "{profile}");
+	}
+	assert_eq!(dave_profile["cpuClass"], eve_profile["cpuClass"]);
+
+	// Both honest workers are paid the same; the liar is not, and loses bond.
+	let (request_block, settled_block, settled) = settle_past_the_liar(&mut hub).await?;
+	// Their outputs are not the same bits: the agreement was by tolerance, not by hash.
+	let reveals = reveals(&hub.api, request_block, settled_block, settled.request).await?;
+	let of = |who: [u8; 32]| {
+		reveals
+			.iter()
+			.find(|reveal| reveal.worker == who)
+			.ok_or_else(|| anyhow!("no reveal by 0x{}", hex::encode(who)))
+	};
+	let (by_dave, by_eve) = (of(dave)?, of(eve)?);
+	assert_ne!(by_dave.output_hash, by_eve.output_hash);
+	assert!([by_dave.output_hash, by_eve.output_hash].contains(&settled.output_hash));
+	let logits = |reveal: &Reveal| {
+		reveal.output.tensors.first().map(|tensor| distance::f32_values(&tensor.data))
+	};
+	let (a, b) = (logits(by_dave).unwrap_or_default(), logits(by_eve).unwrap_or_default());
+	assert_eq!((a.len(), b.len()), (100, 100));
+	let distance = distance::Distance::of(&a, &b);
+	println!("honest outputs on chain, graph optimization all vs disabled: {distance}");
+	assert!(distance.differing > 0 && distance.relative() < 5e-6, "{distance}");
 	Ok(())
 }
 
@@ -164,7 +239,7 @@ async fn three_workers_settle_by_majority_and_the_liar_is_slashed() -> Result<()
 async fn a_worker_killed_between_commit_and_reveal_reveals_after_restart() -> Result<()> {
 	let mut hub = Hub::start(&[("//Dave", &[]), ("//Eve", &[])], None).await?;
 	let (dave, eve) = (dev::dave().public_key().0, dev::eve().public_key().0);
-	let (requested, request_block, _) = request(&hub.api, hub.model, 2).await?;
+	let (requested, request_block, _) = request(&hub.api, hub.model, &hub.input, 2).await?;
 	// Dave dies right after sending its commitment, before any reveal can happen; the
 	// restarted process recomputes the output and the salt and reveals.
 	let dave_worker = &mut hub.workers[0];
@@ -194,7 +269,7 @@ async fn an_artifact_that_does_not_match_is_reported_and_the_payer_refunded() ->
 	let mut hub = Hub::start(&[("//Dave", finalized)], Some(&wrong)).await?;
 	let (bob, dave) = (dev::bob().public_key().0, dev::dave().public_key().0);
 
-	let (requested, request_block, tx_fee) = request(&hub.api, hub.model, 1).await?;
+	let (requested, request_block, tx_fee) = request(&hub.api, hub.model, &hub.input, 1).await?;
 	let (ended_block, ended, failures) =
 		hub.wait_ended(requested.request, request_block, Duration::from_secs(120)).await?;
 	let Ended::Refunded(refunded) = ended else { bail!("expected a refund, got {ended:?}") };

@@ -2,7 +2,15 @@
 //! `onnxruntime` package gives for the same model and input (fixtures made by
 //! `scripts/make-worker-fixtures.py`).
 
+use modelhub_primitives::{
+	agreement::{Agreement, Closeness},
+	tensor::{DType, Limits, Tensor, TensorSet},
+};
 use serde_json::Value;
+
+#[path = "hub/distance.rs"]
+mod distance;
+use distance::Distance;
 use std::{
 	path::{Path, PathBuf},
 	process::Command,
@@ -127,7 +135,7 @@ fn every_dtype_goes_through_a_model_unchanged() {
 
 #[test]
 fn sample_models_match_onnx_runtime_in_python() {
-	for name in ["linear", "digits"] {
+	for name in ["linear", "digits", "cnn"] {
 		let out = exec_json(
 			&sample(&format!("{name}.onnx")),
 			&sample(&format!("{name}.input.json")),
@@ -225,4 +233,71 @@ fn bad_models_and_inputs_fail_with_a_message_not_a_crash() {
 		assert!(!stderr.contains("panicked"), "{stderr}");
 	}
 	let _ = std::fs::remove_file(&garbage);
+}
+
+/// The f32 output `name` of an `exec` result: its values, and as a canonical tensor set.
+fn f32_output(result: &Value, name: &str) -> (Vec<f32>, TensorSet) {
+	let output = &result["outputs"][name];
+	assert_eq!(output["dtype"], "f32", "{name}");
+	let shape: Vec<u64> =
+		output["shape"].as_array().expect("shape").iter().filter_map(Value::as_u64).collect();
+	let values: Vec<f32> = output["data"]
+		.as_array()
+		.expect("data")
+		.iter()
+		.map(|value| value.as_f64().expect("number") as f32)
+		.collect();
+	let tensor = Tensor {
+		name: name.as_bytes().to_vec(),
+		dtype: DType::F32,
+		shape,
+		data: values.iter().flat_map(|value| value.to_le_bytes()).collect(),
+	};
+	let set = TensorSet::new(vec![tensor], &Limits::default()).expect("a valid tensor set");
+	(values, set)
+}
+
+#[test]
+fn graph_optimization_levels_change_the_last_bits_within_the_default_tolerance() {
+	let (model, input) = (sample("cnn.onnx"), sample("cnn.input.json"));
+	let run = |level: &str| {
+		exec_json(&model, &input, &["--rounding-bits", "23", "--graph-optimization", level])
+	};
+	let (all, disabled) = (run("all"), run("disabled"));
+	// The output names the profile it was computed under.
+	assert_eq!(all["profile"]["graph_optimization"], "all");
+	assert_eq!(disabled["profile"]["graph_optimization"], "disabled");
+	assert_eq!(all["profile"]["execution_provider"], "cpu");
+	assert_eq!(all["profile"]["deterministic_compute"], true);
+	if let Ok(version) = std::env::var("ONNXRUNTIME_VERSION") {
+		assert_eq!(all["profile"]["onnx_runtime"], version.as_str());
+	}
+	// Both honest, yet not bit for bit the same: the hashes differ.
+	assert_ne!(all["output_hash"], disabled["output_hash"]);
+	let (a, a_set) = f32_output(&all, "logits");
+	let (b, b_set) = f32_output(&disabled, "logits");
+	assert_eq!(Agreement::DEFAULT.compare(&a_set, &b_set), Closeness::Within);
+	assert_eq!(Agreement::DEFAULT.compare(&b_set, &a_set), Closeness::Within);
+	// An all-zero answer (what a lazy or lying worker sends) is beyond the fraud margin.
+	let zeros = Value::from(a.iter().map(|_| 0.0).collect::<Vec<f64>>());
+	let mut lie = all.clone();
+	lie["outputs"]["logits"]["data"] = zeros;
+	let (_, lie_set) = f32_output(&lie, "logits");
+	assert_eq!(Agreement::DEFAULT.compare(&a_set, &lie_set), Closeness::Beyond);
+
+	let distance = Distance::of(&a, &b);
+	println!("cnn logits, graph optimization all vs disabled: {distance}");
+	assert!(distance.differing > 0);
+
+	let (ok, _, stderr) = worker(&[
+		"exec",
+		"--model",
+		model.to_str().expect("utf-8"),
+		"--input-json",
+		input.to_str().expect("utf-8"),
+		"--graph-optimization",
+		"fastest",
+	]);
+	assert!(!ok);
+	assert!(stderr.contains("expected one of disabled, basic, extended, layout, all"), "{stderr}");
 }

@@ -215,6 +215,8 @@ pub struct WorkerRegistration<Balance, BlockNumber> {
 	pub runtime: Vec<u8>,
 	/// Most jobs it takes at once.
 	pub capacity: u32,
+	/// How it runs models.
+	pub profile: crate::worker::ExecutionProfile,
 	/// Jobs assigned and not ended.
 	pub pending_jobs: u32,
 	/// Block of registration.

@@ -17,6 +17,7 @@ pub mod stats;
 pub mod tensor;
 #[cfg(test)]
 mod tests;
+pub mod worker;
 
 use sp_runtime::{
 	traits::{IdentifyAccount, Verify},

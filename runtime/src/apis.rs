@@ -466,6 +466,7 @@ pub mod model_hub {
 			attestation_key: info.attestation_key,
 			runtime: info.meta.runtime.into_inner(),
 			capacity: info.meta.capacity,
+			profile: info.meta.profile,
 			pending_jobs: info.pending_jobs,
 			registered_at: info.registered_at,
 			unbonding_until: match info.status {

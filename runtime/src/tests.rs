@@ -272,6 +272,7 @@ fn a_paid_inference_settles_through_signed_transactions() {
 				meta: pallet_verification::WorkerMeta {
 					runtime: b"onnxruntime 1.31.1".to_vec().try_into().expect("fits"),
 					capacity: 4,
+					profile: Default::default(),
 				},
 			}),
 			0,

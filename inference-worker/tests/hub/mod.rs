@@ -1,10 +1,12 @@
-//! The harness of the end-to-end tests: a dev node with the sample digits classifier published
-//! and `modelhub-worker run` processes serving it, and the chain reads the tests check.
+//! The harness of the end-to-end tests: a dev node with a sample model published (the digits
+//! classifier unless a test picks another) and `modelhub-worker run` processes serving it, and
+//! the chain reads the tests check.
 
 #![allow(dead_code)]
 
 #[path = "../../../node/tests/common/mod.rs"]
 pub mod common;
+pub mod distance;
 
 use std::{
 	fs::File,
@@ -41,8 +43,94 @@ pub fn repo() -> PathBuf {
 	manifest_dir().join("..")
 }
 
-pub fn digits_model() -> PathBuf {
-	repo().join("scripts/sample-models/digits.onnx")
+/// A sample model of `scripts/sample-models`: `NAME.onnx`, its `NAME.schema.json` and the
+/// sample input `NAME.input.json`.
+pub struct Sample {
+	/// The files' name.
+	pub name: &'static str,
+	/// What the registry shows.
+	pub description: &'static str,
+	/// The sample input, canonically encoded.
+	pub input: Vec<u8>,
+	/// The schema file.
+	pub schema: serde_json::Value,
+}
+
+impl Sample {
+	/// The 8x8 digits classifier (its sample digit is a zero).
+	pub fn digits() -> Result<Self> {
+		Self::load("digits", "8x8 digits, logistic regression")
+	}
+
+	/// The residual CNN with random weights, at full float precision.
+	pub fn cnn() -> Result<Self> {
+		Self::load("cnn", "residual CNN, seeded random weights")
+	}
+
+	fn load(name: &'static str, description: &'static str) -> Result<Self> {
+		let read = |suffix: &str| -> Result<serde_json::Value> {
+			let path = repo().join(format!("scripts/sample-models/{name}.{suffix}"));
+			let text = std::fs::read_to_string(&path)
+				.with_context(|| format!("reading {}", path.display()))?;
+			Ok(serde_json::from_str(&text)?)
+		};
+		let document = read("input.json")?;
+		let inputs = document["inputs"].as_object().ok_or_else(|| anyhow!("{name}: no inputs"))?;
+		let mut tensors = Vec::new();
+		for (input, tensor) in inputs {
+			if tensor["dtype"] != "f32" {
+				bail!("{name}: input {input} is not f32");
+			}
+			let shape = tensor["shape"]
+				.as_array()
+				.and_then(|dims| dims.iter().map(serde_json::Value::as_u64).collect())
+				.ok_or_else(|| anyhow!("{name}: input {input} has no shape"))?;
+			let data = tensor["data"]
+				.as_array()
+				.and_then(|values| {
+					values.iter().map(|value| value.as_f64().map(|value| value as f32)).collect()
+				})
+				.map(|values: Vec<f32>| values.iter().flat_map(|v| v.to_le_bytes()).collect())
+				.ok_or_else(|| anyhow!("{name}: input {input} data is not numbers"))?;
+			tensors.push(Tensor {
+				name: input.as_bytes().to_vec(),
+				dtype: DType::F32,
+				shape,
+				data,
+			});
+		}
+		let set = TensorSet::new(tensors, &Limits::default())
+			.map_err(|error| anyhow!("{name} input: {error:?}"))?;
+		Ok(Self { name, description, input: set.encode(), schema: read("schema.json")? })
+	}
+
+	/// The ONNX file.
+	pub fn path(&self) -> PathBuf {
+		repo().join(format!("scripts/sample-models/{}.onnx", self.name))
+	}
+
+	/// The schema's inputs or outputs (`key`) as the registry's `TensorSpec`s.
+	fn specs(&self, key: &str) -> Result<Value> {
+		let list = self.schema[key].as_array().ok_or_else(|| anyhow!("no {key} in the schema"))?;
+		let mut specs = Vec::new();
+		for entry in list {
+			let name = entry["name"].as_str().ok_or_else(|| anyhow!("a nameless {key} entry"))?;
+			let dtype = entry["dtype"].as_str().ok_or_else(|| anyhow!("{name}: no dtype"))?;
+			let shape: Vec<Option<u64>> = entry["shape"]
+				.as_array()
+				.ok_or_else(|| anyhow!("{name}: no shape"))?
+				.iter()
+				.map(serde_json::Value::as_u64)
+				.collect();
+			specs.push(spec(name, &dtype.to_uppercase(), &shape));
+		}
+		Ok(Value::unnamed_composite(specs))
+	}
+
+	/// A schema number field (`opset`, `output_rounding_bits`).
+	fn number(&self, key: &str) -> Result<u128> {
+		self.schema[key].as_u64().map(u128::from).ok_or_else(|| anyhow!("no {key} in the schema"))
+	}
 }
 
 /// A `modelhub-worker run` process, killed on drop.
@@ -252,27 +340,21 @@ pub fn beneficiary() -> Result<Keypair> {
 	Ok(Keypair::from_uri(&uri)?)
 }
 
-/// Publishes the digits classifier as Charlie at [`PRICE`], royalties 70% Charlie / 30%
-/// [`beneficiary`], its artifact at `uri`; returns its id.
-pub async fn publish_digits(api: &Api, uri: &str) -> Result<u64> {
+/// Publishes `sample` as Charlie at [`PRICE`], royalties 70% Charlie / 30% [`beneficiary`],
+/// its artifact at `uri`, under the default agreement rule; returns its id.
+pub async fn publish(api: &Api, sample: &Sample, uri: &str) -> Result<u64> {
 	let owner = dev::charlie();
 	let beneficiaries = [owner.public_key().0, beneficiary()?.public_key().0];
-	let bytes = std::fs::read(digits_model())?;
+	let bytes = std::fs::read(sample.path())?;
 	let artifact = Value::named_composite([
 		("hash", Value::from_bytes(sp_crypto_hashing::blake2_256(&bytes))),
 		("size", Value::u128(bytes.len() as u128)),
 		("uri", Value::from_bytes(uri)),
-		("opset", Value::u128(17)),
+		("opset", Value::u128(sample.number("opset")?)),
 	]);
 	let schema = Value::named_composite([
-		("inputs", Value::unnamed_composite([spec("float_input", "F32", &[None, Some(64)])])),
-		(
-			"outputs",
-			Value::unnamed_composite([
-				spec("label", "I64", &[None]),
-				spec("probabilities", "F32", &[None, Some(10)]),
-			]),
-		),
+		("inputs", sample.specs("inputs")?),
+		("outputs", sample.specs("outputs")?),
 	]);
 	let royalties = Value::unnamed_composite([
 		Value::unnamed_composite([Value::from_bytes(beneficiaries[0]), Value::u128(700_000)]),
@@ -282,11 +364,11 @@ pub async fn publish_digits(api: &Api, uri: &str) -> Result<u64> {
 		"ModelRegistry",
 		"publish_model",
 		vec![
-			Value::from_bytes("digits"),
-			Value::from_bytes("8x8 digits, logistic regression"),
+			Value::from_bytes(sample.name),
+			Value::from_bytes(sample.description),
 			artifact,
 			schema,
-			Value::u128(16),
+			Value::u128(sample.number("output_rounding_bits")?),
 			// The default agreement rule.
 			Value::unnamed_variant("None", []),
 			Value::u128(PRICE),
@@ -312,35 +394,20 @@ pub async fn publish_digits(api: &Api, uri: &str) -> Result<u64> {
 
 /// The canonical input of the sample digit (a zero).
 pub fn digit_input() -> Result<Vec<u8>> {
-	let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
-		repo().join("scripts/sample-models/digits.input.json"),
-	)?)?;
-	let data = document["inputs"]["float_input"]["data"]
-		.as_array()
-		.ok_or_else(|| anyhow!("no input data"))?
-		.iter()
-		.map(|value| value.as_f64().map(|value| value as f32))
-		.collect::<Option<Vec<f32>>>()
-		.ok_or_else(|| anyhow!("input data is not numbers"))?;
-	let tensor = Tensor {
-		name: b"float_input".to_vec(),
-		dtype: DType::F32,
-		shape: vec![1, 64],
-		data: data.iter().flat_map(|value| value.to_le_bytes()).collect(),
-	};
-	let set = TensorSet::new(vec![tensor], &Limits::default())
-		.map_err(|error| anyhow!("input: {error:?}"))?;
-	Ok(set.encode())
+	Ok(Sample::digits()?.input)
 }
 
-/// Bob pays for one digits inference at `redundancy`; returns the request event and block.
-pub async fn request(api: &Api, model: u64, redundancy: u32) -> Result<(Requested, H256, u128)> {
+/// Bob pays for one inference of `model` on `input` at `redundancy`; returns the request
+/// event, its block and Bob's transaction fee.
+pub async fn request(
+	api: &Api,
+	model: u64,
+	input: &[u8],
+	redundancy: u32,
+) -> Result<(Requested, H256, u128)> {
 	let bob = dev::bob();
-	let call = dynamic::transaction(
-		"Inference",
-		"request_inference",
-		(model, digit_input()?, OPG, redundancy),
-	);
+	let call =
+		dynamic::transaction("Inference", "request_inference", (model, input, OPG, redundancy));
 	let (block, events) = submit(api, &call, &bob).await?;
 	let mut requested = None;
 	let mut tx_fee = 0;
@@ -466,6 +533,76 @@ pub async fn wait_ended(
 	}
 }
 
+/// One worker's reveal of a redundant job.
+#[derive(Debug)]
+pub struct Reveal {
+	/// The worker.
+	pub worker: [u8; 32],
+	/// The hash of its output.
+	pub output_hash: [u8; 32],
+	/// Its output.
+	pub output: TensorSet,
+}
+
+/// The reveals of `request` in the blocks after `from` up to `to` (at most 200 blocks): the
+/// outputs from the `reveal_result` transactions, the workers from their `ResultSubmitted`
+/// events.
+pub async fn reveals(api: &Api, from: H256, to: H256, request: u64) -> Result<Vec<Reveal>> {
+	#[derive(DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	struct RevealCall {
+		request: u64,
+		output: Vec<u8>,
+	}
+	#[derive(DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	struct Submitted {
+		request: u64,
+		worker: [u8; 32],
+		output_hash: [u8; 32],
+	}
+	let mut outputs = Vec::new();
+	let mut submitted = Vec::new();
+	let mut block = to;
+	for _ in 0..200 {
+		if block == from {
+			break;
+		}
+		let at = api.at_block(block).await?;
+		for extrinsic in at.extrinsics().fetch().await?.iter() {
+			let extrinsic = extrinsic?;
+			if (extrinsic.pallet_name(), extrinsic.call_name()) == ("Inference", "reveal_result") {
+				let call = extrinsic.decode_call_data_fields_unchecked_as::<RevealCall>()?;
+				if call.request == request {
+					outputs.push(call.output);
+				}
+			}
+		}
+		for event in at.events().fetch().await?.iter().filter_map(|event| event.ok()) {
+			if (event.pallet_name(), event.event_name()) == ("Inference", "ResultSubmitted") {
+				let event = event.decode_fields_unchecked_as::<Submitted>()?;
+				if event.request == request {
+					submitted.push((event.worker, event.output_hash));
+				}
+			}
+		}
+		block = at.block_header().await?.parent_hash;
+	}
+	submitted
+		.into_iter()
+		.map(|(worker, output_hash)| {
+			let bytes = outputs
+				.iter()
+				.find(|bytes| sp_crypto_hashing::blake2_256(bytes) == output_hash)
+				.ok_or_else(|| {
+					anyhow!("no revealed output has hash 0x{}", hex::encode(output_hash))
+				})?;
+			let output = TensorSet::decode(&mut &bytes[..])?;
+			Ok(Reveal { worker, output_hash, output })
+		})
+		.collect()
+}
+
 /// The settled output, decoded, with its label checked: the sample digit is a zero.
 pub async fn check_output(api: &Api, at: H256, request: u64, output_hash: [u8; 32]) -> Result<()> {
 	let address = dynamic::storage::<(u64,), ResultRecord>("Inference", "Results");
@@ -489,11 +626,13 @@ pub async fn check_output(api: &Api, at: H256, request: u64, output_hash: [u8; 3
 	Ok(())
 }
 
-/// A dev node with the digits model published and registered workers running.
+/// A dev node with a sample model published and registered workers running.
 pub struct Hub {
 	pub node: Node,
 	pub api: Api,
 	pub model: u64,
+	/// The sample input of the model.
+	pub input: Vec<u8>,
 	pub workers: Vec<Worker>,
 }
 
@@ -501,13 +640,22 @@ impl Hub {
 	/// Starts a node, registers and starts a worker for each `(suri, extra run arguments)`,
 	/// and publishes the digits model with its artifact at `uri` (default: the real file).
 	pub async fn start(workers: &[(&str, &[&str])], uri: Option<&str>) -> Result<Self> {
+		Self::start_with(&Sample::digits()?, workers, uri).await
+	}
+
+	/// [`Hub::start`] with `sample` as the published model.
+	pub async fn start_with(
+		sample: &Sample,
+		workers: &[(&str, &[&str])],
+		uri: Option<&str>,
+	) -> Result<Self> {
 		let mut node = Node::dev()?;
 		let (_rpc, api) = node.connect().await?;
 		for (suri, _) in workers {
 			register(&node, suri).await?;
 		}
-		let real = format!("file://{}", digits_model().display());
-		let model = publish_digits(&api, uri.unwrap_or(&real)).await?;
+		let real = format!("file://{}", sample.path().display());
+		let model = publish(&api, sample, uri.unwrap_or(&real)).await?;
 		let mut started = Vec::new();
 		for (suri, extra) in workers {
 			started.push(Worker::start(&node, suri, extra)?);
@@ -515,7 +663,7 @@ impl Hub {
 		for worker in &mut started {
 			worker.wait_for_log("serving jobs", Duration::from_secs(60)).await?;
 		}
-		Ok(Self { node, api, model, workers: started })
+		Ok(Self { node, api, model, input: sample.input.clone(), workers: started })
 	}
 
 	/// Waits (up to `within`) for `request`, made at `from`, to end.

@@ -20,6 +20,7 @@ use modelhub_primitives::{
 	},
 	inference::{FailureReason, Outcome, Phase, RefundReason, RequestId, SlotState},
 	registry::ModelId,
+	worker::ExecutionProfile,
 	AccountId, Balance, BlockNumber, Hash,
 };
 use modelhub_runtime::opaque::Block;
@@ -435,6 +436,37 @@ impl ResultView {
 	}
 }
 
+/// A worker's execution profile, in the names its command line uses.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+	/// ONNX Runtime version, `major.minor.patch`.
+	pub onnx_runtime: String,
+	/// Graph optimization level: `disabled`, `basic`, `extended`, `layout` or `all`.
+	pub graph_optimization: &'static str,
+	/// Execution provider, e.g. `cpu`.
+	pub execution_provider: &'static str,
+	/// Whether deterministic compute is on.
+	pub deterministic_compute: bool,
+	/// Intra-op threads per execution.
+	pub intra_op_threads: u16,
+	/// CPU instruction-set class, e.g. `x86-64-avx2`.
+	pub cpu_class: &'static str,
+}
+
+impl ProfileView {
+	fn new(profile: &ExecutionProfile) -> Self {
+		Self {
+			onnx_runtime: profile.onnx_runtime.to_string(),
+			graph_optimization: profile.graph_optimization.as_str(),
+			execution_provider: profile.execution_provider.as_str(),
+			deterministic_compute: profile.deterministic_compute,
+			intra_op_threads: profile.intra_op_threads,
+			cpu_class: profile.cpu_class.as_str(),
+		}
+	}
+}
+
 /// A worker: its bond and terms while registered, and its record.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -455,6 +487,9 @@ pub struct WorkerView {
 	/// Most jobs it takes at once.
 	#[serde(skip_serializing_if = "Option::is_none")]
 	pub capacity: Option<u32>,
+	/// How it runs models.
+	#[serde(skip_serializing_if = "Option::is_none")]
+	pub profile: Option<ProfileView>,
 	/// Jobs assigned and not ended.
 	#[serde(skip_serializing_if = "Option::is_none")]
 	pub pending_jobs: Option<u32>,
@@ -486,6 +521,7 @@ impl WorkerView {
 				.as_ref()
 				.map(|r| String::from_utf8_lossy(&r.runtime).into_owned()),
 			capacity: registration.as_ref().map(|r| r.capacity),
+			profile: registration.as_ref().map(|r| ProfileView::new(&r.profile)),
 			pending_jobs: registration.as_ref().map(|r| r.pending_jobs),
 			registered_at: registration.as_ref().map(|r| r.registered_at),
 			unbonding_until: registration.as_ref().and_then(|r| r.unbonding_until),

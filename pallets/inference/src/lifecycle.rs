@@ -494,29 +494,31 @@ impl<T: Config> Pallet<T> {
 		let agreement = T::Registry::version_terms(request.model, request.version)
 			.map(|terms| terms.agreement)
 			.unwrap_or(Agreement { tolerance: Tolerance::EXACT, fraud_margin: 1 });
-		// Outputs are read and decoded only when a comparison needs them; one above the
-		// comparison bound is agreed on by its hash alone.
-		let mut decoded: Vec<Option<Option<TensorSet>>> = alloc::vec![None; outputs.len()];
+		// With more than one distinct output every output is compared at least once, so all are
+		// read and decoded up front; one above the comparison bound (or not decodable) is
+		// agreed on by its hash alone. A single output needs no comparison.
+		let decoded: Vec<Option<TensorSet>> = if outputs.len() > 1 {
+			outputs
+				.iter()
+				.map(|(hash, _)| {
+					let bytes = RevealedOutputs::<T>::get(id, hash)?;
+					let limits =
+						Limits { max_tensors: MAX_TENSORS, max_data_bytes: bytes.len() as u64 };
+					TensorSet::decode_canonical(&bytes, &limits).ok().filter(|set| {
+						element_count(set) <= u64::from(T::MaxComparedElements::get())
+					})
+				})
+				.collect()
+		} else {
+			Vec::new()
+		};
 		let mut compared: u64 = 0;
 		let verdict = verdict(request.redundancy, &outputs, |i, j| {
-			let mut load = |index: usize| -> Option<TensorSet> {
-				decoded
-					.get_mut(index)?
-					.get_or_insert_with(|| {
-						let hash = outputs.get(index)?.0;
-						let bytes = RevealedOutputs::<T>::get(id, hash)?;
-						let limits =
-							Limits { max_tensors: MAX_TENSORS, max_data_bytes: bytes.len() as u64 };
-						TensorSet::decode_canonical(&bytes, &limits).ok().filter(|set| {
-							element_count(set) <= u64::from(T::MaxComparedElements::get())
-						})
-					})
-					.clone()
-			};
-			match (load(i), load(j)) {
+			match (decoded.get(i).and_then(Option::as_ref), decoded.get(j).and_then(Option::as_ref))
+			{
 				(Some(a), Some(b)) => {
-					compared = compared.saturating_add(element_count(&a));
-					agreement.compare(&a, &b)
+					compared = compared.saturating_add(element_count(a));
+					agreement.compare(a, b)
 				},
 				_ => Closeness::Beyond,
 			}

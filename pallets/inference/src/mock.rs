@@ -247,6 +247,7 @@ pub fn register_worker(who: AccountId) {
 	let meta = pallet_verification::WorkerMeta::<Test> {
 		runtime: frame_support::BoundedVec::truncate_from(b"onnxruntime 1.31.1".to_vec()),
 		capacity: 8,
+		profile: Default::default(),
 	};
 	pallet_verification::Pallet::<Test>::register_worker(
 		RuntimeOrigin::signed(who),

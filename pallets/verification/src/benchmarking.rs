@@ -20,7 +20,11 @@ fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 /// The longest meta.
 fn meta<T: Config>() -> WorkerMeta<T> {
 	let runtime: Vec<u8> = alloc::vec![b'r'; T::MaxRuntimeLen::get() as usize];
-	WorkerMeta { runtime: BoundedVec::truncate_from(runtime), capacity: 8 }
+	WorkerMeta {
+		runtime: BoundedVec::truncate_from(runtime),
+		capacity: 8,
+		profile: Default::default(),
+	}
 }
 
 /// Registers `count` workers.

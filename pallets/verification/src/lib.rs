@@ -7,7 +7,10 @@
 //!
 //! A worker calls [`Pallet::register_worker`] with a bond of at least [`Config::MinBond`] OPG
 //! (held under [`HoldReason::WorkerBond`]), the sr25519 public key that signs its attestations,
-//! and [`WorkerMeta`]: the inference runtime it runs and how many jobs it takes at once.
+//! and [`WorkerMeta`]: the inference runtime it runs, how many jobs it takes at once, and its
+//! [`ExecutionProfile`](modelhub_primitives::worker::ExecutionProfile) (ONNX Runtime version,
+//! graph optimization level, execution provider, deterministic compute, CPU class), so anyone
+//! can see how each worker computes.
 //! [`Pallet::update_worker`] changes the bond, key or meta; [`Pallet::unregister_worker`]
 //! leaves the pool once no job is pending, and [`Pallet::withdraw_bond`] releases the bond
 //! [`Config::UnbondingPeriod`] blocks later.

@@ -10,6 +10,7 @@ use modelhub_primitives::{
 	inference::Verifier,
 	schema::{Dim, IoSchema, TensorSpec},
 	tensor::DType,
+	worker::{CpuClass, ExecutionProfile, GraphOptimization},
 };
 use sp_core::{sr25519, Pair};
 use sp_runtime::Permill;
@@ -17,7 +18,11 @@ use sp_runtime::Permill;
 type Pool = crate::Pallet<Test>;
 
 fn meta(capacity: u32) -> WorkerMeta<Test> {
-	WorkerMeta { runtime: BoundedVec::truncate_from(b"onnxruntime 1.31.1".to_vec()), capacity }
+	WorkerMeta {
+		runtime: BoundedVec::truncate_from(b"onnxruntime 1.31.1".to_vec()),
+		capacity,
+		profile: ExecutionProfile::DEFAULT,
+	}
 }
 
 fn key_of(who: AccountId) -> sr25519::Pair {
@@ -111,18 +116,30 @@ fn register_worker_rejects_bad_registrations() {
 }
 
 #[test]
-fn update_worker_changes_bond_key_and_meta() {
+fn update_worker_changes_bond_key_meta_and_execution_profile() {
 	run(|| {
 		register(ALICE, 2_000);
+		assert_eq!(
+			Workers::<Test>::get(ALICE).map(|info| info.meta.profile),
+			Some(ExecutionProfile::DEFAULT)
+		);
 		let new_key = key_of(BOB).public().0;
+		// A worker that now runs without graph optimizations on an AVX2 machine says so.
+		let profile = ExecutionProfile {
+			graph_optimization: GraphOptimization::Disabled,
+			cpu_class: CpuClass::X86_64Avx2,
+			intra_op_threads: 2,
+			..ExecutionProfile::DEFAULT
+		};
 		assert_ok!(Pool::update_worker(
 			RuntimeOrigin::signed(ALICE),
 			Some(5_000),
 			Some(new_key),
-			Some(meta(9))
+			Some(WorkerMeta { profile, ..meta(9) })
 		));
 		let info = Workers::<Test>::get(ALICE).expect("registered");
 		assert_eq!((info.bond, info.attestation_key, info.meta.capacity), (5_000, new_key, 9));
+		assert_eq!(info.meta.profile, profile);
 		assert_eq!(bonded(ALICE), 5_000);
 		assert_eq!(
 			last_event(),

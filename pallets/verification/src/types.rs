@@ -7,6 +7,7 @@ use frame_support::{
 use scale_info::TypeInfo;
 
 use crate::Config;
+use modelhub_primitives::worker::ExecutionProfile;
 
 /// An account of the chain.
 pub type AccountIdOf<T> = <T as frame_system::Config>::AccountId;
@@ -39,6 +40,9 @@ pub struct WorkerMeta<T: Config> {
 	pub runtime: BoundedVec<u8, T::MaxRuntimeLen>,
 	/// Most jobs it takes at once; at least 1.
 	pub capacity: u32,
+	/// How it runs models: ONNX Runtime version, graph optimization level, execution
+	/// provider, deterministic compute, threads and CPU class.
+	pub profile: ExecutionProfile,
 }
 
 /// Whether a worker takes jobs.
@@ -83,7 +87,7 @@ pub struct WorkerInfo<T: Config> {
 	pub bond: BalanceOf<T>,
 	/// sr25519 public key that signs the worker's attestations.
 	pub attestation_key: [u8; 32],
-	/// Runtime and capacity.
+	/// Runtime, capacity and execution profile.
 	pub meta: WorkerMeta<T>,
 	/// Active or unbonding.
 	pub status: WorkerStatus<BlockNumberOf<T>>,

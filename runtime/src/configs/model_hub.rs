@@ -242,6 +242,7 @@ pub mod benchmark_helper {
 				let meta = pallet_verification::WorkerMeta::<Runtime> {
 					runtime: Default::default(),
 					capacity: 1_000,
+					profile: Default::default(),
 				};
 				let _ = Verification::register_worker(
 					RuntimeOrigin::signed(worker.clone()),
