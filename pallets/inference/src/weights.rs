@@ -66,7 +66,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Verification::ActiveWorkers` (r:1 w:0)
 	/// Proof: `Verification::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Workers` (r:256 w:5)
-	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
+	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Deadlines` (r:1 w:1)
 	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -82,14 +82,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `b` is `[64, 1048576]`.
 	/// The range of component `r` is `[1, 5]`.
 	fn request_inference(b: u32, r: u32, ) -> Weight {
-		// Proof size: measured `40506`, estimated `680414`.
-		// Minimum execution time: 2_461_218_000 picoseconds.
-		Weight::from_parts(3_241_364_030, 0)
-			.saturating_add(Weight::from_parts(0, 680414))
-			// Standard error: 84
-			.saturating_add(Weight::from_parts(3_202, 0).saturating_mul(b.into()))
-			// Standard error: 20_183_439
-			.saturating_add(Weight::from_parts(16_235_100, 0).saturating_mul(r.into()))
+		// Proof size: measured `43834`, estimated `683486`.
+		// Minimum execution time: 2_412_153_000 picoseconds.
+		Weight::from_parts(3_001_109_399, 0)
+			.saturating_add(Weight::from_parts(0, 683486))
+			// Standard error: 96
+			.saturating_add(Weight::from_parts(3_427, 0).saturating_mul(b.into()))
+			// Standard error: 22_901_278
+			.saturating_add(Weight::from_parts(42_657_979, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(267_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(r.into())))
@@ -103,7 +103,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Workers` (r:1 w:1)
-	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
+	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
 	/// Storage: `Parameters::Parameters` (r:2 w:0)
 	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::WorkerUsage` (r:1 w:1)
@@ -126,12 +126,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(1048596), added: 1051071, mode: `MaxEncodedLen`)
 	/// The range of component `o` is `[64, 65536]`.
 	fn submit_result(o: u32, ) -> Weight {
-		// Proof size: measured `4807`, estimated `14005`.
-		// Minimum execution time: 560_142_000 picoseconds.
-		Weight::from_parts(812_364_900, 0)
+		// Proof size: measured `4820`, estimated `14005`.
+		// Minimum execution time: 526_372_000 picoseconds.
+		Weight::from_parts(722_863_878, 0)
 			.saturating_add(Weight::from_parts(0, 14005))
-			// Standard error: 469
-			.saturating_add(Weight::from_parts(5_063, 0).saturating_mul(o.into()))
+			// Standard error: 537
+			.saturating_add(Weight::from_parts(6_643, 0).saturating_mul(o.into()))
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(15_u64))
 	}
@@ -141,8 +141,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	fn commit_result() -> Weight {
 		// Proof size: measured `711`, estimated `4064`.
-		// Minimum execution time: 66_815_000 picoseconds.
-		Weight::from_parts(91_252_000, 0)
+		// Minimum execution time: 74_992_000 picoseconds.
+		Weight::from_parts(96_873_000, 0)
 			.saturating_add(Weight::from_parts(0, 4064))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -156,7 +156,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Workers` (r:5 w:5)
-	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
+	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::RevealedOutputs` (r:1 w:1)
 	/// Proof: `Inference::RevealedOutputs` (`max_values`: None, `max_size`: Some(65588), added: 68063, mode: `MaxEncodedLen`)
 	/// Storage: `Parameters::Parameters` (r:2 w:0)
@@ -182,19 +182,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `o` is `[64, 65536]`.
 	/// The range of component `r` is `[2, 5]`.
 	fn reveal_result(o: u32, r: u32, ) -> Weight {
-		// Proof size: measured `4721 + o * (1 ±0) + r * (673 ±0)`, estimated `68247 + r * (2687 ±1)`.
-		// Minimum execution time: 779_173_000 picoseconds.
-		Weight::from_parts(850_737_088, 0)
+		// Proof size: measured `4721 + o * (1 ±0) + r * (686 ±0)`, estimated `68247 + r * (2699 ±1)`.
+		// Minimum execution time: 827_097_000 picoseconds.
+		Weight::from_parts(635_684_959, 0)
 			.saturating_add(Weight::from_parts(0, 68247))
-			// Standard error: 598
-			.saturating_add(Weight::from_parts(7_050, 0).saturating_mul(o.into()))
-			// Standard error: 11_318_682
-			.saturating_add(Weight::from_parts(61_626_481, 0).saturating_mul(r.into()))
+			// Standard error: 503
+			.saturating_add(Weight::from_parts(8_314, 0).saturating_mul(o.into()))
+			// Standard error: 9_514_487
+			.saturating_add(Weight::from_parts(97_093_366, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 2687).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 2699).saturating_mul(r.into()))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:1)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(599), added: 3074, mode: `MaxEncodedLen`)
@@ -203,7 +203,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Verification::ActiveWorkers` (r:1 w:0)
 	/// Proof: `Verification::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Workers` (r:251 w:1)
-	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
+	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
 	/// Storage: `Parameters::Parameters` (r:1 w:0)
 	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Deadlines` (r:1 w:1)
@@ -212,10 +212,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
 	fn report_failure(_r: u32, ) -> Weight {
-		// Proof size: measured `38776`, estimated `680414`.
-		// Minimum execution time: 1_984_331_000 picoseconds.
-		Weight::from_parts(3_061_721_066, 0)
-			.saturating_add(Weight::from_parts(0, 680414))
+		// Proof size: measured `42104`, estimated `683486`.
+		// Minimum execution time: 1_972_512_000 picoseconds.
+		Weight::from_parts(3_115_205_936, 0)
+			.saturating_add(Weight::from_parts(0, 683486))
 			.saturating_add(T::DbWeight::get().reads(261_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -224,7 +224,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::Requests` (r:64 w:64)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(599), added: 3074, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Workers` (r:186 w:186)
-	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
+	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
 	/// Storage: `Parameters::Parameters` (r:1 w:0)
 	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:187 w:187)
@@ -243,17 +243,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(1048596), added: 1051071, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 64]`.
 	fn expire_requests(n: u32, ) -> Weight {
-		// Proof size: measured `22450 + n * (1002 ±0)`, estimated `69546 + n * (7271 ±306)`.
-		// Minimum execution time: 11_975_000 picoseconds.
-		Weight::from_parts(12_172_000, 0)
+		// Proof size: measured `22632 + n * (1041 ±0)`, estimated `69546 + n * (7303 ±298)`.
+		// Minimum execution time: 13_693_000 picoseconds.
+		Weight::from_parts(2_485_419_902, 0)
 			.saturating_add(Weight::from_parts(0, 69546))
-			// Standard error: 5_383_264
-			.saturating_add(Weight::from_parts(675_499_618, 0).saturating_mul(n.into()))
+			// Standard error: 17_977_650
+			.saturating_add(Weight::from_parts(500_213_808, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(85_u64))
 			.saturating_add(T::DbWeight::get().reads((12_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(84_u64))
 			.saturating_add(T::DbWeight::get().writes((19_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 7271).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 7303).saturating_mul(n.into()))
 	}
 	/// Storage: `ModelRegistry::Models` (r:9 w:0)
 	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
@@ -272,7 +272,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::Epochs` (r:1 w:1)
 	/// Proof: `Inference::Epochs` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Workers` (r:1 w:1)
-	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
+	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Results` (r:0 w:1)
 	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(65633), added: 68108, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Assignments` (r:0 w:1)
@@ -283,12 +283,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(599), added: 3074, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[1, 144]`.
 	fn settle(p: u32, ) -> Weight {
-		// Proof size: measured `6987 + p * (88 ±0)`, estimated `11402 + p * (2603 ±7)`.
-		// Minimum execution time: 374_303_000 picoseconds.
-		Weight::from_parts(137_799_896, 0)
+		// Proof size: measured `7000 + p * (88 ±0)`, estimated `11402 + p * (2603 ±0)`.
+		// Minimum execution time: 367_767_000 picoseconds.
+		Weight::from_parts(527_700_000, 0)
 			.saturating_add(Weight::from_parts(0, 11402))
-			// Standard error: 1_830_877
-			.saturating_add(Weight::from_parts(74_953_901, 0).saturating_mul(p.into()))
+			// Standard error: 1_209_952
+			.saturating_add(Weight::from_parts(69_617_227, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
@@ -298,11 +298,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `e` is `[1, 16384]`.
 	fn compare_outputs(e: u32, ) -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 448_000 picoseconds.
-		Weight::from_parts(2_255_372, 0)
+		// Minimum execution time: 479_000 picoseconds.
+		Weight::from_parts(696_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
-			// Standard error: 270
-			.saturating_add(Weight::from_parts(126_553, 0).saturating_mul(e.into()))
+			// Standard error: 185
+			.saturating_add(Weight::from_parts(125_234, 0).saturating_mul(e.into()))
 	}
 	/// Storage: `Inference::PruneCursor` (r:1 w:1)
 	/// Proof: `Inference::PruneCursor` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
@@ -314,8 +314,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(65633), added: 68108, mode: `MaxEncodedLen`)
 	fn prune_result() -> Weight {
 		// Proof size: measured `65859`, estimated `69098`.
-		// Minimum execution time: 81_493_000 picoseconds.
-		Weight::from_parts(107_066_000, 0)
+		// Minimum execution time: 84_953_000 picoseconds.
+		Weight::from_parts(91_494_000, 0)
 			.saturating_add(Weight::from_parts(0, 69098))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -325,58 +325,58 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests.
 impl WeightInfo for () {
 	fn request_inference(b: u32, r: u32, ) -> Weight {
-		Weight::from_parts(3_241_364_030, 0)
-			.saturating_add(Weight::from_parts(0, 680414))
-			.saturating_add(Weight::from_parts(3_202, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(16_235_100, 0).saturating_mul(r.into()))
+		Weight::from_parts(3_001_109_399, 0)
+			.saturating_add(Weight::from_parts(0, 683486))
+			.saturating_add(Weight::from_parts(3_427, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(42_657_979, 0).saturating_mul(r.into()))
 			.saturating_add(ParityDbWeight::get().reads(267_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(r.into())))
 	}
 	fn submit_result(o: u32, ) -> Weight {
-		Weight::from_parts(812_364_900, 0)
+		Weight::from_parts(722_863_878, 0)
 			.saturating_add(Weight::from_parts(0, 14005))
-			.saturating_add(Weight::from_parts(5_063, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(6_643, 0).saturating_mul(o.into()))
 			.saturating_add(ParityDbWeight::get().reads(17_u64))
 			.saturating_add(ParityDbWeight::get().writes(15_u64))
 	}
 	fn commit_result() -> Weight {
-		Weight::from_parts(91_252_000, 0)
+		Weight::from_parts(96_873_000, 0)
 			.saturating_add(Weight::from_parts(0, 4064))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn reveal_result(o: u32, r: u32, ) -> Weight {
-		Weight::from_parts(850_737_088, 0)
+		Weight::from_parts(635_684_959, 0)
 			.saturating_add(Weight::from_parts(0, 68247))
-			.saturating_add(Weight::from_parts(7_050, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(61_626_481, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(8_314, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(97_093_366, 0).saturating_mul(r.into()))
 			.saturating_add(ParityDbWeight::get().reads(15_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(r.into())))
 			.saturating_add(ParityDbWeight::get().writes(12_u64))
 			.saturating_add(ParityDbWeight::get().writes((4_u64).saturating_mul(r.into())))
-			.saturating_add(Weight::from_parts(0, 2687).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 2699).saturating_mul(r.into()))
 	}
 	fn report_failure(_r: u32, ) -> Weight {
-		Weight::from_parts(3_061_721_066, 0)
-			.saturating_add(Weight::from_parts(0, 680414))
+		Weight::from_parts(3_115_205_936, 0)
+			.saturating_add(Weight::from_parts(0, 683486))
 			.saturating_add(ParityDbWeight::get().reads(261_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn expire_requests(n: u32, ) -> Weight {
-		Weight::from_parts(12_172_000, 0)
+		Weight::from_parts(2_485_419_902, 0)
 			.saturating_add(Weight::from_parts(0, 69546))
-			.saturating_add(Weight::from_parts(675_499_618, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(500_213_808, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(85_u64))
 			.saturating_add(ParityDbWeight::get().reads((12_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(84_u64))
 			.saturating_add(ParityDbWeight::get().writes((19_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 7271).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 7303).saturating_mul(n.into()))
 	}
 	fn settle(p: u32, ) -> Weight {
-		Weight::from_parts(137_799_896, 0)
+		Weight::from_parts(527_700_000, 0)
 			.saturating_add(Weight::from_parts(0, 11402))
-			.saturating_add(Weight::from_parts(74_953_901, 0).saturating_mul(p.into()))
+			.saturating_add(Weight::from_parts(69_617_227, 0).saturating_mul(p.into()))
 			.saturating_add(ParityDbWeight::get().reads(13_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(ParityDbWeight::get().writes(14_u64))
@@ -384,12 +384,12 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(p.into()))
 	}
 	fn compare_outputs(e: u32, ) -> Weight {
-		Weight::from_parts(2_255_372, 0)
+		Weight::from_parts(696_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
-			.saturating_add(Weight::from_parts(126_553, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(125_234, 0).saturating_mul(e.into()))
 	}
 	fn prune_result() -> Weight {
-		Weight::from_parts(107_066_000, 0)
+		Weight::from_parts(91_494_000, 0)
 			.saturating_add(Weight::from_parts(0, 69098))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
