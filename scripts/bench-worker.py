@@ -17,6 +17,7 @@ Usage: bench-worker.py WORKER_BIN [--threads N] [--rounds N] [--models a,b] [--w
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -132,7 +133,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--models", default="linear,digits,resnet50")
-    parser.add_argument("--work-dir", default=str(Path.home() / ".cache/modelhub/bench"))
+    parser.add_argument("--work-dir", default=os.path.join(os.environ.get("MODELHUB_CACHE", str(Path.home() / ".cache/modelhub")), "bench"))
     args = parser.parse_args()
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@
 # Arguments go to bench-worker.py, e.g. `./scripts/bench-worker.sh --threads 1 --rounds 5`.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
-"$MODELHUB_ROOT/scripts/setup.sh"
+modelhub_setup
 cd "$MODELHUB_ROOT"
 "$MODELHUB_ROOT/scripts/build.sh"
 exec "$MODELHUB_VENV/bin/python" "$MODELHUB_ROOT/scripts/bench-worker.py" "$MODELHUB_WORKER_BIN" "$@"

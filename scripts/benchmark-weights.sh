@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$MODELHUB_ROOT"
 
-export CARGO_TARGET_DIR="${MODELHUB_BENCH_TARGET_DIR:-$HOME/.cache/modelhub/target-benchmarks}"
+export CARGO_TARGET_DIR="${MODELHUB_BENCH_TARGET_DIR:-$MODELHUB_CACHE/target-benchmarks}"
 cargo build --release --locked -p modelhub-node --features runtime-benchmarks
 node="$CARGO_TARGET_DIR/release/modelhub-node"
 

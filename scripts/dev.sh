@@ -8,14 +8,15 @@
 #   70% Charlie / 30% Ferdie;
 # - one paid call by Bob over JSON-RPC (modelhub_submitAndWatchInference): the script prints
 #   the prediction, the fee split and who was paid what, then the hub's usage statistics.
-# The node and the worker keep running until Ctrl-C; logs are in $MODELHUB_DEV_DIR.
+# The node and the worker keep running until Ctrl-C (with MODELHUB_DEV_ONESHOT=1 they stop once
+# the call is served, and the script fails if it was not); logs are in $MODELHUB_DEV_DIR.
 # Extra arguments go to the node, e.g. `./scripts/dev.sh --rpc-cors all`.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
-"$MODELHUB_ROOT/scripts/setup.sh"
+modelhub_setup
 "$MODELHUB_ROOT/scripts/build.sh"
 
-DEV_DIR="${MODELHUB_DEV_DIR:-$HOME/.cache/modelhub/dev}"
+DEV_DIR="${MODELHUB_DEV_DIR:-$MODELHUB_CACHE/dev}"
 RPC_PORT="${MODELHUB_RPC_PORT:-9944}"
 WORKER_METRICS="${MODELHUB_WORKER_METRICS:-127.0.0.1:9616}"
 URL="ws://127.0.0.1:$RPC_PORT"
@@ -62,9 +63,18 @@ if (r.status === "settled") {
   console.log(`[dev] prediction: ${r.prediction} (output hash ${r.output_hash})`);
   for (const p of r.payouts) console.log(`[dev]   paid ${p.amount} to ${p.account}`);
 }'
+if [ "$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).status)' <"$DEV_DIR/call.json")" != settled ]; then
+	echo "[dev] the call was not served; the worker's log ends:" >&2
+	tail -20 "$DEV_DIR/worker.log" >&2
+	exit 1
+fi
 echo "[dev] usage across the hub (scripts/usage.mjs):"
 node "$MODELHUB_ROOT/scripts/usage.mjs" --url "$URL" | sed 's/^/[dev]   /'
 
+if [ -n "${MODELHUB_DEV_ONESHOT:-}" ]; then
+	echo "[dev] one paid call served; stopping (MODELHUB_DEV_ONESHOT is set)"
+	exit 0
+fi
 echo "[dev] running; polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A$RPC_PORT"
 echo "[dev] full result: $DEV_DIR/call.json; Ctrl-C stops the node and the worker"
 wait "${pids[0]}"

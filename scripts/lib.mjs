@@ -174,7 +174,16 @@ export async function connect(url, timeoutMs = 30_000) {
   await withTimeout(provider.connect(), timeoutMs, `connecting to ${url}`);
   // `AuthorizeCall` (frame-system) adds nothing to the extrinsic or the signed payload.
   const signedExtensions = { AuthorizeCall: { extrinsic: {}, payload: {} } };
-  const options = { provider, signedExtensions, rpc: { modelhub: MODELHUB_RPC, author: AUTHOR_RPC }, throwOnConnect: true };
+  // The methods these clients call are decorated above; `noInitWarn` keeps @polkadot/api from
+  // listing, on every start, the node's other methods it has no definitions for (the new
+  // JSON-RPC spec's `chainHead_v1_*`, `transaction_v1_*`, …), which nothing here uses.
+  const options = {
+    provider,
+    signedExtensions,
+    rpc: { modelhub: MODELHUB_RPC, author: AUTHOR_RPC },
+    throwOnConnect: true,
+    noInitWarn: true,
+  };
   return withTimeout(ApiPromise.create(options), timeoutMs, 'reading metadata');
 }
 

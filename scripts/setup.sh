@@ -7,16 +7,28 @@ set -euo pipefail
 
 log() { printf '[setup] %s\n' "$*"; }
 
+# Runs a command with its output in $MODELHUB_CACHE/setup.log, shown only when it fails.
+quietly() {
+	local setup_log="$MODELHUB_CACHE/setup.log"
+	mkdir -p "$MODELHUB_CACHE"
+	if ! "$@" >"$setup_log" 2>&1; then
+		cat "$setup_log" >&2
+		echo "[setup] failed: $*" >&2
+		return 1
+	fi
+}
+
 # Installs Debian packages, through sudo when not root.
 apt_install() {
 	local sudo_cmd=()
 	[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-	"${sudo_cmd[@]}" apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "$@"
+	quietly "${sudo_cmd[@]}" apt-get update -qq
+	quietly "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
 }
 
-# Debian packages the node build needs (bindgen, protobuf for libp2p).
-packages=(clang libclang-dev protobuf-compiler python3-venv)
+# Debian packages the build needs: clang (bindgen; the C++ compiler of .cargo/config.toml),
+# protobuf for libp2p, and the system OpenSSL and zstd the build links instead of compiling.
+packages=(clang libclang-dev protobuf-compiler pkg-config libssl-dev libzstd-dev python3-venv)
 missing=()
 for package in "${packages[@]}"; do
 	dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -33,25 +45,25 @@ if ! command -v rustup >/dev/null; then
 fi
 installed_targets="$(rustup target list --installed)"
 for target in wasm32v1-none wasm32-unknown-unknown; do
-	grep -qx "$target" <<<"$installed_targets" || { log "adding Rust target $target"; rustup target add "$target"; }
+	grep -qx "$target" <<<"$installed_targets" || { log "adding Rust target $target"; quietly rustup target add "$target"; }
 done
-rustup component list --installed | grep -q '^rust-src' || { log "adding rust-src"; rustup component add rust-src; }
+rustup component list --installed | grep -q '^rust-src' || { log "adding rust-src"; quietly rustup component add rust-src; }
 
 # Python venv with ONNX Runtime (its libonnxruntime.so is what the worker loads through
 # ORT_DYLIB_PATH) and the tools that build the sample models.
 if [ ! -x "$MODELHUB_VENV/bin/python" ]; then
 	log "creating venv $MODELHUB_VENV"
 	mkdir -p "$(dirname "$MODELHUB_VENV")"
-	python3 -m venv "$MODELHUB_VENV"
+	quietly python3 -m venv "$MODELHUB_VENV"
 fi
 if ! "$MODELHUB_VENV/bin/python" -c "import onnxruntime, sys; sys.exit(onnxruntime.__version__ != '$ONNXRUNTIME_VERSION')" 2>/dev/null; then
 	log "installing onnxruntime==$ONNXRUNTIME_VERSION into $MODELHUB_VENV"
-	"$MODELHUB_VENV/bin/python" -m pip install -q --disable-pip-version-check "onnxruntime==$ONNXRUNTIME_VERSION"
+	quietly "$MODELHUB_VENV/bin/python" -m pip install --disable-pip-version-check "onnxruntime==$ONNXRUNTIME_VERSION"
 fi
 
 if ! "$MODELHUB_VENV/bin/python" -c "import onnx, sklearn, skl2onnx" 2>/dev/null; then
 	log "installing onnx, scikit-learn, skl2onnx into $MODELHUB_VENV"
-	"$MODELHUB_VENV/bin/python" -m pip install -q --disable-pip-version-check onnx scikit-learn skl2onnx
+	quietly "$MODELHUB_VENV/bin/python" -m pip install --disable-pip-version-check onnx scikit-learn skl2onnx
 fi
 
 # Node.js clients (@polkadot/api, pinned by scripts/package-lock.json).
@@ -61,7 +73,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 if ! (cd "$MODELHUB_ROOT/scripts" && npm ls --silent >/dev/null 2>&1); then
 	log "installing Node.js packages (npm ci)"
-	(cd "$MODELHUB_ROOT/scripts" && npm ci --silent --no-audit --no-fund)
+	quietly npm --prefix "$MODELHUB_ROOT/scripts" ci --no-audit --no-fund
 fi
 
 mkdir -p "$CARGO_TARGET_DIR"

@@ -1,17 +1,71 @@
-//! Extrinsic builders and inherent data for the `benchmark extrinsic` and `benchmark overhead`
-//! subcommands: they measure what real signed transactions cost on this runtime.
+//! The `benchmark` subcommands (a node built with `--features benchmark-cli`): pallet weights,
+//! storage, block and extrinsic overhead, and the machine check; and the extrinsic builders and
+//! inherent data with which `benchmark extrinsic` and `benchmark overhead` measure what real
+//! signed transactions cost on this runtime.
 
-use crate::service::FullClient;
+use crate::{cli::Cli, service, service::FullClient};
 
-use modelhub_runtime::{self as runtime, AccountId, Balance, BalancesCall, SystemCall};
-use sc_cli::Result;
+use frame_benchmarking_cli::{BenchmarkCmd, ExtrinsicFactory, SUBSTRATE_REFERENCE_HARDWARE};
+use modelhub_runtime::{
+	self as runtime, AccountId, Balance, BalancesCall, Block, SystemCall, EXISTENTIAL_DEPOSIT,
+};
+use sc_cli::{Result, SubstrateCli};
 use sc_client_api::{BlockBackend, HeaderBackend};
+use sc_service::PartialComponents;
 use sp_core::{Encode, Pair};
 use sp_inherents::{InherentData, InherentDataProvider};
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::{generic::Era, OpaqueExtrinsic, SaturatedConversion};
 
 use std::{sync::Arc, time::Duration};
+
+/// Runs `modelhub-node benchmark …`.
+pub fn run(cli: &Cli, cmd: &BenchmarkCmd) -> Result<()> {
+	let runner = cli.create_runner(cmd)?;
+	runner.sync_run(|config| match cmd {
+		BenchmarkCmd::Pallet(cmd) => {
+			if !cfg!(feature = "runtime-benchmarks") {
+				return Err("pallet benchmarks need a node built with \
+						`--features runtime-benchmarks`"
+					.into());
+			}
+			cmd.run_with_spec::<sp_runtime::traits::HashingFor<Block>, ()>(Some(config.chain_spec))
+		},
+		BenchmarkCmd::Block(cmd) => {
+			let PartialComponents { client, .. } = service::new_partial(&config)?;
+			cmd.run(client)
+		},
+		#[cfg(not(feature = "runtime-benchmarks"))]
+		BenchmarkCmd::Storage(_) => Err("storage benchmarks need a node built with \
+				`--features runtime-benchmarks`"
+			.into()),
+		#[cfg(feature = "runtime-benchmarks")]
+		BenchmarkCmd::Storage(cmd) => {
+			let PartialComponents { client, backend, .. } = service::new_partial(&config)?;
+			let db = backend.expose_db();
+			let storage = backend.expose_storage();
+			let shared_cache = backend.expose_shared_trie_cache();
+			cmd.run(config, client, db, storage, shared_cache)
+		},
+		BenchmarkCmd::Overhead(cmd) => cmd
+			.run_with_default_builder_and_spec::<modelhub_runtime::opaque::Block, ()>(Some(
+				config.chain_spec,
+			)),
+		BenchmarkCmd::Extrinsic(cmd) => {
+			let PartialComponents { client, .. } = service::new_partial(&config)?;
+			let ext_factory = ExtrinsicFactory(vec![
+				Box::new(RemarkBuilder::new(client.clone())),
+				Box::new(TransferKeepAliveBuilder::new(
+					client.clone(),
+					Sr25519Keyring::Alice.to_account_id(),
+					EXISTENTIAL_DEPOSIT,
+				)),
+			]);
+			cmd.run(client, inherent_benchmark_data()?, Vec::new(), &ext_factory)
+		},
+		BenchmarkCmd::Machine(cmd) => cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone()),
+	})
+}
 
 /// Builds `System::remark` transactions signed by Bob.
 pub struct RemarkBuilder {

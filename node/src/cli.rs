@@ -46,7 +46,9 @@ pub enum Subcommand {
 	/// Revert the chain by a number of blocks.
 	Revert(sc_cli::RevertCmd),
 
-	/// Benchmarks: pallets (weights), storage, block and extrinsic overhead, machine.
+	/// Benchmarks: pallets (weights), storage, block and extrinsic overhead, machine (a node built
+	/// with `--features benchmark-cli`).
+	#[cfg(feature = "benchmark-cli")]
 	#[command(subcommand)]
 	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
 
