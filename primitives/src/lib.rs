@@ -5,16 +5,6 @@
 //! its metadata rather than by linking the runtime.
 
 #![cfg_attr(not(feature = "std"), no_std)]
-// Tests may unwrap, index and overflow; the code they test may not.
-#![cfg_attr(
-	test,
-	allow(
-		clippy::arithmetic_side_effects,
-		clippy::expect_used,
-		clippy::indexing_slicing,
-		clippy::unwrap_used
-	)
-)]
 
 extern crate alloc;
 

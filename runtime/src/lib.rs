@@ -7,16 +7,6 @@
 //! only; governance replaces it on public networks.
 
 #![cfg_attr(not(feature = "std"), no_std)]
-// Tests, mocks and benchmarks may unwrap, index and overflow; the code they test may not.
-#![cfg_attr(
-	any(test, feature = "runtime-benchmarks"),
-	allow(
-		clippy::arithmetic_side_effects,
-		clippy::expect_used,
-		clippy::indexing_slicing,
-		clippy::unwrap_used
-	)
-)]
 // `construct_runtime` expands to large enums and recursion-heavy type checks.
 #![recursion_limit = "256"]
 

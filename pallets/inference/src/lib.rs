@@ -51,16 +51,6 @@
 //! request has its input, its assignments and a deadline entry.
 
 #![cfg_attr(not(feature = "std"), no_std)]
-// Tests, mocks and benchmarks may unwrap, index and overflow; the code they test may not.
-#![cfg_attr(
-	any(test, feature = "runtime-benchmarks"),
-	allow(
-		clippy::arithmetic_side_effects,
-		clippy::expect_used,
-		clippy::indexing_slicing,
-		clippy::unwrap_used
-	)
-)]
 
 extern crate alloc;
 
