@@ -219,7 +219,7 @@ fn read_inputs(args: &ExecArgs) -> Result<TensorSet> {
 			.split_once('=')
 			.ok_or_else(|| anyhow!("--input {spec}: expected NAME=FILE.npy"))?;
 		let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
-		tensors.push(tensor_io::tensor_from_npy(name, &bytes).with_context(|| format!("{file}"))?);
+		tensors.push(tensor_io::tensor_from_npy(name, &bytes).with_context(|| file.to_string())?);
 	}
 	TensorSet::new(tensors, &tensor_io::local_limits())
 		.map_err(|error| anyhow!("invalid inputs: {error:?}"))

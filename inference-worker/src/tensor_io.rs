@@ -399,7 +399,7 @@ mod tests {
 		let mut numpy = b"\x93NUMPY\x01\x00v\x00".to_vec();
 		let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
 		numpy.extend(header.as_bytes());
-		numpy.extend(std::iter::repeat(b' ').take(117 - header.len()));
+		numpy.extend(std::iter::repeat_n(b' ', 117 - header.len()));
 		numpy.push(b'\n');
 		numpy.extend([0u8; 24]);
 		let tensor = tensor_from_npy("x", &numpy).expect("reads NumPy's file");

@@ -132,7 +132,7 @@ async fn a_fourth_validator_bonds_and_joins_at_the_next_era() -> Result<()> {
 	let mut alice = validator("local-fast", "alice", 1, None)?;
 	let alice_rpc = alice.rpc_client(Duration::from_secs(60)).await?;
 	let bootnode = bootnode(&alice, &alice_rpc).await?;
-	let mut nodes = vec![
+	let mut nodes = [
 		validator("local-fast", "bob", 2, Some(&bootnode))?,
 		validator("local-fast", "charlie", 3, Some(&bootnode))?,
 	];

@@ -5,6 +5,9 @@
 //! and outcome; what a worker has bonded, earned and lost; and how concentrated demand is across
 //! the hub over a window of epochs or over all time.
 
+// `decl_runtime_apis!` repeats the trait's bounds on the methods of the client side it writes.
+#![allow(clippy::multiple_bound_locations)]
+
 use codec::{Codec, Decode, Encode};
 use scale_info::TypeInfo;
 
@@ -263,6 +266,8 @@ pub const MAX_PAGE: u32 = 100;
 
 sp_api::decl_runtime_apis! {
 	/// Requests, fee quotes, models, workers and market statistics of the OPG Model Hub.
+	// The client side that the macro writes adds parameters to every method.
+	#[allow(clippy::too_many_arguments)]
 	pub trait ModelHubApi<AccountId: Codec, Balance: Codec, BlockNumber: Codec> {
 		/// One model with its usage.
 		fn model(model: ModelId) -> Option<ModelSummary<AccountId, Balance, BlockNumber>>;

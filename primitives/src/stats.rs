@@ -34,33 +34,38 @@ pub struct Concentration {
 pub fn concentration(volumes: &[u64]) -> Concentration {
 	let mut sorted: Vec<u64> = volumes.to_vec();
 	sorted.sort_unstable();
-	let total: u128 = sorted.iter().map(|v| u128::from(*v)).sum();
+	let total = sorted.iter().map(|v| u128::from(*v)).fold(0u128, u128::saturating_add);
 	if total == 0 {
 		return Concentration::default();
 	}
 	let models_called = sorted.iter().filter(|v| **v > 0).count() as u32;
-	let top: u128 = sorted.iter().rev().take(TOP_N).map(|v| u128::from(*v)).sum();
-	let squares = sorted.iter().fold(U256::zero(), |sum, v| sum + U256::from(*v) * U256::from(*v));
+	let top =
+		sorted.iter().rev().take(TOP_N).map(|v| u128::from(*v)).fold(0u128, u128::saturating_add);
+	// A u64 squared is below 2^128; the sum of up to 2^64 of them stays below 2^192.
+	let squares = sorted.iter().fold(U256::zero(), |sum, v| {
+		sum.saturating_add(U256::from(*v).saturating_mul(U256::from(*v)))
+	});
 	let total_wide = U256::from(total);
 	// Gini = Σ (2i − n − 1)·x_i / (n·Σx), i from 1, x ascending; positive and negative terms
 	// are summed apart so every intermediate stays unsigned.
 	let n = sorted.len() as u64;
 	let (mut plus, mut minus) = (U256::zero(), U256::zero());
-	for (index, value) in sorted.iter().enumerate() {
-		let rank = 2 * (index as u64 + 1);
+	for (index, value) in (1u64..).zip(sorted.iter()) {
+		let rank = index.saturating_mul(2);
 		let term = U256::from(*value);
-		if rank >= n + 1 {
-			plus += term * U256::from(rank - n - 1);
+		let weight = U256::from(rank.abs_diff(n.saturating_add(1)));
+		if rank > n {
+			plus = plus.saturating_add(term.saturating_mul(weight));
 		} else {
-			minus += term * U256::from(n + 1 - rank);
+			minus = minus.saturating_add(term.saturating_mul(weight));
 		}
 	}
 	Concentration {
 		calls: u64::try_from(total).unwrap_or(u64::MAX),
 		models_called,
 		top_share: Perbill::from_rational(top, total),
-		hhi: ratio(squares, total_wide * total_wide),
-		gini: ratio(plus.saturating_sub(minus), U256::from(n) * total_wide),
+		hhi: ratio(squares, total_wide.saturating_mul(total_wide)),
+		gini: ratio(plus.saturating_sub(minus), U256::from(n).saturating_mul(total_wide)),
 	}
 }
 
@@ -69,7 +74,10 @@ fn ratio(numerator: U256, denominator: U256) -> Perbill {
 	if denominator.is_zero() {
 		return Perbill::zero();
 	}
-	let parts = numerator * U256::from(1_000_000_000u32) / denominator;
+	let parts = numerator
+		.saturating_mul(U256::from(1_000_000_000u32))
+		.checked_div(denominator)
+		.unwrap_or_default();
 	Perbill::from_parts(
 		u32::try_from(parts.min(U256::from(1_000_000_000u32)).low_u64()).unwrap_or(0),
 	)
@@ -105,10 +113,10 @@ impl PayerSketch {
 	/// Adds a payer, given by any encoding of its account.
 	pub fn insert(&mut self, payer: &[u8]) {
 		let hash = sp_crypto_hashing::blake2_256(payer);
-		let index = usize::from(hash[0]) % SKETCH_REGISTERS;
+		let index = usize::from(hash[0]).checked_rem(SKETCH_REGISTERS).unwrap_or(0);
 		let mut word = [0u8; 8];
 		word.copy_from_slice(&hash[1..9]);
-		let rank = (u64::from_le_bytes(word).leading_zeros() + 1) as u8;
+		let rank = u64::from_le_bytes(word).leading_zeros().saturating_add(1) as u8;
 		if let Some(register) = self.registers.get_mut(index) {
 			*register = (*register).max(rank);
 		}
@@ -118,11 +126,15 @@ impl PayerSketch {
 	pub fn estimate(&self) -> u64 {
 		let empty = self.registers.iter().filter(|r| **r == 0).count();
 		// Σ 2^(64 − rank) is at most 64 · 2^64, well inside u128.
-		let sum: u128 = self.registers.iter().map(|r| 1u128 << (64 - u32::from(*r).min(64))).sum();
+		let sum = self
+			.registers
+			.iter()
+			.map(|r| 1u128.checked_shl(64u32.saturating_sub(u32::from(*r))).unwrap_or(0))
+			.fold(0u128, u128::saturating_add);
 		// α₆₄ · m² = 0.709 · 4096 ≈ 2904.
-		let raw = (2904u128 << 64) / sum.max(1);
+		let raw = (2904u128 << 64).checked_div(sum).unwrap_or(0);
 		if empty > 0 && raw <= 160 {
-			return LINEAR_COUNT.get(empty - 1).map_or(0, |count| u64::from(*count));
+			return LINEAR_COUNT.get(empty.saturating_sub(1)).map_or(0, |count| u64::from(*count));
 		}
 		u64::try_from(raw).unwrap_or(u64::MAX)
 	}

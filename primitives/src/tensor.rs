@@ -294,18 +294,23 @@ impl TensorSet {
 	}
 }
 
+/// The `bits` lowest bits set (all 64 from 64 on).
+pub(crate) fn low_mask(bits: u32) -> u64 {
+	u64::MAX.checked_shr(64u32.saturating_sub(bits)).unwrap_or(0)
+}
+
 /// Rounds a float's bit pattern (`width` bits, `mantissa` explicit mantissa bits) to `keep`
 /// mantissa bits, round half to even; `-0` becomes `+0` and NaN the canonical quiet NaN.
 fn round_bits(value: u64, width: u32, mantissa: u32, keep: u32) -> u64 {
-	let exponent_bits = width - 1 - mantissa;
-	let sign = 1u64 << (width - 1);
-	let exponent_mask = ((1u64 << exponent_bits) - 1) << mantissa;
-	let mantissa_mask = (1u64 << mantissa) - 1;
+	let exponent_bits = width.saturating_sub(mantissa).saturating_sub(1);
+	let sign = low_mask(width) & !low_mask(width.saturating_sub(1));
+	let exponent_mask = low_mask(mantissa.saturating_add(exponent_bits)) & !low_mask(mantissa);
+	let mantissa_mask = low_mask(mantissa);
 	let magnitude = value & !sign;
 	if magnitude & exponent_mask == exponent_mask {
 		if magnitude & mantissa_mask != 0 {
-			// NaN: positive, quiet, no payload.
-			return exponent_mask | (1u64 << (mantissa - 1));
+			// NaN: positive, quiet (the top mantissa bit), no payload.
+			return exponent_mask | (mantissa_mask & !low_mask(mantissa.saturating_sub(1)));
 		}
 		return value; // ±infinity
 	}
@@ -315,18 +320,20 @@ fn round_bits(value: u64, width: u32, mantissa: u32, keep: u32) -> u64 {
 	if keep >= mantissa {
 		return value;
 	}
-	let drop = mantissa - keep;
-	let unit = 1u64 << drop;
+	let drop = mantissa.saturating_sub(keep);
+	let below = low_mask(drop);
+	let unit = below.saturating_add(1);
 	let half = unit >> 1;
-	let remainder = magnitude & (unit - 1);
-	let truncated = magnitude & !(unit - 1);
+	let remainder = magnitude & below;
+	let truncated = magnitude & !below;
 	// Ties go to the even kept significand. With no mantissa bits kept, the only kept bit is
 	// the implicit leading one, which is odd, so ties round up.
 	let kept_is_odd = keep == 0 || truncated & unit != 0;
 	let round_up = remainder > half || (remainder == half && kept_is_odd);
 	// A carry out of the mantissa moves into the exponent: that is the correctly rounded
-	// value (and rounds the largest finite values to infinity).
-	let rounded = if round_up { truncated + unit } else { truncated };
+	// value (and rounds the largest finite values to infinity). The magnitude is below the
+	// sign bit, so the sum stays below 2^width.
+	let rounded = if round_up { truncated.saturating_add(unit) } else { truncated };
 	if rounded == 0 {
 		0
 	} else {
@@ -336,29 +343,16 @@ fn round_bits(value: u64, width: u32, mantissa: u32, keep: u32) -> u64 {
 
 /// Canonicalises the little-endian elements of a floating tensor in place.
 fn canonicalize_float_bytes(dtype: DType, data: &mut [u8], keep: u32) {
-	match dtype {
-		DType::F16 => {
-			for chunk in data.chunks_exact_mut(2) {
-				let value = u64::from(u16::from_le_bytes([chunk[0], chunk[1]]));
-				let rounded = round_bits(value, 16, 10, keep) as u16;
-				chunk.copy_from_slice(&rounded.to_le_bytes());
-			}
-		},
-		DType::F32 => {
-			for chunk in data.chunks_exact_mut(4) {
-				let value = u64::from(u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]));
-				let rounded = round_bits(value, 32, 23, keep) as u32;
-				chunk.copy_from_slice(&rounded.to_le_bytes());
-			}
-		},
-		DType::F64 => {
-			for chunk in data.chunks_exact_mut(8) {
-				let mut bytes = [0u8; 8];
-				bytes.copy_from_slice(chunk);
-				let rounded = round_bits(u64::from_le_bytes(bytes), 64, 52, keep);
-				chunk.copy_from_slice(&rounded.to_le_bytes());
-			}
-		},
-		_ => {},
+	if !dtype.is_float() {
+		return;
+	}
+	let size = dtype.size();
+	let width = (size as u32).saturating_mul(8);
+	for chunk in data.chunks_exact_mut(size) {
+		let mut bytes = [0u8; 8];
+		bytes.iter_mut().zip(chunk.iter()).for_each(|(byte, value)| *byte = *value);
+		let value = u64::from_le_bytes(bytes);
+		let rounded = round_bits(value, width, dtype.mantissa_bits(), keep).to_le_bytes();
+		chunk.iter_mut().zip(rounded).for_each(|(byte, value)| *byte = value);
 	}
 }

@@ -379,7 +379,7 @@ pub mod model_hub {
 			ModelOrder::Revenue => {
 				all.sort_by(|a, b| b.revenue.cmp(&a.revenue).then(a.id.cmp(&b.id)))
 			},
-			ModelOrder::Newest => all.sort_by(|a, b| b.id.cmp(&a.id)),
+			ModelOrder::Newest => all.sort_by_key(|model| core::cmp::Reverse(model.id)),
 		}
 		all.into_iter().skip(offset as usize).take(limit.min(MAX_PAGE) as usize).collect()
 	}

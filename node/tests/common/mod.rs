@@ -158,7 +158,7 @@ impl Node {
 				.chain_get_header(Some(hash))
 				.await?
 				.ok_or_else(|| anyhow!("finalized head {hash:?} has no header"))?;
-			let number = u64::from(header.number);
+			let number = header.number;
 			if number > min_number {
 				return Ok(number);
 			}

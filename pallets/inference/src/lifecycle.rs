@@ -19,7 +19,7 @@ use modelhub_primitives::{
 	registry::{CallTerms, ModelId, ModelRegistry, Unavailable},
 	tensor::{Limits, TensorSet, MAX_TENSORS},
 };
-use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
+use sp_runtime::traits::{CheckedDiv, Saturating, UniqueSaturatedInto, Zero};
 
 /// How many blocks past its target a deadline may move to find room.
 const DEADLINE_SPILL: u32 = 16;
@@ -97,7 +97,7 @@ impl<T: Config> Pallet<T> {
 		input: Vec<u8>,
 		max_fee: BalanceOf<T>,
 		redundancy: u32,
-	) -> Result<(InputOf<T>, CallTerms<BalanceOf<T>>, BalanceOf<T>), RequestError> {
+	) -> Result<Admitted<T>, RequestError> {
 		let input_len = u32::try_from(input.len()).unwrap_or(u32::MAX);
 		let (terms, execution) = Self::terms(model, input_len, redundancy)?;
 		let input: InputOf<T> = input.try_into().map_err(|_| RequestError::InputTooLarge)?;
@@ -327,7 +327,7 @@ impl<T: Config> Pallet<T> {
 			let mut exclude: Vec<T::AccountId> =
 				request.slots.iter().map(|slot| slot.worker.clone()).collect();
 			exclude.extend(request.replaced.iter().map(|(worker, _)| worker.clone()));
-			let round = request.replaced.len() as u32 + 1;
+			let round = (request.replaced.len() as u32).saturating_add(1);
 			let chosen = T::Verifier::select_workers(&Self::seed(id, round), 1, &exclude);
 			if let Some(next) = chosen.into_iter().next() {
 				let timeout = match request.phase {
@@ -419,8 +419,7 @@ impl<T: Config> Pallet<T> {
 		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
 		let mut genesis_hash = [0u8; 32];
 		let bytes = genesis.as_ref();
-		let len = bytes.len().min(32);
-		genesis_hash[..len].copy_from_slice(&bytes[..len]);
+		genesis_hash.iter_mut().zip(bytes).for_each(|(byte, value)| *byte = *value);
 		Attestation {
 			genesis_hash,
 			request: id,
@@ -768,13 +767,13 @@ impl<T: Config> Pallet<T> {
 
 	fn epoch_of(block: BlockNumberFor<T>) -> EpochIndex {
 		let length = T::EpochLength::get().max(1u32.into());
-		(block / length).unique_saturated_into()
+		block.checked_div(&length).unwrap_or_default().unique_saturated_into()
 	}
 
 	/// At the first block of an epoch, drops the epoch that falls out of the kept window.
 	pub(crate) fn prune_epoch(now: BlockNumberFor<T>) -> Weight {
 		let length = T::EpochLength::get().max(1u32.into());
-		if !(now % length).is_zero() {
+		if now.checked_div(&length).unwrap_or_default().saturating_mul(length) != now {
 			return Weight::zero();
 		}
 		let Some(old) = Self::epoch_of(now).checked_sub(T::EpochsKept::get()) else {

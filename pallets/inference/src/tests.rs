@@ -42,7 +42,7 @@ fn events() -> Vec<Event<Test>> {
 fn total_balances() -> Balance {
 	let mut accounts = funded();
 	accounts.extend([TREASURY, VALIDATOR_POT, PAUPER]);
-	accounts.iter().map(|who| Balances::total_balance(who)).sum()
+	accounts.iter().map(Balances::total_balance).sum()
 }
 
 fn request(model: u64, redundancy: u32) -> RequestId {
@@ -640,7 +640,7 @@ fn full_deadline_blocks_spill_to_the_next() {
 		assert_eq!(Deadlines::<Test>::get(deadline).len(), 4);
 		assert_eq!(Requests::<Test>::get(ids[4]).expect("running").deadline, deadline + 1);
 		run_to(deadline);
-		assert!(ids[..4].iter().all(|id| Results::<Test>::contains_key(id)));
+		assert!(ids[..4].iter().all(Results::<Test>::contains_key));
 		assert!(Requests::<Test>::get(ids[4]).is_some());
 		run_to(deadline + 1);
 		assert!(Results::<Test>::contains_key(ids[4]));

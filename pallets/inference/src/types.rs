@@ -26,6 +26,10 @@ pub type RequestOf<T> = Request<T>;
 pub type ResultOf<T> = ResultRecord<T>;
 /// Request input bytes.
 pub type InputOf<T> = BoundedVec<u8, <T as Config>::MaxInputLen>;
+/// A request that passed the checks of its own content: its bounded input, the model's terms
+/// and the execution fee.
+pub type Admitted<T> =
+	(InputOf<T>, modelhub_primitives::registry::CallTerms<BalanceOf<T>>, BalanceOf<T>);
 /// Output bytes.
 pub type OutputOf<T> = BoundedVec<u8, <T as Config>::MaxOutputLen>;
 /// Index of an epoch: block number divided by [`Config::EpochLength`].

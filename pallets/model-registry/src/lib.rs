@@ -59,7 +59,11 @@ pub mod weights;
 pub use types::*;
 pub use weights::WeightInfo;
 
+// The code `frame_support::pallet` writes for the pallet's struct, storage and errors calls
+// `expect` on values it builds itself, and a builder per call with all its arguments;
+// `scripts/lint.sh` keeps `expect` out of this file.
 #[frame_support::pallet]
+#[allow(clippy::expect_used, clippy::too_many_arguments)]
 pub mod pallet {
 	use super::*;
 	use frame_support::{
@@ -324,7 +328,6 @@ pub mod pallet {
 		/// [`Agreement::DEFAULT`].
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::publish_model(royalties.len() as u32))]
-		#[allow(clippy::too_many_arguments)]
 		pub fn publish_model(
 			origin: OriginFor<T>,
 			name: BoundedVec<u8, T::MaxNameLen>,

@@ -15,7 +15,7 @@ use modelhub_primitives::{
 	registry::{credit, ModelId, ModelRegistry},
 };
 use sp_core::sr25519;
-use sp_runtime::traits::{Saturating, UniqueSaturatedInto, Zero};
+use sp_runtime::traits::{CheckedDiv, Saturating, UniqueSaturatedInto, Zero};
 
 impl<T: Config> Pallet<T> {
 	/// Draws up to `count` distinct eligible workers, each draw weighted by bond.
@@ -43,14 +43,14 @@ impl<T: Config> Pallet<T> {
 			let hash = sp_io::hashing::blake2_256(&preimage);
 			let mut point_bytes = [0u8; 16];
 			point_bytes.copy_from_slice(&hash[..16]);
-			let mut point = u128::from_le_bytes(point_bytes) % total;
+			let mut point = u128::from_le_bytes(point_bytes).checked_rem(total).unwrap_or(0);
 			let index = pool
 				.iter()
 				.position(|(_, bond)| {
 					if point < *bond {
 						true
 					} else {
-						point -= *bond;
+						point = point.saturating_sub(*bond);
 						false
 					}
 				})
@@ -83,7 +83,7 @@ impl<T: Config> Pallet<T> {
 		let mut payout = T::Registry::royalty_payout(model, royalty)?;
 		let (to_validators, to_treasury, to_workers) = Self::execution_split(execution);
 		let count: BalanceOf<T> = (workers.len() as u32).into();
-		let each = to_workers / count;
+		let each = to_workers.checked_div(&count).unwrap_or_default();
 		let remainder = to_workers.saturating_sub(each.saturating_mul(count));
 		credit(&mut payout, &T::ValidatorPotAccount::get(), to_validators);
 		credit(&mut payout, &T::TreasuryAccount::get(), to_treasury);
@@ -114,7 +114,7 @@ impl<T: Config> Pallet<T> {
 			match info.status {
 				WorkerStatus::Active => {
 					ensure!(listed == 1, "active worker not listed once");
-					active += 1;
+					active = active.saturating_add(1);
 				},
 				WorkerStatus::Unbonding { .. } => {
 					ensure!(listed == 0, "unbonding worker still listed");

@@ -20,7 +20,7 @@
 //! tolerance in parts per billion. Magnitudes below one grid step count as zero. The result is
 //! the same on every machine and symmetric in its arguments, and equal outputs always agree.
 
-use crate::tensor::{DType, Tensor, TensorSet};
+use crate::tensor::{low_mask, Tensor, TensorSet};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
@@ -138,58 +138,55 @@ enum Element {
 
 /// Decodes an IEEE 754 bit pattern of `width` bits with `mantissa_bits` explicit mantissa bits.
 fn decode_float(bits: u64, width: u32, mantissa_bits: u32) -> Element {
-	let exponent_bits = width - 1 - mantissa_bits;
-	let negative = (bits >> (width - 1)) & 1 == 1;
-	let max_exponent = (1u64 << exponent_bits) - 1;
-	let biased = (bits >> mantissa_bits) & max_exponent;
-	let fraction = bits & ((1u64 << mantissa_bits) - 1);
-	let bias = (1i32 << (exponent_bits - 1)) - 1;
+	let exponent_bits = width.saturating_sub(mantissa_bits).saturating_sub(1);
+	let negative = bits.checked_shr(width.saturating_sub(1)).unwrap_or(0) & 1 == 1;
+	let max_exponent = low_mask(exponent_bits);
+	let biased = bits.checked_shr(mantissa_bits).unwrap_or(0) & max_exponent;
+	let fraction = bits & low_mask(mantissa_bits);
+	// At most 2^10 - 1 (f64's 11 exponent bits), so the conversions below are exact.
+	let bias = low_mask(exponent_bits.saturating_sub(1)) as i32;
 	let shift = mantissa_bits as i32;
 	if biased == max_exponent {
 		return if fraction == 0 { Element::Infinite { negative } } else { Element::NaN };
 	}
 	if biased == 0 {
 		// Zero or subnormal: no implicit bit, the smallest exponent.
-		return Element::Finite { negative, mantissa: fraction, exponent: 1 - bias - shift };
+		let exponent = 1i32.saturating_sub(bias).saturating_sub(shift);
+		return Element::Finite { negative, mantissa: fraction, exponent };
 	}
 	Element::Finite {
 		negative,
-		mantissa: fraction | (1u64 << mantissa_bits),
-		exponent: biased as i32 - bias - shift,
+		mantissa: fraction | low_mask(mantissa_bits).saturating_add(1),
+		exponent: (biased as i32).saturating_sub(bias).saturating_sub(shift),
 	}
 }
 
 /// The elements of a floating tensor (empty for other dtypes).
 fn float_elements(tensor: &Tensor) -> impl Iterator<Item = Element> + '_ {
-	let (width, mantissa) = match tensor.dtype {
-		DType::F16 => (16, 10),
-		DType::F32 => (32, 23),
-		DType::F64 => (64, 52),
-		_ => (0, 0),
-	};
-	let size = (width / 8) as usize;
-	tensor.data.chunks_exact(size.max(1)).filter(move |_| width > 0).map(move |chunk| {
+	let float = tensor.dtype.is_float();
+	let size = tensor.dtype.size();
+	let width = (size as u32).saturating_mul(8);
+	let mantissa = tensor.dtype.mantissa_bits();
+	tensor.data.chunks_exact(size).filter(move |_| float).map(move |chunk| {
 		let mut bytes = [0u8; 8];
-		bytes[..chunk.len()].copy_from_slice(chunk);
+		bytes.iter_mut().zip(chunk).for_each(|(byte, value)| *byte = *value);
 		decode_float(u64::from_le_bytes(bytes), width, mantissa)
 	})
 }
 
 /// The position of the top bit of a nonzero finite element (`floor(log2 |x|)`).
 fn top_bit(mantissa: u64, exponent: i32) -> i32 {
-	exponent + 63 - mantissa.leading_zeros() as i32
+	exponent.saturating_add(63).saturating_sub(mantissa.leading_zeros() as i32)
 }
 
 /// `mantissa * 2^(exponent - grid)`, truncated toward zero; `grid` puts the largest magnitude
 /// below `2^63`, so the result fits.
 fn on_grid(mantissa: u64, exponent: i32, grid: i32) -> u128 {
-	let shift = exponent - grid;
+	let shift = exponent.saturating_sub(grid);
 	if shift >= 0 {
-		u128::from(mantissa) << shift.min(64)
-	} else if shift <= -64 {
-		0
+		u128::from(mantissa).checked_shl(shift.unsigned_abs().min(64)).unwrap_or(0)
 	} else {
-		u128::from(mantissa >> (-shift))
+		u128::from(mantissa.checked_shr(shift.unsigned_abs()).unwrap_or(0))
 	}
 }
 
@@ -205,7 +202,7 @@ fn compare_floats(a: &Tensor, b: &Tensor, tolerance: &Tolerance, margin: u32) ->
 			_ => None,
 		})
 		.max();
-	let grid = top.map_or(0, |top| top - 62);
+	let grid = top.map_or(0, |top| top.saturating_sub(62));
 	let largest = float_elements(a)
 		.chain(float_elements(b))
 		.filter_map(|element| match element {
@@ -214,8 +211,9 @@ fn compare_floats(a: &Tensor, b: &Tensor, tolerance: &Tolerance, margin: u32) ->
 		})
 		.max()
 		.unwrap_or(0);
-	let absolute = u128::from(tolerance.absolute_ppb) * largest;
-	let wide_absolute = absolute * u128::from(margin);
+	// Magnitudes on the grid are below 2^64 and the factors below 2^32: no product saturates.
+	let absolute = u128::from(tolerance.absolute_ppb).saturating_mul(largest);
+	let wide_absolute = absolute.saturating_mul(u128::from(margin));
 	let ppb = u128::from(PPB);
 
 	let mut closeness = Closeness::Within;
@@ -229,13 +227,15 @@ fn compare_floats(a: &Tensor, b: &Tensor, tolerance: &Tolerance, margin: u32) ->
 			) => {
 				let (x, y) = (on_grid(m, e, grid), on_grid(n, f, grid));
 				// Zero has no sign: -0 equals +0, and so do magnitudes below the grid.
-				let difference = if p == q || x == 0 || y == 0 { x.abs_diff(y) } else { x + y };
-				let scaled = difference * ppb;
-				let relative = u128::from(tolerance.relative_ppb) * x.max(y);
-				if scaled <= absolute + relative {
+				let difference =
+					if p == q || x == 0 || y == 0 { x.abs_diff(y) } else { x.saturating_add(y) };
+				let scaled = difference.saturating_mul(ppb);
+				let relative = u128::from(tolerance.relative_ppb).saturating_mul(x.max(y));
+				if scaled <= absolute.saturating_add(relative) {
 					continue;
 				}
-				if scaled > wide_absolute + relative * u128::from(margin) {
+				let wide_relative = relative.saturating_mul(u128::from(margin));
+				if scaled > wide_absolute.saturating_add(wide_relative) {
 					return Closeness::Beyond;
 				}
 				closeness = Closeness::WithinMargin;
@@ -313,24 +313,29 @@ pub fn verdict(
 	let majority = |votes: u64| votes.saturating_mul(2) > u64::from(redundancy);
 	let count = outputs.len();
 	// Comparisons are symmetric; each pair is compared at most once.
-	let mut known: alloc::vec::Vec<Option<Closeness>> = alloc::vec![None; count * count];
+	let mut known: alloc::vec::Vec<Option<Closeness>> =
+		alloc::vec![None; count.saturating_mul(count)];
 	let mut closeness = |i: usize, j: usize| -> Closeness {
 		if i == j {
 			return Closeness::Within;
 		}
 		let (low, high) = (i.min(j), i.max(j));
-		*known[low * count + high].get_or_insert_with(|| compare(low, high))
+		match known.get_mut(low.saturating_mul(count).saturating_add(high)) {
+			Some(entry) => *entry.get_or_insert_with(|| compare(low, high)),
+			None => compare(low, high),
+		}
 	};
 	let representative = match outputs.iter().position(|(_, votes)| majority(u64::from(*votes))) {
 		Some(exact) => exact,
 		None => {
 			let mut best: Option<(u64, u32, [u8; 32], usize)> = None;
-			for i in 0..count {
-				let support: u64 = (0..count)
-					.filter(|&j| closeness(i, j) == Closeness::Within)
-					.map(|j| u64::from(outputs[j].1))
-					.sum();
-				let (hash, votes) = outputs[i];
+			for (i, &(hash, votes)) in outputs.iter().enumerate() {
+				let support = outputs
+					.iter()
+					.enumerate()
+					.filter(|&(j, _)| closeness(i, j) == Closeness::Within)
+					.map(|(_, &(_, votes))| u64::from(votes))
+					.fold(0u64, u64::saturating_add);
 				let better = match best {
 					None => true,
 					Some((best_support, best_votes, best_hash, _)) => {
@@ -356,7 +361,7 @@ pub fn verdict(
 pub fn element_count(set: &TensorSet) -> u64 {
 	set.tensors
 		.iter()
-		.map(|tensor| (tensor.data.len() / tensor.dtype.size().max(1)) as u64)
+		.map(|tensor| tensor.data.len().checked_div(tensor.dtype.size()).unwrap_or(0) as u64)
 		.fold(0u64, u64::saturating_add)
 }
 

@@ -65,8 +65,11 @@ impl pallet_preimage::Config for Runtime {
 
 parameter_types! {
 	/// Scheduled calls may use up to 80% of a block.
-	pub MaximumSchedulerWeight: Weight =
-		Perbill::from_percent(80) * RuntimeBlockWeights::get().max_block;
+	pub MaximumSchedulerWeight: Weight = {
+		let max = RuntimeBlockWeights::get().max_block;
+		let share = Perbill::from_percent(80);
+		Weight::from_parts(share.mul_floor(max.ref_time()), share.mul_floor(max.proof_size()))
+	};
 }
 
 impl pallet_scheduler::Config for Runtime {
@@ -170,6 +173,9 @@ pub const PROTOCOL_PARAMETERS_TRACK: u16 = 1;
 pub const MODEL_MODERATION_TRACK: u16 = 2;
 
 /// A track name padded with zeros to the 25 bytes `pallet-referenda` stores.
+// Only called in the initialiser of a `static`: it runs while the runtime compiles, where an
+// out-of-bounds index or overflow is a build error.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 const fn name(text: &str) -> [u8; 25] {
 	let bytes = text.as_bytes();
 	let mut name = [0u8; 25];

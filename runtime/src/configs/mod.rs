@@ -43,7 +43,9 @@ parameter_types! {
 	/// At most 5 MiB of extrinsics per block.
 	pub RuntimeBlockLength: BlockLength = BlockLength::builder()
 		.max_length(5 * 1024 * 1024)
-		.modify_max_length_for_class(DispatchClass::Normal, |max| *max = NORMAL_DISPATCH_RATIO * *max)
+		.modify_max_length_for_class(DispatchClass::Normal, |max| {
+			*max = NORMAL_DISPATCH_RATIO.mul_floor(*max)
+		})
 		.build();
 	/// The SS58 address prefix.
 	pub const SS58Prefix: u16 = modelhub_primitives::currency::SS58_PREFIX;

@@ -135,11 +135,14 @@ parameter_types! {
 	/// GRANDPA set ids mapped to sessions: every session of the bonding duration at the default
 	/// session and era lengths, so that any equivocation still slashable can be checked (with
 	/// shorter sessions, the most recent of them).
-	pub const MaxSetIdSessionEntries: u64 = BONDING_DURATION as u64 * SESSIONS_PER_ERA as u64;
+	pub const MaxSetIdSessionEntries: u64 =
+		(BONDING_DURATION as u64).saturating_mul(SESSIONS_PER_ERA as u64);
 	/// Blocks an equivocation report stays valid in the transaction pool: the bonding duration at
 	/// the default session and era lengths.
 	pub const ReportLongevity: u64 =
-		BONDING_DURATION as u64 * SESSIONS_PER_ERA as u64 * SESSION_PERIOD as u64;
+		(BONDING_DURATION as u64)
+			.saturating_mul(SESSIONS_PER_ERA as u64)
+			.saturating_mul(SESSION_PERIOD as u64);
 	/// Yearly inflation paid to stakers on top of the fee pot, as a share of total issuance.
 	/// Zero: validators are paid from inference fees only. Root changes it with
 	/// `system.setStorage`.
@@ -248,7 +251,7 @@ impl pallet_staking::EraPayout<Balance> for FeePotEraPayout {
 			era_duration_millis.min(MILLISECS_PER_YEAR),
 			MILLISECS_PER_YEAR,
 		);
-		let inflation = era_share * (YearlyInflation::get() * total_issuance);
+		let inflation = era_share.mul_floor(YearlyInflation::get().mul_floor(total_issuance));
 		(sweep_validator_pot().saturating_add(inflation), Zero::zero())
 	}
 }
