@@ -198,9 +198,10 @@ pub trait Verifier<AccountId, Balance> {
 	/// Whether `signature` is `worker`'s attestation signature over `message`.
 	fn verify_attestation(worker: &AccountId, message: &[u8], signature: &[u8; 64]) -> bool;
 
-	/// Slashes `worker`'s bond by the slash fraction for misbehaving in `request`; the slashed
+	/// Slashes `worker`'s bond for misbehaving in `request`, whose fee was `at_stake`: the
+	/// larger of the slash fraction of the bond and `at_stake`, within the bond. The slashed
 	/// amount goes to the treasury. Returns the amount slashed.
-	fn slash(worker: &AccountId, request: RequestId) -> Balance;
+	fn slash(worker: &AccountId, request: RequestId, at_stake: Balance) -> Balance;
 
 	/// Splits a settled fee: `royalty` across `model`'s lineage, `execution` between the
 	/// validators' pot, the treasury and `workers` (those that agreed), and records what each

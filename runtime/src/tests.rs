@@ -486,3 +486,28 @@ fn a_block_fits_hundreds_of_requests_and_results() {
 	);
 	assert!(requests >= 100 && results >= 100, "{requests} requests, {results} results per block");
 }
+
+/// However many deadlines fall in one block, handling them stays within `DeadlineWeight`, a
+/// quarter of the block, each counted at its costliest (comparing the largest outputs of the
+/// largest redundancy, then the largest settlement or an escalation): printed, and checked.
+#[test]
+fn missed_deadlines_take_at_most_a_quarter_of_a_block() {
+	use crate::configs::model_hub::DeadlineWeight;
+	let max_block = crate::configs::RuntimeBlockWeights::get().max_block;
+	let budget = DeadlineWeight::get();
+	let worst = crate::Inference::max_expiry_weight();
+	let per_block = (1u32..)
+		.take_while(|n| crate::Inference::deadline_weight_for(*n).all_lte(budget))
+		.last()
+		.unwrap_or(0);
+	println!(
+		"deadline budget {} of {} ms per block; the costliest missed deadline {:.3} ms: at \
+		 least {per_block} per block",
+		budget.ref_time() / 1_000_000_000,
+		max_block.ref_time() / 1_000_000_000,
+		worst.ref_time() as f64 / 1e9,
+	);
+	assert!(budget.all_lte(max_block / 4));
+	// The comparison dominates: ten pairs of 16,384-element outputs at redundancy 5.
+	assert!(per_block >= 8, "{per_block} costliest deadlines per block");
+}

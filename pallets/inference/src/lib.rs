@@ -20,13 +20,16 @@
 //!    [`Config::RevealTimeout`]. When every committed worker has revealed, or at the reveal
 //!    deadline, a strict majority of the redundancy settles the request: on one output hash
 //!    (the fast path), or else on the output most workers are within the model's tolerance of
-//!    ([`modelhub_primitives::agreement::verdict`]).
+//!    ([`modelhub_primitives::agreement::verdict`]). Without a majority, more workers are
+//!    drawn (up to [`Config::MaxRedundancy`]) so that one can form and the minority pays
+//!    ([`Event::DisagreementEscalated`]).
 //! 4. A worker that cannot run the job calls [`Pallet::report_failure`]; the job goes to
 //!    another worker up to [`Config::MaxReassignments`] times per request, otherwise the slot
 //!    fails (and with redundancy 1 the request is refunded).
-//! 5. Deadlines are processed in `on_initialize`, at most [`Config::MaxDeadlinesPerBlock`]
-//!    per block: absent workers are slashed, and the request is refunded in full unless a
-//!    majority can still form.
+//! 5. Missed deadlines are handled in `on_initialize`, oldest first, within
+//!    [`Config::DeadlineWeight`] per block (the rest wait for the next block): absent workers
+//!    are slashed, and the request is refunded in full unless a majority can still form.
+//!    Scheduling a deadline never fails: any number of requests may share a block.
 //!
 //! ## Settlement
 //!
@@ -36,10 +39,11 @@
 //! straight from the requester's held balance to its recipient, so the sum paid out is exactly
 //! the fee and total issuance never changes. A part that cannot be paid (a new account below
 //! the existential deposit) returns to the requester. Workers that revealed an output beyond the
-//! model's fraud margin, or reported a failure that the majority contradicted, are slashed; an
-//! output between the tolerance and the fraud margin earns nothing but costs no bond
-//! ([`Event::WorkerUnpaid`]). Accepted result
-//! submissions pay no transaction fee.
+//! model's fraud margin are slashed; so are workers that reported a failure when a verified
+//! majority (at least two workers agreeing) settled the request, never on one unchecked
+//! worker's word; an output between the tolerance and the fraud margin earns nothing but costs
+//! no bond ([`Event::WorkerUnpaid`]). A slash takes at least the request's fee, within the
+//! worker's bond. Accepted result submissions pay no transaction fee.
 //!
 //! The ended request's [`ResultRecord`] is kept at least [`Config::ResultRetention`] blocks,
 //! then pruned in `on_idle`. Settled calls are counted per model in the registry and per
@@ -170,10 +174,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type ResultRetention: Get<BlockNumberFor<Self>>;
 
-		/// Most deadlines that fall in one block; a deadline that finds its block full moves
-		/// to the next block with room (up to 16 blocks later).
+		/// Most weight `on_initialize` spends on missed deadlines in one block; deadlines beyond
+		/// it are handled in the next blocks, oldest first. Must fit at least one at its
+		/// costliest ([`Pallet::deadline_weight_for`]).
 		#[pallet::constant]
-		type MaxDeadlinesPerBlock: Get<u32>;
+		type DeadlineWeight: Get<Weight>;
 
 		/// Blocks per usage epoch.
 		#[pallet::constant]
@@ -225,15 +230,15 @@ pub mod pallet {
 	pub type Assignments<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, RequestId, ()>;
 
-	/// Requests whose current phase times out at each block.
+	/// The block at which each running request's current phase times out: (block, request).
+	/// Any number of requests may share a block; there is one entry per running request.
 	#[pallet::storage]
-	pub type Deadlines<T: Config> = StorageMap<
-		_,
-		Twox64Concat,
-		BlockNumberFor<T>,
-		BoundedVec<RequestId, T::MaxDeadlinesPerBlock>,
-		ValueQuery,
-	>;
+	pub type Deadlines<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Twox64Concat, RequestId, ()>;
+
+	/// The earliest block whose deadlines may not all have been handled.
+	#[pallet::storage]
+	pub type DeadlineCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
 	/// Ended requests: outcome and output.
 	#[pallet::storage]
@@ -333,6 +338,18 @@ pub mod pallet {
 			/// Every payment made from the fee.
 			payouts: Vec<(T::AccountId, BalanceOf<T>)>,
 		},
+		/// No output had a majority: more workers were drawn, and the request takes commitments
+		/// from them (the outputs already revealed stand).
+		DisagreementEscalated {
+			/// The request.
+			request: RequestId,
+			/// The workers added.
+			workers: Vec<T::AccountId>,
+			/// The redundancy now: a strict majority of it settles the request.
+			redundancy: u32,
+			/// When the new workers' commitments time out.
+			deadline: BlockNumberFor<T>,
+		},
 		/// A worker revealed an output beyond the model's tolerance of the settled one but within
 		/// its fraud margin: it is not paid and keeps its bond.
 		WorkerUnpaid {
@@ -375,8 +392,6 @@ pub mod pallet {
 		InsufficientBalance,
 		/// Fewer eligible workers than the redundancy asks for.
 		NotEnoughWorkers,
-		/// Every block a deadline could go to is full; try again later.
-		DeadlineQueueFull,
 		/// No request with this id is pending.
 		RequestNotFound,
 		/// The caller has no open job in this request.
@@ -421,7 +436,10 @@ pub mod pallet {
 		fn integrity_test() {
 			use sp_runtime::traits::Zero;
 			assert!(T::MaxRedundancy::get() >= 1, "MaxRedundancy must be at least 1");
-			assert!(T::MaxDeadlinesPerBlock::get() >= 1, "MaxDeadlinesPerBlock must be at least 1");
+			assert!(
+				T::DeadlineWeight::get().all_gte(Pallet::<T>::deadline_weight_for(1)),
+				"DeadlineWeight must fit one missed deadline"
+			);
 			assert!(!T::ResultTimeout::get().is_zero(), "ResultTimeout must be positive");
 			assert!(!T::CommitTimeout::get().is_zero(), "CommitTimeout must be positive");
 			assert!(!T::RevealTimeout::get().is_zero(), "RevealTimeout must be positive");

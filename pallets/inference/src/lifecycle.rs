@@ -19,10 +19,7 @@ use modelhub_primitives::{
 	registry::{CallTerms, ModelId, ModelRegistry, Unavailable},
 	tensor::{Limits, TensorSet, MAX_TENSORS},
 };
-use sp_runtime::traits::{CheckedDiv, Saturating, UniqueSaturatedInto, Zero};
-
-/// How many blocks past its target a deadline may move to find room.
-const DEADLINE_SPILL: u32 = 16;
+use sp_runtime::traits::{CheckedDiv, One, Saturating, UniqueSaturatedInto, Zero};
 
 impl<T: Config> Pallet<T> {
 	/// The most payouts one settlement makes: every royalty recipient a lineage can have, the
@@ -41,6 +38,42 @@ impl<T: Config> Pallet<T> {
 			.saturating_mul(outputs.saturating_sub(1))
 			.saturating_div(2)
 			.saturating_mul(u64::from(T::MaxComparedElements::get()))
+	}
+
+	/// The most one missed deadline can cost: expiring the request, then settling it with every
+	/// payout after comparing the most output elements, or escalating it.
+	pub fn max_expiry_weight() -> Weight {
+		T::WeightInfo::expire_requests(1)
+			.saturating_sub(T::WeightInfo::expire_requests(0))
+			.saturating_add(Self::max_conclusion_weight())
+	}
+
+	/// The most concluding a redundant request can cost: comparing the most output elements,
+	/// then settling with every payout or drawing more workers.
+	pub fn max_conclusion_weight() -> Weight {
+		Self::comparison_weight(Self::max_compared_elements()).saturating_add(
+			T::WeightInfo::settle(Self::max_payouts()).max(Self::escalation_weight()),
+		)
+	}
+
+	/// A [`Config::DeadlineWeight`] that handles `count` missed deadlines per block whatever
+	/// each costs.
+	pub fn deadline_weight_for(count: u32) -> Weight {
+		let lookup = T::DbWeight::get().reads_writes(1, 1);
+		Self::max_expiry_weight()
+			.saturating_add(lookup)
+			.saturating_mul(u64::from(count))
+			.saturating_add(Self::deadline_overhead())
+	}
+
+	/// What handling deadlines costs in every block: the cursor, and the fixed part of expiries.
+	fn deadline_overhead() -> Weight {
+		T::DbWeight::get().reads_writes(1, 1).saturating_add(T::WeightInfo::expire_requests(0))
+	}
+
+	/// The weight of drawing and assigning up to [`Config::MaxRedundancy`] more workers.
+	pub fn escalation_weight() -> Weight {
+		T::WeightInfo::request_inference(0, T::MaxRedundancy::get())
 	}
 
 	/// The weight of comparing `elements` output elements.
@@ -181,7 +214,7 @@ impl<T: Config> Pallet<T> {
 		} else {
 			(Phase::Commit, T::CommitTimeout::get())
 		};
-		let deadline = Self::schedule(id, now.saturating_add(timeout))?;
+		let deadline = Self::schedule(id, None, now.saturating_add(timeout));
 		T::Currency::hold(&HoldReason::Escrow.into(), &who, fee)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 
@@ -272,7 +305,8 @@ impl<T: Config> Pallet<T> {
 		};
 		Self::set_state(&mut request, index, SlotState::Committed(commitment));
 		Self::deposit_event(Event::ResultCommitted { request: id, worker: who });
-		Self::advance(id, request).map(|_| ())
+		Self::advance(id, request);
+		Ok(())
 	}
 
 	/// Handles a reveal; see [`Pallet::reveal_result`].
@@ -309,7 +343,7 @@ impl<T: Config> Pallet<T> {
 			RevealedOutputs::<T>::insert(id, output_hash, output);
 		}
 		Self::deposit_event(Event::ResultSubmitted { request: id, worker: who, output_hash });
-		Self::advance(id, request)
+		Ok(Self::advance(id, request))
 	}
 
 	/// Handles a failure report; see [`Pallet::report_failure`].
@@ -335,7 +369,6 @@ impl<T: Config> Pallet<T> {
 					_ => T::CommitTimeout::get(),
 				};
 				let now = frame_system::Pallet::<T>::block_number();
-				let deadline = Self::schedule(id, now.saturating_add(timeout))?;
 				request
 					.replaced
 					.try_push((who.clone(), reason))
@@ -344,7 +377,8 @@ impl<T: Config> Pallet<T> {
 					slot.worker = next.clone();
 					slot.state = SlotState::Assigned;
 				}
-				request.deadline = request.deadline.max(deadline);
+				let deadline = request.deadline.max(now.saturating_add(timeout));
+				request.deadline = Self::schedule(id, Some(request.deadline), deadline);
 				Assignments::<T>::remove(&who, id);
 				Assignments::<T>::insert(&next, id, ());
 				T::Verifier::job_assigned(&next);
@@ -361,12 +395,12 @@ impl<T: Config> Pallet<T> {
 
 		Self::set_state(&mut request, index, SlotState::Failed(reason));
 		match request.phase {
-			Phase::Running => {
-				Self::refund(id, request, RefundReason::WorkersFailed);
-				Ok(())
+			Phase::Running => Self::refund(id, request, RefundReason::WorkersFailed),
+			_ => {
+				Self::advance(id, request);
 			},
-			_ => Self::advance(id, request).map(|_| ()),
 		}
+		Ok(())
 	}
 
 	/// The index of `who`'s slot if it is in `state`.
@@ -444,7 +478,7 @@ impl<T: Config> Pallet<T> {
 	/// Moves a redundant request on after a slot changed: opens reveals once nobody is left
 	/// to commit, concludes once nobody is left to reveal, and refunds once a majority can no
 	/// longer form. Returns the payouts made and the output elements compared if it concluded.
-	fn advance(id: RequestId, mut request: RequestOf<T>) -> Result<Ended, DispatchError> {
+	fn advance(id: RequestId, mut request: RequestOf<T>) -> Ended {
 		let still_in = request
 			.slots
 			.iter()
@@ -452,7 +486,7 @@ impl<T: Config> Pallet<T> {
 			.count() as u64;
 		if still_in.saturating_mul(2) <= u64::from(request.redundancy) {
 			Self::refund(id, request, RefundReason::NoQuorum);
-			return Ok(Ended::default());
+			return Ended::default();
 		}
 		let waiting = |state: &SlotState| match request.phase {
 			Phase::Commit => *state == SlotState::Assigned,
@@ -460,19 +494,24 @@ impl<T: Config> Pallet<T> {
 		};
 		if request.slots.iter().any(|slot| waiting(&slot.state)) {
 			Requests::<T>::insert(id, request);
-			return Ok(Ended::default());
+			return Ended::default();
 		}
+		let committed =
+			request.slots.iter().any(|slot| matches!(slot.state, SlotState::Committed(_)));
 		match request.phase {
+			// Nothing to reveal (the workers drawn by an escalation all dropped out): the
+			// outputs already revealed are all there is.
+			Phase::Commit if !committed => Self::conclude(id, request),
 			Phase::Commit => {
 				let now = frame_system::Pallet::<T>::block_number();
-				let deadline = Self::schedule(id, now.saturating_add(T::RevealTimeout::get()))?;
+				let deadline = now.saturating_add(T::RevealTimeout::get());
+				request.deadline = Self::schedule(id, Some(request.deadline), deadline);
 				request.phase = Phase::Reveal;
-				request.deadline = deadline;
 				Requests::<T>::insert(id, request);
 				Self::deposit_event(Event::RevealStarted { request: id, deadline });
-				Ok(Ended::default())
+				Ended::default()
 			},
-			_ => Ok(Self::conclude(id, request)),
+			_ => Self::conclude(id, request),
 		}
 	}
 
@@ -523,8 +562,9 @@ impl<T: Config> Pallet<T> {
 			}
 		});
 		let Some(verdict) = verdict else {
-			Self::refund(id, request, RefundReason::NoMajority);
-			return Ended { payouts: 0, compared };
+			let largest = outputs.iter().map(|(_, votes)| *votes).max().unwrap_or(0);
+			let escalated = Self::escalate(id, request, largest);
+			return Ended { payouts: 0, compared, escalated };
 		};
 		let hashes = |wanted: Closeness| -> Vec<[u8; 32]> {
 			outputs
@@ -549,13 +589,65 @@ impl<T: Config> Pallet<T> {
 				Self::refund(id, fallback, RefundReason::NoMajority);
 				0
 			});
-		Ended { payouts, compared }
+		Ended { payouts, compared, escalated: false }
+	}
+
+	/// Draws more workers for a redundant request whose revealed outputs have no majority, so
+	/// that one can form: enough that the largest group of identical outputs (`largest`
+	/// workers) would hold a strict majority if every new worker joined it, within
+	/// [`Config::MaxRedundancy`]. The request goes back to taking commitments, from the new
+	/// workers only; the outputs already revealed stand. Refunds the request if no majority
+	/// could form. Returns whether workers were drawn.
+	fn escalate(id: RequestId, mut request: RequestOf<T>, largest: u32) -> bool {
+		let room = T::MaxRedundancy::get().saturating_sub(request.slots.len() as u32);
+		// `largest + m > (redundancy + m) / 2` for `m > redundancy - 2 * largest`.
+		let needed =
+			request.redundancy.saturating_sub(largest.saturating_mul(2)).saturating_add(1).max(1);
+		let exclude: Vec<T::AccountId> = request
+			.slots
+			.iter()
+			.map(|slot| slot.worker.clone())
+			.chain(request.replaced.iter().map(|(worker, _)| worker.clone()))
+			.collect();
+		let round = (request.replaced.len() as u32)
+			.saturating_add(request.slots.len() as u32)
+			.saturating_add(1);
+		let workers = if needed <= room {
+			T::Verifier::select_workers(&Self::seed(id, round), needed, &exclude)
+		} else {
+			Vec::new()
+		};
+		if workers.is_empty() || workers.len() as u32 != needed {
+			Self::refund(id, request, RefundReason::NoMajority);
+			return false;
+		}
+		for worker in &workers {
+			// `needed` is within the room left: every push fits.
+			let _ =
+				request.slots.try_push(Slot { worker: worker.clone(), state: SlotState::Assigned });
+			T::Verifier::job_assigned(worker);
+			Assignments::<T>::insert(worker, id, ());
+		}
+		request.redundancy = request.slots.len() as u32;
+		request.phase = Phase::Commit;
+		let now = frame_system::Pallet::<T>::block_number();
+		let deadline = now.saturating_add(T::CommitTimeout::get());
+		request.deadline = Self::schedule(id, Some(request.deadline), deadline);
+		Self::deposit_event(Event::DisagreementEscalated {
+			request: id,
+			workers,
+			redundancy: request.redundancy,
+			deadline,
+		});
+		Requests::<T>::insert(id, request);
+		true
 	}
 
 	/// Pays the fee out to the model's beneficiaries, the protocol and the workers whose output
-	/// `judgement` accepts, slashes the workers it finds beyond the fraud margin (and those whose
-	/// failure reports or replacements the result contradicts), and ends the request with the
-	/// output of `judgement.output_hash`. Returns the number of payouts made.
+	/// `judgement` accepts, slashes the workers it finds beyond the fraud margin (and, when at
+	/// least two workers agreed on the result, those whose failure reports it contradicts), and
+	/// ends the request with the output of `judgement.output_hash`. Returns the number of
+	/// payouts made.
 	pub(crate) fn settle(
 		id: RequestId,
 		request: RequestOf<T>,
@@ -574,6 +666,10 @@ impl<T: Config> Pallet<T> {
 		let payouts =
 			T::Verifier::settlement(request.model, request.royalty, request.execution, &agreeing)
 				.ok_or(Error::<T>::SettlementFailed)?;
+		// A failure report is contradicted only by a verified result: one worker's output is
+		// nobody's proof that the model could be run.
+		let verified = agreeing.len() >= 2;
+		let at_stake = request.fee();
 		for slot in request.slots.iter() {
 			match slot.state {
 				SlotState::Revealed(hash) if judgement.unpaid.contains(&hash) => {
@@ -584,16 +680,18 @@ impl<T: Config> Pallet<T> {
 					});
 				},
 				SlotState::Revealed(hash) if !judgement.agreeing.contains(&hash) => {
-					T::Verifier::slash(&slot.worker, id);
+					T::Verifier::slash(&slot.worker, id, at_stake);
 				},
-				SlotState::Failed(_) => {
-					T::Verifier::slash(&slot.worker, id);
+				SlotState::Failed(_) if verified => {
+					T::Verifier::slash(&slot.worker, id, at_stake);
 				},
 				_ => {},
 			}
 		}
-		for (worker, _) in request.replaced.iter() {
-			T::Verifier::slash(worker, id);
+		if verified {
+			for (worker, _) in request.replaced.iter() {
+				T::Verifier::slash(worker, id, at_stake);
+			}
 		}
 		let reason = HoldReason::Escrow.into();
 		for (to, amount) in payouts.iter() {
@@ -648,6 +746,7 @@ impl<T: Config> Pallet<T> {
 	fn end(id: RequestId, request: RequestOf<T>, outcome: Outcome, output: OutputOf<T>) {
 		Requests::<T>::remove(id);
 		Inputs::<T>::remove(id);
+		Deadlines::<T>::remove(request.deadline, id);
 		let _ = RevealedOutputs::<T>::clear_prefix(id, T::MaxRedundancy::get(), None);
 		let workers = request
 			.slots
@@ -670,39 +769,66 @@ impl<T: Config> Pallet<T> {
 		);
 	}
 
-	/// Puts `id` in the deadline queue of the first block from `at` with room.
-	fn schedule(id: RequestId, at: BlockNumberFor<T>) -> Result<BlockNumberFor<T>, DispatchError> {
-		for offset in 0..DEADLINE_SPILL {
-			let block = at.saturating_add(offset.into());
-			if Deadlines::<T>::try_mutate(block, |queue| queue.try_push(id)).is_ok() {
-				return Ok(block);
-			}
+	/// Sets request `id`'s deadline to `at`, moving its entry from `from`. Never fails: any
+	/// number of requests may share a block.
+	fn schedule(
+		id: RequestId,
+		from: Option<BlockNumberFor<T>>,
+		at: BlockNumberFor<T>,
+	) -> BlockNumberFor<T> {
+		if let Some(from) = from {
+			Deadlines::<T>::remove(from, id);
 		}
-		Err(Error::<T>::DeadlineQueueFull.into())
+		Deadlines::<T>::insert(at, id, ());
+		at
 	}
 
-	/// Times out the requests whose deadline is `now`.
+	/// Handles the missed deadlines up to `now`, oldest block first, while
+	/// [`Config::DeadlineWeight`] has room for the most one can cost; the rest wait for the
+	/// next block. Returns the weight used.
 	pub(crate) fn process_deadlines(now: BlockNumberFor<T>) -> Weight {
-		let due = Deadlines::<T>::take(now);
-		let mut expired = 0u32;
-		let mut settlements = Weight::zero();
-		for id in due.iter() {
-			let Some(request) = Requests::<T>::get(id) else { continue };
-			if request.deadline > now {
-				continue;
+		Self::process_deadlines_within(now, T::DeadlineWeight::get())
+	}
+
+	/// [`Pallet::process_deadlines`] within `budget`.
+	pub(crate) fn process_deadlines_within(now: BlockNumberFor<T>, budget: Weight) -> Weight {
+		let worst = Self::max_expiry_weight();
+		let db = T::DbWeight::get();
+		let mut used = Self::deadline_overhead();
+		let mut block = DeadlineCursor::<T>::get();
+		while block <= now {
+			// Finding the next entry (or none) reads one key; removing it writes one.
+			let lookup = db.reads_writes(1, 1);
+			if budget.any_lt(used.saturating_add(lookup)) {
+				break;
 			}
-			let ended = Self::expire(*id, request);
+			used.saturating_accrue(lookup);
+			let Some(id) = Deadlines::<T>::iter_key_prefix(block).next() else {
+				block = block.saturating_add(One::one());
+				continue;
+			};
+			if budget.any_lt(used.saturating_add(worst)) {
+				// The entry waits for the next block.
+				break;
+			}
+			Deadlines::<T>::remove(block, id);
+			let Some(request) = Requests::<T>::get(id) else { continue };
+			used.saturating_accrue(
+				T::WeightInfo::expire_requests(1).saturating_sub(T::WeightInfo::expire_requests(0)),
+			);
+			let ended = Self::expire(id, request);
 			if ended.payouts > 0 {
-				settlements.saturating_accrue(T::WeightInfo::settle(ended.payouts));
+				used.saturating_accrue(T::WeightInfo::settle(ended.payouts));
+			}
+			if ended.escalated {
+				used.saturating_accrue(Self::escalation_weight());
 			}
 			if ended.compared > 0 {
-				settlements.saturating_accrue(Self::comparison_weight(ended.compared));
+				used.saturating_accrue(Self::comparison_weight(ended.compared));
 			}
-			expired = expired.saturating_add(1);
 		}
-		T::WeightInfo::expire_requests(expired)
-			.saturating_add(settlements)
-			.saturating_add(T::DbWeight::get().reads_writes(due.len() as u64, 1))
+		DeadlineCursor::<T>::put(block);
+		used
 	}
 
 	/// Handles a missed deadline: absent workers are slashed; a redundant request moves to
@@ -720,22 +846,18 @@ impl<T: Config> Pallet<T> {
 			.filter(|(_, slot)| absent(&slot.state))
 			.map(|(index, _)| index)
 			.collect();
+		let at_stake = request.fee();
 		for index in missing {
 			if let Some(slot) = request.slots.get_mut(index) {
 				slot.state = SlotState::Absent;
-				T::Verifier::slash(&slot.worker, id);
+				T::Verifier::slash(&slot.worker, id, at_stake);
 			}
 		}
 		if request.phase == Phase::Running {
 			Self::refund(id, request, RefundReason::Timeout);
 			return Ended::default();
 		}
-		let fallback = request.clone();
-		with_storage_layer(|| Self::advance(id, request)).unwrap_or_else(|_| {
-			// No block had room for the reveal deadline.
-			Self::refund(id, fallback, RefundReason::NoQuorum);
-			Ended::default()
-		})
+		Self::advance(id, request)
 	}
 
 	/// Counts a settled call in the current epoch.
@@ -824,7 +946,7 @@ impl<T: Config> Pallet<T> {
 			ensure!(Inputs::<T>::contains_key(id), "running request without input");
 			ensure!(!Results::<T>::contains_key(id), "running request with a result");
 			ensure!(
-				Deadlines::<T>::get(request.deadline).contains(&id),
+				Deadlines::<T>::contains_key(request.deadline, id),
 				"running request without its deadline entry"
 			);
 			for slot in request.slots.iter() {
@@ -891,4 +1013,6 @@ pub(crate) struct Ended {
 	pub payouts: u32,
 	/// Output elements the comparator read.
 	pub compared: u64,
+	/// Whether more workers were drawn.
+	pub escalated: bool,
 }

@@ -156,11 +156,18 @@ impl pallet_inference::Config for Test {
 	type CommitTimeout = ConstU64<COMMIT_TIMEOUT>;
 	type RevealTimeout = ConstU64<REVEAL_TIMEOUT>;
 	type ResultRetention = ConstU64<RETENTION>;
-	type MaxDeadlinesPerBlock = ConstU32<4>;
+	type DeadlineWeight = DeadlineWeight;
 	type EpochLength = ConstU64<EPOCH>;
 	type EpochsKept = ConstU32<2>;
 	type MaxModelsPerEpoch = ConstU32<2>;
 	type WeightInfo = ();
+}
+
+parameter_types! {
+	/// How many missed deadlines, each at its costliest, one block handles.
+	pub static DeadlinesPerBlock: u32 = 4;
+	/// Room for [`DeadlinesPerBlock`] missed deadlines.
+	pub DeadlineWeight: Weight = Inference::deadline_weight_for(DeadlinesPerBlock::get());
 }
 
 /// Every funded account.

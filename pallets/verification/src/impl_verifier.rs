@@ -157,9 +157,9 @@ impl<T: Config> Verifier<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		)
 	}
 
-	fn slash(worker: &T::AccountId, request: RequestId) -> BalanceOf<T> {
+	fn slash(worker: &T::AccountId, request: RequestId, at_stake: BalanceOf<T>) -> BalanceOf<T> {
 		let Some(mut info) = Workers::<T>::get(worker) else { return Zero::zero() };
-		let amount = T::SlashFraction::get().mul_floor(info.bond);
+		let amount = T::SlashFraction::get().mul_floor(info.bond).max(at_stake).min(info.bond);
 		if amount.is_zero() {
 			return amount;
 		}

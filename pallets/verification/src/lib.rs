@@ -22,7 +22,8 @@
 //!   the active workers with a bond of at least [`Config::MinBond`] and a free job slot. The
 //!   draw is a pure function of a seed the caller derives (parent block hash and request id);
 //! - **attestations**: an sr25519 signature by the worker's registered key;
-//! - **slashing**: [`Config::SlashFraction`] of the bond moves to [`Config::TreasuryAccount`];
+//! - **slashing**: [`Config::SlashFraction`] of the bond, or the fee of the request the worker
+//!   misbehaved in if that is more (within the bond), moves to [`Config::TreasuryAccount`];
 //! - **settlement**: the royalty goes across the model's lineage (through
 //!   [`modelhub_primitives::registry::ModelRegistry`]); of the execution fee,
 //!   [`Config::ValidatorShare`] goes to [`Config::ValidatorPotAccount`],
@@ -96,7 +97,8 @@ pub mod pallet {
 		/// Smallest bond a worker registers with and keeps to be selected.
 		type MinBond: Get<BalanceOf<Self>>;
 
-		/// Part of a worker's bond taken by one slash.
+		/// Part of a worker's bond taken by one slash at least (a slash takes the request's fee
+		/// if that is more).
 		type SlashFraction: Get<Perbill>;
 
 		/// Part of each execution fee that goes to the validators' reward pot.

@@ -260,7 +260,7 @@ fn selection_skips_full_and_underbonded_workers() {
 		assert_eq!(Pool::select_workers(&[1; 32], 2, &[]), vec![BOB]);
 		Pool::job_ended(&ALICE);
 		// A slash takes BOB below the minimum bond until it tops up.
-		Pool::slash(&BOB, 0);
+		Pool::slash(&BOB, 0, 0);
 		assert_eq!(Pool::select_workers(&[1; 32], 2, &[]), vec![ALICE]);
 		assert_ok!(Pool::update_worker(RuntimeOrigin::signed(BOB), Some(MIN_BOND), None, None));
 		assert_eq!(Pool::select_workers(&[1; 32], 2, &[]).len(), 2);
@@ -304,7 +304,7 @@ fn slashing_moves_part_of_the_bond_to_the_treasury() {
 	run(|| {
 		register(ALICE, 5_000);
 		let issuance = Balances::total_issuance();
-		assert_eq!(Pool::slash(&ALICE, 42), 500);
+		assert_eq!(Pool::slash(&ALICE, 42, 0), 500);
 		assert_eq!(bonded(ALICE), 4_500);
 		assert_eq!(Workers::<Test>::get(ALICE).expect("kept").bond, 4_500);
 		assert_eq!(Balances::balance(&TREASURY), 1 + 500);
@@ -316,7 +316,7 @@ fn slashing_moves_part_of_the_bond_to_the_treasury() {
 			Event::<Test>::WorkerSlashed { worker: ALICE, request: 42, amount: 500 }.into()
 		);
 		// Nothing to slash from an account that is not a worker.
-		assert_eq!(Pool::slash(&BOB, 42), 0);
+		assert_eq!(Pool::slash(&BOB, 42, 0), 0);
 	});
 }
 
@@ -358,5 +358,22 @@ fn settlement_splits_the_fee_exactly() {
 
 		assert_eq!(Pool::settlement(model, 1, 1, &[]), None);
 		assert_eq!(Pool::settlement(model + 1, 1, 1, &[CHARLIE]), None);
+	});
+}
+
+#[test]
+fn a_slash_takes_at_least_what_was_at_stake_within_the_bond() {
+	run(|| {
+		register(ALICE, 5_000);
+		let issuance = Balances::total_issuance();
+		// 10% of the bond is 500; a request whose fee was 1,200 costs 1,200.
+		assert_eq!(Pool::slash(&ALICE, 1, 1_200), 1_200);
+		assert_eq!(bonded(ALICE), 3_800);
+		// Never more than the bond.
+		assert_eq!(Pool::slash(&ALICE, 2, 1_000_000), 3_800);
+		assert_eq!(bonded(ALICE), 0);
+		assert_eq!(Workers::<Test>::get(ALICE).expect("kept").bond, 0);
+		assert_eq!(Balances::balance(&TREASURY), 1 + 5_000);
+		assert_eq!(Balances::total_issuance(), issuance);
 	});
 }

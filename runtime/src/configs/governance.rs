@@ -33,7 +33,7 @@ use frame_system::{EnsureRoot, EnsureRootWithSuccess, EnsureSigned};
 use pallet_referenda::{Curve, Track, TrackInfo};
 use sp_runtime::{traits::IdentityLookup, Perbill, Permill};
 
-use super::RuntimeBlockWeights;
+use super::block_weight_share;
 use crate::{
 	configs::model_hub::TreasuryAccount, AccountId, Balance, Balances, BlockNumber, OriginCaller,
 	Preimage, Referenda, Runtime, RuntimeCall, RuntimeEvent, RuntimeHoldReason, RuntimeOrigin,
@@ -65,11 +65,7 @@ impl pallet_preimage::Config for Runtime {
 
 parameter_types! {
 	/// Scheduled calls may use up to 80% of a block.
-	pub MaximumSchedulerWeight: Weight = {
-		let max = RuntimeBlockWeights::get().max_block;
-		let share = Perbill::from_percent(80);
-		Weight::from_parts(share.mul_floor(max.ref_time()), share.mul_floor(max.proof_size()))
-	};
+	pub MaximumSchedulerWeight: Weight = block_weight_share(Perbill::from_percent(80));
 }
 
 impl pallet_scheduler::Config for Runtime {

@@ -51,6 +51,12 @@ parameter_types! {
 	pub const SS58Prefix: u16 = modelhub_primitives::currency::SS58_PREFIX;
 }
 
+/// `share` of a block's weight limit.
+pub fn block_weight_share(share: Perbill) -> Weight {
+	let max = RuntimeBlockWeights::get().max_block;
+	Weight::from_parts(share.mul_floor(max.ref_time()), share.mul_floor(max.proof_size()))
+}
+
 #[derive_impl(frame_system::config_preludes::SolochainDefaultConfig)]
 impl frame_system::Config for Runtime {
 	type Block = Block;

@@ -21,6 +21,10 @@ use crate::{
 };
 
 parameter_types! {
+	/// A quarter of each block for missed deadlines, taken before any transaction: the other
+	/// three quarters stay for transactions even when many deadlines fall in one block.
+	pub DeadlineWeight: frame_support::weights::Weight =
+		super::block_weight_share(Perbill::from_percent(25));
 	/// Deposit held per published model.
 	pub const ModelDeposit: Balance = OPG;
 	/// Deposit held per published version.
@@ -153,7 +157,7 @@ impl pallet_inference::Config for Runtime {
 	type CommitTimeout = ConstU32<MINUTES>;
 	type RevealTimeout = ConstU32<MINUTES>;
 	type ResultRetention = ConstU32<DAYS>;
-	type MaxDeadlinesPerBlock = ConstU32<64>;
+	type DeadlineWeight = DeadlineWeight;
 	type EpochLength = ConstU32<DAYS>;
 	type EpochsKept = ConstU32<30>;
 	type MaxModelsPerEpoch = ConstU32<1024>;
