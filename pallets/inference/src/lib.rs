@@ -521,8 +521,7 @@ pub mod pallet {
 		#[pallet::call_index(3)]
 		#[pallet::weight(
 			T::WeightInfo::reveal_result(output.len() as u32, T::MaxRedundancy::get())
-				.saturating_add(T::WeightInfo::settle(Pallet::<T>::max_payouts()))
-				.saturating_add(Pallet::<T>::comparison_weight(Pallet::<T>::max_compared_elements()))
+				.saturating_add(Pallet::<T>::max_conclusion_weight())
 		)]
 		pub fn reveal_result(
 			origin: OriginFor<T>,
@@ -534,9 +533,12 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			let length = output.len() as u32;
 			let ended = Self::do_reveal(who, request, output, salt, signature)?;
-			let used = T::WeightInfo::reveal_result(length, T::MaxRedundancy::get())
+			let mut used = T::WeightInfo::reveal_result(length, T::MaxRedundancy::get())
 				.saturating_add(T::WeightInfo::settle(ended.payouts))
 				.saturating_add(Self::comparison_weight(ended.compared));
+			if ended.escalated {
+				used.saturating_accrue(Self::escalation_weight());
+			}
 			Ok(PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::No })
 		}
 
