@@ -299,6 +299,13 @@ pub(crate) fn low_mask(bits: u32) -> u64 {
 	u64::MAX.checked_shr(64u32.saturating_sub(bits)).unwrap_or(0)
 }
 
+/// The bit pattern of one little-endian element of up to 8 bytes.
+pub(crate) fn le_bits(element: &[u8]) -> u64 {
+	let mut bytes = [0u8; 8];
+	bytes.iter_mut().zip(element).for_each(|(byte, value)| *byte = *value);
+	u64::from_le_bytes(bytes)
+}
+
 /// Rounds a float's bit pattern (`width` bits, `mantissa` explicit mantissa bits) to `keep`
 /// mantissa bits, round half to even; `-0` becomes `+0` and NaN the canonical quiet NaN.
 fn round_bits(value: u64, width: u32, mantissa: u32, keep: u32) -> u64 {
@@ -349,10 +356,7 @@ fn canonicalize_float_bytes(dtype: DType, data: &mut [u8], keep: u32) {
 	let size = dtype.size();
 	let width = (size as u32).saturating_mul(8);
 	for chunk in data.chunks_exact_mut(size) {
-		let mut bytes = [0u8; 8];
-		bytes.iter_mut().zip(chunk.iter()).for_each(|(byte, value)| *byte = *value);
-		let value = u64::from_le_bytes(bytes);
-		let rounded = round_bits(value, width, dtype.mantissa_bits(), keep).to_le_bytes();
+		let rounded = round_bits(le_bits(chunk), width, dtype.mantissa_bits(), keep).to_le_bytes();
 		chunk.iter_mut().zip(rounded).for_each(|(byte, value)| *byte = value);
 	}
 }

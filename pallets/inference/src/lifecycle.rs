@@ -59,11 +59,15 @@ impl<T: Config> Pallet<T> {
 	/// A [`Config::DeadlineWeight`] that handles `count` missed deadlines per block whatever
 	/// each costs.
 	pub fn deadline_weight_for(count: u32) -> Weight {
-		let lookup = T::DbWeight::get().reads_writes(1, 1);
 		Self::max_expiry_weight()
-			.saturating_add(lookup)
+			.saturating_add(Self::deadline_lookup())
 			.saturating_mul(u64::from(count))
 			.saturating_add(Self::deadline_overhead())
+	}
+
+	/// Finding the next deadline entry (or none) reads one key; removing it writes one.
+	fn deadline_lookup() -> Weight {
+		T::DbWeight::get().reads_writes(1, 1)
 	}
 
 	/// What handling deadlines costs in every block: the cursor, and the fixed part of expiries.
@@ -358,9 +362,7 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::FailureReported { request: id, worker: who.clone(), reason });
 
 		if (request.replaced.len() as u32) < T::MaxReassignments::get() {
-			let mut exclude: Vec<T::AccountId> =
-				request.slots.iter().map(|slot| slot.worker.clone()).collect();
-			exclude.extend(request.replaced.iter().map(|(worker, _)| worker.clone()));
+			let exclude: Vec<T::AccountId> = request.drawn().cloned().collect();
 			let round = (request.replaced.len() as u32).saturating_add(1);
 			let chosen = T::Verifier::select_workers(&Self::seed(id, round), 1, &exclude);
 			if let Some(next) = chosen.into_iter().next() {
@@ -603,21 +605,15 @@ impl<T: Config> Pallet<T> {
 		// `largest + m > (redundancy + m) / 2` for `m > redundancy - 2 * largest`.
 		let needed =
 			request.redundancy.saturating_sub(largest.saturating_mul(2)).saturating_add(1).max(1);
-		let exclude: Vec<T::AccountId> = request
-			.slots
-			.iter()
-			.map(|slot| slot.worker.clone())
-			.chain(request.replaced.iter().map(|(worker, _)| worker.clone()))
-			.collect();
-		let round = (request.replaced.len() as u32)
-			.saturating_add(request.slots.len() as u32)
-			.saturating_add(1);
 		let workers = if needed <= room {
+			let exclude: Vec<T::AccountId> = request.drawn().cloned().collect();
+			let round = (exclude.len() as u32).saturating_add(1);
 			T::Verifier::select_workers(&Self::seed(id, round), needed, &exclude)
 		} else {
 			Vec::new()
 		};
-		if workers.is_empty() || workers.len() as u32 != needed {
+		// `needed` is at least one: too few drawn includes none.
+		if workers.len() as u32 != needed {
 			Self::refund(id, request, RefundReason::NoMajority);
 			return false;
 		}
@@ -748,12 +744,7 @@ impl<T: Config> Pallet<T> {
 		Inputs::<T>::remove(id);
 		Deadlines::<T>::remove(request.deadline, id);
 		let _ = RevealedOutputs::<T>::clear_prefix(id, T::MaxRedundancy::get(), None);
-		let workers = request
-			.slots
-			.iter()
-			.map(|slot| &slot.worker)
-			.chain(request.replaced.iter().map(|(worker, _)| worker));
-		for worker in workers {
+		for worker in request.drawn() {
 			Assignments::<T>::remove(worker, id);
 			T::Verifier::job_ended(worker);
 		}
@@ -793,12 +784,10 @@ impl<T: Config> Pallet<T> {
 	/// [`Pallet::process_deadlines`] within `budget`.
 	pub(crate) fn process_deadlines_within(now: BlockNumberFor<T>, budget: Weight) -> Weight {
 		let worst = Self::max_expiry_weight();
-		let db = T::DbWeight::get();
+		let lookup = Self::deadline_lookup();
 		let mut used = Self::deadline_overhead();
 		let mut block = DeadlineCursor::<T>::get();
 		while block <= now {
-			// Finding the next entry (or none) reads one key; removing it writes one.
-			let lookup = db.reads_writes(1, 1);
 			if budget.any_lt(used.saturating_add(lookup)) {
 				break;
 			}

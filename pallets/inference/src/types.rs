@@ -96,6 +96,14 @@ impl<T: Config> Request<T> {
 	pub fn fee(&self) -> BalanceOf<T> {
 		sp_runtime::Saturating::saturating_add(self.royalty, self.execution)
 	}
+
+	/// Every worker drawn for it: those in its slots, then those replaced.
+	pub fn drawn(&self) -> impl Iterator<Item = &AccountIdOf<T>> {
+		self.slots
+			.iter()
+			.map(|slot| &slot.worker)
+			.chain(self.replaced.iter().map(|(worker, _)| worker))
+	}
 }
 
 /// An ended request, kept for [`Config::ResultRetention`] blocks.

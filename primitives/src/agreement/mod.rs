@@ -20,7 +20,7 @@
 //! tolerance in parts per billion. Magnitudes below one grid step count as zero. The result is
 //! the same on every machine and symmetric in its arguments, and equal outputs always agree.
 
-use crate::tensor::{low_mask, Tensor, TensorSet};
+use crate::tensor::{le_bits, low_mask, Tensor, TensorSet};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
@@ -167,11 +167,11 @@ fn float_elements(tensor: &Tensor) -> impl Iterator<Item = Element> + '_ {
 	let size = tensor.dtype.size();
 	let width = (size as u32).saturating_mul(8);
 	let mantissa = tensor.dtype.mantissa_bits();
-	tensor.data.chunks_exact(size).filter(move |_| float).map(move |chunk| {
-		let mut bytes = [0u8; 8];
-		bytes.iter_mut().zip(chunk).for_each(|(byte, value)| *byte = *value);
-		decode_float(u64::from_le_bytes(bytes), width, mantissa)
-	})
+	tensor
+		.data
+		.chunks_exact(size)
+		.filter(move |_| float)
+		.map(move |chunk| decode_float(le_bits(chunk), width, mantissa))
 }
 
 /// The position of the top bit of a nonzero finite element (`floor(log2 |x|)`).
