@@ -16,8 +16,11 @@ impl<T: Config> Pallet<T> {
 	///
 	/// At each level, `parent.share` of what reaches the model goes up to the parent and the
 	/// rest is split by the model's shares, rounding down; the rounding remainder of a level
-	/// goes to that level's first beneficiary. Amounts owed to one account across levels are
-	/// added together, so each account appears once; zero amounts are left out. The result
+	/// goes to that level's first beneficiary. A delisted ancestor earns nothing: its level's
+	/// part is split among the beneficiaries of the nearest level below it that is not
+	/// delisted (the model's own authors at least), by their shares, while the part it would
+	/// pass on still goes up to its own ancestors. Amounts owed to one account across levels
+	/// are added together, so each account appears once; zero amounts are left out. The result
 	/// sums to exactly `amount`.
 	pub fn royalty_payout(
 		model: ModelId,
@@ -25,6 +28,9 @@ impl<T: Config> Pallet<T> {
 	) -> Option<Vec<(T::AccountId, BalanceOf<T>)>> {
 		let mut payout: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
 		let mut current = Models::<T>::get(model)?;
+		// Who earns at the current level: its own beneficiaries, or, for a delisted ancestor,
+		// those of the nearest level below it that earns.
+		let mut earners = current.royalties.clone();
 		let mut reaching = amount;
 		// One level per ancestor plus the model itself; the bound holds by construction.
 		for level in 0..=T::MaxLineageDepth::get() {
@@ -33,17 +39,20 @@ impl<T: Config> Pallet<T> {
 			let here = reaching.saturating_sub(to_parent);
 
 			let mut paid_here: BalanceOf<T> = Zero::zero();
-			for (who, share) in current.royalties.iter() {
+			for (who, share) in earners.iter() {
 				let part = share.mul_floor(here);
 				paid_here = paid_here.saturating_add(part);
 				credit(&mut payout, who, part);
 			}
-			if let Some((first, _)) = current.royalties.first() {
+			if let Some((first, _)) = earners.first() {
 				credit(&mut payout, first, here.saturating_sub(paid_here));
 			}
 
 			match parent.and_then(|link| Models::<T>::get(link.model)) {
 				Some(next) if !to_parent.is_zero() => {
+					if next.status != ModelStatus::Delisted {
+						earners = next.royalties.clone();
+					}
 					current = next;
 					reaching = to_parent;
 				},

@@ -433,7 +433,9 @@ pub mod pallet {
 			Self::do_transfer_ownership(who, model, new_owner)
 		}
 
-		/// Delists a model: it serves no more calls. Only [`Config::ModerationOrigin`].
+		/// Delists a model: it serves no more calls, and earns nothing from the calls of the
+		/// models built on it (its part stays with them; see [`Pallet::royalty_payout`]). Only
+		/// [`Config::ModerationOrigin`].
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::delist_model())]
 		pub fn delist_model(origin: OriginFor<T>, model: ModelId) -> DispatchResult {

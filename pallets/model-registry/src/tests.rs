@@ -714,3 +714,41 @@ fn property_payouts_sum_to_the_amount_and_pay_each_account_once() {
 		});
 	}
 }
+
+#[test]
+fn a_delisted_ancestor_earns_nothing_and_its_part_stays_below_it() {
+	run(|| {
+		let root = publish_with(DAVE, 1, split(&[(DAVE, 100)]), None).expect("root");
+		let middle = publish_with(
+			ALICE,
+			1,
+			split(&[(ALICE, 50), (BOB, 50)]),
+			Some(ParentLink { model: root, share: pct(50) }),
+		)
+		.expect("middle");
+		let child = publish_with(
+			CHARLIE,
+			1,
+			split(&[(CHARLIE, 100)]),
+			Some(ParentLink { model: middle, share: pct(20) }),
+		)
+		.expect("child");
+		// 1000 to the child: 800 to Charlie, 200 up; of that 100 to the middle level (50 Alice,
+		// 50 Bob) and 100 to the root's Dave.
+		let mut payout = Registry::royalty_payout(child, 1_000).expect("exists");
+		payout.sort();
+		assert_eq!(payout, vec![(ALICE, 50), (BOB, 50), (CHARLIE, 800), (DAVE, 100)]);
+
+		assert_ok!(Registry::delist_model(RuntimeOrigin::root(), middle));
+		// The delisted middle's 100 stays with the child's authors; the root above it still
+		// gets its 100.
+		let mut payout = Registry::royalty_payout(child, 1_000).expect("exists");
+		payout.sort();
+		assert_eq!(payout, vec![(CHARLIE, 900), (DAVE, 100)]);
+
+		// A delisted root: what would reach it stays with the nearest level that earns.
+		assert_ok!(Registry::delist_model(RuntimeOrigin::root(), root));
+		let payout = Registry::royalty_payout(child, 1_000).expect("exists");
+		assert_eq!(payout, vec![(CHARLIE, 1_000)]);
+	});
+}
