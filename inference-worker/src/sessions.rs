@@ -68,7 +68,6 @@ impl<V> Lru<V> {
 	}
 
 	/// Whether `key` is held.
-	#[cfg(test)]
 	pub fn contains(&self, key: &[u8; 32]) -> bool {
 		self.entries.contains_key(key)
 	}

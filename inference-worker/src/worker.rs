@@ -277,6 +277,22 @@ struct Work {
 	/// The version and input, or why they could not be read.
 	source: Result<(ModelVersion, Vec<u8>), Failure>,
 	seen: Instant,
+	/// How long the job may take and still have its failure report reach the chain before the
+	/// deadline ([`time_budget`]).
+	budget: Duration,
+}
+
+/// Blocks a failure report needs to be included before a deadline: the one it is sent in
+/// and one more for slack. A deadline is handled at the start of its block, so a report must
+/// be in an earlier block.
+const REPORT_BLOCKS: u64 = 2;
+
+/// The time a job seen at block `now` may take when its phase times out at block `deadline`,
+/// with blocks every `block_time`: all but [`REPORT_BLOCKS`] blocks of what is left, so that
+/// a worker that cannot finish in time still says so in time.
+fn time_budget(now: u64, deadline: u64, block_time: Duration) -> Duration {
+	let blocks = deadline.saturating_sub(now).saturating_sub(REPORT_BLOCKS);
+	block_time.saturating_mul(u32::try_from(blocks).unwrap_or(u32::MAX))
 }
 
 /// What a job task tells the loop.
@@ -310,6 +326,8 @@ struct Session {
 	chain: Arc<Chain>,
 	genesis: [u8; 32],
 	max_output_len: u32,
+	/// The chain's block time.
+	block_time: Duration,
 	tracks: HashMap<u64, Track>,
 	done: mpsc::UnboundedSender<Finished>,
 	block: u64,
@@ -390,6 +408,9 @@ async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<(
 		}
 	}
 	let max_output_len: u32 = Chain::constant(&at, "Inference", "MaxOutputLen")?;
+	// Aura's slot is twice the timestamp pallet's minimum period.
+	let minimum_period: u64 = Chain::constant(&at, "Timestamp", "MinimumPeriod")?;
+	let block_time = Duration::from_millis(minimum_period.saturating_mul(2));
 	tracing::info!(
 		account = %format!("0x{}", hex(&chain.account)),
 		bond = record.bond,
@@ -403,6 +424,7 @@ async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<(
 		genesis: chain.genesis_hash(),
 		chain: chain.clone(),
 		max_output_len,
+		block_time,
 		tracks: HashMap::new(),
 		done,
 		block: at.block_number(),
@@ -492,7 +514,8 @@ impl Session {
 			track.running = true;
 			busy += 1;
 			let source = self.source(at, id, &request).await;
-			let work = Work { id, request, action, source, seen: Instant::now() };
+			let budget = time_budget(self.block, u64::from(request.deadline), self.block_time);
+			let work = Work { id, request, action, source, seen: Instant::now(), budget };
 			let engine = self.engine.clone();
 			let chain = self.chain.clone();
 			let done = self.done.clone();
@@ -582,6 +605,50 @@ async fn report(engine: &Engine, chain: &Chain, request: u64, reason: Reason) ->
 	}
 }
 
+/// Waits for one of the `--max-jobs` slots and runs `version` on `input` in it.
+async fn run_in_slot(
+	engine: &Engine,
+	version: &ModelVersion,
+	input: &[u8],
+) -> Result<Prepared, Failure> {
+	engine.metrics.queue_depth.inc();
+	let permit = engine.permits.acquire().await;
+	engine.metrics.queue_depth.dec();
+	engine.metrics.running.inc();
+	let prepared = engine.execute(version, input).await;
+	engine.metrics.running.dec();
+	drop(permit);
+	prepared
+}
+
+/// Waits for a job slot and runs `version` on `input`, or fails when `budget` runs out first:
+/// with `ModelUnavailable` while the model is still being fetched or loaded, otherwise with
+/// `ExecutionError`. The fetch and load go on in the background, so later jobs find the model
+/// ready.
+async fn within_budget(
+	engine: &Arc<Engine>,
+	version: ModelVersion,
+	input: Vec<u8>,
+	budget: Duration,
+) -> Result<Prepared, Failure> {
+	let hash = version.artifact.hash;
+	let runner = engine.clone();
+	let job = tokio::spawn(async move { run_in_slot(&runner, &version, &input).await });
+	match tokio::time::timeout(budget, job).await {
+		Ok(Ok(prepared)) => prepared,
+		Ok(Err(error)) => Err(failure(Reason::ExecutionError, format!("job crashed: {error}"))),
+		Err(_) => {
+			let loaded = engine.sessions.lock().is_ok_and(|sessions| sessions.contains(&hash));
+			let reason = if loaded { Reason::ExecutionError } else { Reason::ModelUnavailable };
+			let what = if loaded { "running it" } else { "fetching and loading the model" };
+			Err(failure(
+				reason,
+				format!("{what} did not finish within {budget:?}, the time left to report in time"),
+			))
+		},
+	}
+}
+
 /// Runs one job to the transaction it calls for.
 async fn run_job(
 	engine: Arc<Engine>,
@@ -590,19 +657,19 @@ async fn run_job(
 	max_output_len: u32,
 	work: Work,
 ) -> Finished {
-	let Work { id, request, action, source, seen } = work;
+	let Work { id, request, action, source, seen, budget } = work;
 	let mut finished = Finished { id, action, sent: false, reported: false, output_hash: None };
-	engine.metrics.queue_depth.inc();
-	let permit = engine.permits.acquire().await;
-	engine.metrics.queue_depth.dec();
-	engine.metrics.running.inc();
 	let remembered = match action {
 		Action::Reveal => engine.committed.lock().ok().and_then(|mut map| map.remove(&id)),
 		_ => None,
 	};
 	let prepared = match (remembered, source) {
 		(Some(prepared), _) => Ok(prepared),
-		(None, Ok((version, input))) => engine.execute(&version, &input).await,
+		(None, Ok((version, input))) if action == Action::Reveal => {
+			// A committed worker can only reveal: no budget, nothing to report instead.
+			run_in_slot(&engine, &version, &input).await
+		},
+		(None, Ok((version, input))) => within_budget(&engine, version, input, budget).await,
 		(None, Err(failure)) => Err(failure),
 	};
 	let prepared = prepared.and_then(|prepared| {
@@ -615,9 +682,6 @@ async fn run_job(
 			Ok(prepared)
 		}
 	});
-	engine.metrics.running.dec();
-	drop(permit);
-
 	let prepared = match prepared {
 		Ok(prepared) => prepared,
 		Err(failure) => {
@@ -702,6 +766,16 @@ async fn run_job(
 mod tests {
 	use super::*;
 	use sp_core::{sr25519, Pair};
+
+	#[test]
+	fn a_job_leaves_two_blocks_to_report_before_its_deadline() {
+		let block = Duration::from_secs(6);
+		assert_eq!(time_budget(100, 110, block), Duration::from_secs(48));
+		assert_eq!(time_budget(100, 102, block), Duration::ZERO);
+		// Seen late, or after the deadline: report at once.
+		assert_eq!(time_budget(100, 101, block), Duration::ZERO);
+		assert_eq!(time_budget(120, 110, block), Duration::ZERO);
+	}
 
 	#[test]
 	fn the_chain_state_decides_the_action() {

@@ -10,7 +10,9 @@
 //! - a worker killed between its commitment and its reveal and started again: it reveals and
 //!   the request settles;
 //! - an artifact whose bytes do not match the record: the worker reports it (following
-//!   finalized blocks) and the payer is refunded in full.
+//!   finalized blocks) and the payer is refunded in full;
+//! - an artifact served too slowly to fetch before the deadline: the worker reports it while
+//!   that is still possible, keeps its whole bond, and the payer is refunded in full.
 
 mod hub;
 
@@ -285,5 +287,57 @@ async fn an_artifact_that_does_not_match_is_reported_and_the_payer_refunded() ->
 	assert_eq!(before - free(api, ended_block, bob).await?, tx_fee);
 	assert_eq!(bond(api, ended_block, dave).await?, 100 * OPG);
 	assert!(hub.workers[0].log().contains("ArtifactHashMismatch"), "{}", hub.workers[0].log());
+	Ok(())
+}
+
+/// An `http://` URL on 127.0.0.1 that answers every request for a body of `size` bytes with
+/// one byte every half second: a publisher's slow link.
+fn trickle(size: u64) -> Result<String> {
+	use std::io::{Read, Write};
+	let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+	let address = listener.local_addr()?;
+	std::thread::spawn(move || {
+		for stream in listener.incoming().take(16) {
+			let Ok(mut stream) = stream else { continue };
+			std::thread::spawn(move || {
+				let mut request = [0u8; 4096];
+				let _ = stream.read(&mut request);
+				let header = format!("HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n");
+				if stream.write_all(header.as_bytes()).is_err() {
+					return;
+				}
+				// At most ten minutes of trickling per connection.
+				for _ in 0..size.min(1_200) {
+					if stream.write_all(&[0]).and_then(|()| stream.flush()).is_err() {
+						return;
+					}
+					std::thread::sleep(Duration::from_millis(500));
+				}
+			});
+		}
+	});
+	Ok(format!("http://{address}/digits.onnx"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_artifact_is_reported_in_time_and_costs_the_worker_nothing() -> Result<()> {
+	let size = std::fs::metadata(Sample::digits()?.path())?.len();
+	let uri = trickle(size)?;
+	let mut hub = Hub::start(&[("//Dave", &[])], Some(&uri)).await?;
+	let dave = dev::dave().public_key().0;
+
+	let (requested, request_block, _) = request(&hub.api, hub.model, &hub.input, 1).await?;
+	let (ended_block, ended, failures) =
+		hub.wait_ended(requested.request, request_block, Duration::from_secs(150)).await?;
+	let Ended::Refunded(refunded) = ended else { bail!("expected a refund, got {ended:?}") };
+	assert_eq!(refunded.amount, requested.fee);
+	// Reported before the deadline, not timed out: the worker spoke in time.
+	assert_eq!(refunded.reason, RefundReason::WorkersFailed);
+	assert_eq!(failures.len(), 1, "{failures:?}");
+	assert_eq!(failures[0].worker, dave);
+	assert_eq!(failures[0].reason, FailureReason::ModelUnavailable);
+	assert_eq!(bond(&hub.api, ended_block, dave).await?, 100 * OPG);
+	let log = hub.workers[0].log();
+	assert!(log.contains("did not finish within"), "{log}");
 	Ok(())
 }
