@@ -3,7 +3,12 @@
 // and who was paid what.
 //
 // node scripts/infer.mjs MODEL --input FILE.json [--redundancy N] [--max-fee OPG]
-//   [--suri //Bob] [--url ws://127.0.0.1:9944] [--timeout SECONDS] [--quiet]
+//   [--suri //Bob] [--url ws://127.0.0.1:9944] [--timeout SECONDS] [--wait-ready SECONDS]
+//   [--quiet]
+//
+// Workers are drawn only among those that declared the model's current version ready
+// (`Verification.declare_ready`, after fetching and loading it); the script first waits up to
+// --wait-ready seconds (default 120) for `redundancy` of them, reading `Verification.ReadyWorkers`.
 //
 // FILE.json holds {"inputs": {NAME: {"dtype", "shape", "data"}}} (as `modelhub-worker exec`
 // reads). The script quotes the fee (`modelhub_quote`), signs `Inference.request_inference`
@@ -37,6 +42,23 @@ function names() {
 
 const opg = (units) => formatOpg(BigInt(units));
 
+/** Waits (up to `timeoutMs`, polling every second) until `count` workers hold `model` ready. */
+async function waitReady(api, model, count, timeoutMs, quiet) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const record = await api.query.modelRegistry.models(model);
+    if (record.isNone) throw new Error(`model ${model} does not exist`);
+    const version = record.unwrap().version.toNumber();
+    const ready = (await api.query.verification.readyWorkers.keys([model, version])).length;
+    if (ready >= count) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${ready} of ${count} workers hold model ${model} version ${version} ready after ${timeoutMs / 1000} s`);
+    }
+    if (!quiet) console.error(`waiting for workers to hold model ${model} version ${version} ready (${ready} of ${count})`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 run(async () => {
   const { options, positional } = parseArgs(process.argv.slice(2), { flags: ['quiet'] });
   const [model] = positional;
@@ -52,6 +74,7 @@ run(async () => {
   const label = (address) => known.get(address) ?? address;
 
   const api = await connect(options.url ?? 'ws://127.0.0.1:9944');
+  await waitReady(api, Number(model), redundancy, Number(options['wait-ready'] ?? 120) * 1000, quiet);
   const quote = (await api.rpc.modelhub.quote(Number(model), input.length, redundancy)).toJSON();
   const maxFee = options['max-fee'] !== undefined ? parseOpg(options['max-fee']) : BigInt(quote.total);
   const payer = signer(options.suri ?? '//Bob');

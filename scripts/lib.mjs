@@ -172,8 +172,13 @@ export async function connect(url, timeoutMs = 30_000) {
   await cryptoWaitReady();
   const provider = new WsProvider(url, false);
   await withTimeout(provider.connect(), timeoutMs, `connecting to ${url}`);
-  // `AuthorizeCall` (frame-system) adds nothing to the extrinsic or the signed payload.
-  const signedExtensions = { AuthorizeCall: { extrinsic: {}, payload: {} } };
+  // `AuthorizeCall` (frame-system) and `CheckInferenceRequest` (the inference pallet, which
+  // refuses a request that would fail before the pool admits it) add nothing to the extrinsic
+  // or the signed payload.
+  const signedExtensions = {
+    AuthorizeCall: { extrinsic: {}, payload: {} },
+    CheckInferenceRequest: { extrinsic: {}, payload: {} },
+  };
   // The methods these clients call are decorated above; `noInitWarn` keeps @polkadot/api from
   // listing, on every start, the node's other methods it has no definitions for (the new
   // JSON-RPC spec's `chainHead_v1_*`, `transaction_v1_*`, …), which nothing here uses.

@@ -7,7 +7,9 @@
 //   publish-version ID FILE.onnx     a new artifact [--uri URI] [--schema FILE.schema.json]
 //   set-price ID OPG                 price per call for requests made from now on
 //   set-royalties ID ADDR=PERCENT..  a new royalty split (shares sum to 100)
-//   pause ID | resume ID | retire ID status changes (retiring releases the deposits)
+//   pause ID | resume ID | retire ID status changes (retiring is final; the deposits stay held)
+//   remove ID                        delete a retired model's records a week after retiring,
+//                                    releasing the deposits
 //   transfer ID ADDR                 hand the model to another account
 //   delist ID                        moderation, through sudo (dev chain; elsewhere a referendum)
 //
@@ -60,6 +62,9 @@ run(async () => {
     case 'delist':
       tx = api.tx.sudo.sudo(registry.delistModel(id));
       break;
+    case 'remove':
+      tx = registry.removeModel(id);
+      break;
     default:
       throw new Error(`unknown command ${command}`);
   }
@@ -72,6 +77,10 @@ run(async () => {
       throw new Error(meta ? `${meta.section}.${meta.name}: ${meta.docs.join(' ')}` : error.toString());
     }
   }
-  console.log(JSON.stringify(await show(api, id), null, 2));
+  if (command === 'remove') {
+    console.log(JSON.stringify({ model: String(id), removed: (await api.query.modelRegistry.models(id)).isNone }));
+  } else {
+    console.log(JSON.stringify(await show(api, id), null, 2));
+  }
   await api.disconnect();
 });

@@ -8,6 +8,7 @@ use modelhub_primitives::{
 	tensor::DType,
 	worker::ExecutionProfile,
 };
+use std::collections::HashMap;
 use subxt::{
 	config::{DefaultExtrinsicParamsBuilder, RpcConfigFor},
 	dynamic::{self, Value},
@@ -286,6 +287,42 @@ impl TryFrom<VersionField> for ModelVersion {
 	}
 }
 
+/// Whether a model serves calls (`pallet_model_registry::ModelStatus`).
+#[derive(Clone, Copy, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+enum ModelStatusField {
+	Active,
+	Paused,
+	Retired,
+	Delisted,
+}
+
+/// The part of a model's record the worker reads.
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct ModelField {
+	status: ModelStatusField,
+	version: u32,
+}
+
+/// The part of a model's epoch usage the worker reads.
+#[derive(Clone, Debug, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct EpochUsageField {
+	calls: u64,
+}
+
+/// A model as the worker's readiness review sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelState {
+	/// The model.
+	pub id: u64,
+	/// Its current version.
+	pub version: u32,
+	/// Whether it serves calls.
+	pub active: bool,
+}
+
 /// A registered worker's record, the part the worker reads.
 #[derive(Clone, Debug, DecodeAsType)]
 #[decode_as_type(crate_path = "scale_decode")]
@@ -449,6 +486,62 @@ impl Chain {
 		}
 	}
 
+	/// Every model's current version and whether it serves calls.
+	pub async fn models(&self, at: &AtBlock) -> Result<Vec<ModelState>> {
+		let address = dynamic::storage::<(u64,), ModelField>("ModelRegistry", "Models");
+		let entry = at.storage().entry(address)?;
+		let mut entries = entry.iter(()).await?;
+		let mut models = Vec::new();
+		while let Some(item) = entries.next().await {
+			let item = item?;
+			let id = item
+				.key()?
+				.part(0)
+				.ok_or_else(|| anyhow!("Models key without a model id"))?
+				.decode_as::<u64>()?
+				.ok_or_else(|| anyhow!("Models key does not hold the model id"))?;
+			let field: ModelField =
+				item.value().decode().context("decoding ModelRegistry::Models")?;
+			models.push(ModelState {
+				id,
+				version: field.version,
+				active: matches!(field.status, ModelStatusField::Active),
+			});
+		}
+		Ok(models)
+	}
+
+	/// Settled calls per model in usage epoch `epoch` (models the epoch lists).
+	pub async fn epoch_calls(&self, at: &AtBlock, epoch: u32) -> Result<HashMap<u64, u64>> {
+		let address =
+			dynamic::storage::<(u32, u64), EpochUsageField>("Inference", "EpochModelCalls");
+		let entry = at.storage().entry(address)?;
+		let mut entries = entry.iter((epoch,)).await?;
+		let mut calls = HashMap::new();
+		while let Some(item) = entries.next().await {
+			let item = item?;
+			let model = item
+				.key()?
+				.part(1)
+				.ok_or_else(|| anyhow!("EpochModelCalls key without a model id"))?
+				.decode_as::<u64>()?
+				.ok_or_else(|| anyhow!("EpochModelCalls key does not hold the model id"))?;
+			let usage: EpochUsageField =
+				item.value().decode().context("decoding Inference::EpochModelCalls")?;
+			calls.insert(model, usage.calls);
+		}
+		Ok(calls)
+	}
+
+	/// The model versions this worker has declared ready.
+	pub async fn readiness(&self, at: &AtBlock) -> Result<Vec<(u64, u32)>> {
+		let address = dynamic::storage::<([u8; 32],), Vec<(u64, u32)>>("Verification", "Readiness");
+		match at.storage().try_fetch(address, (self.account,)).await? {
+			Some(value) => Ok(value.decode().context("decoding Verification::Readiness")?),
+			None => Ok(Vec::new()),
+		}
+	}
+
 	/// Signs `call` with the next nonce and puts it in the node's pool; returns its hash.
 	///
 	/// Nonces come from the node's view of the pool and a local counter, so transactions sent in
@@ -543,4 +636,14 @@ pub fn update_worker(
 	meta: Option<WorkerMeta>,
 ) -> impl Payload {
 	dynamic::transaction("Verification", "update_worker", (bond, attestation_key, meta))
+}
+
+/// `Verification::declare_ready(model, version)`.
+pub fn declare_ready(model: u64, version: u32) -> impl Payload {
+	dynamic::transaction("Verification", "declare_ready", (model, version))
+}
+
+/// `Verification::withdraw_ready(model, version)`.
+pub fn withdraw_ready(model: u64, version: u32) -> impl Payload {
+	dynamic::transaction("Verification", "withdraw_ready", (model, version))
 }

@@ -12,6 +12,7 @@ mod chain;
 mod engine;
 mod http;
 mod metrics;
+mod readiness;
 mod sessions;
 mod tensor_io;
 mod worker;
@@ -135,6 +136,10 @@ struct RunArgs {
 	/// Most MiB of artifacts behind loaded sessions.
 	#[arg(long, default_value_t = 4_096)]
 	max_session_mib: u64,
+	/// Most model versions held ready and declared on chain at once (the most called
+	/// first); the chain draws this worker only for those.
+	#[arg(long, default_value_t = 8)]
+	max_ready: usize,
 	/// Jobs executing at once.
 	#[arg(long, default_value_t = 2)]
 	max_jobs: usize,
@@ -156,6 +161,9 @@ struct RunArgs {
 	/// Test only: attest an all-zero output instead of the model's (a dishonest worker).
 	#[arg(long, hide = true)]
 	test_corrupt_outputs: bool,
+	/// Test only: report every job as failed.
+	#[arg(long, hide = true)]
+	test_fail_jobs: bool,
 }
 
 #[derive(Debug, Args)]
@@ -476,10 +484,15 @@ fn run(args: RunArgs) -> Result<()> {
 		resubmit_after: 3,
 		max_attempts: 3,
 		follow_best: args.follow == "best",
+		max_ready: args.max_ready,
 		corrupt_outputs: args.test_corrupt_outputs,
+		fail_jobs: args.test_fail_jobs,
 	};
 	if options.corrupt_outputs {
 		tracing::warn!("test mode: attesting wrong outputs");
+	}
+	if options.fail_jobs {
+		tracing::warn!("test mode: reporting every job as failed");
 	}
 	let engine = std::sync::Arc::new(worker::Engine::new(
 		environment,

@@ -17,6 +17,9 @@
 //! Jobs run in a bounded pool: at most `max_jobs` execute at once (ONNX Runtime on blocking
 //! threads) and at most `queue` more wait; jobs beyond that stay assigned on chain and are
 //! taken at a later block.
+//!
+//! At every block the worker also reviews which model versions it holds ready and tells the
+//! chain ([`crate::readiness`]): the chain draws it only for those.
 
 use anyhow::{anyhow, bail, Result};
 use modelhub_primitives::{
@@ -28,7 +31,10 @@ use ort::environment::Environment;
 use std::{
 	collections::{HashMap, HashSet},
 	path::PathBuf,
-	sync::{Arc, Mutex},
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc, Mutex,
+	},
 	time::{Duration, Instant},
 };
 use subxt_signer::sr25519::Keypair;
@@ -39,6 +45,7 @@ use crate::{
 	chain::{self, Chain, ModelVersion, Outcome, Phase, Reason, Request, SlotState},
 	engine::{Model, Settings},
 	metrics::Metrics,
+	readiness,
 	sessions::Lru,
 	tensor_io,
 };
@@ -71,8 +78,12 @@ pub struct Options {
 	/// Follow the best chain (lower latency; a job seen in a block that is later retracted is
 	/// dropped at the next block) rather than finalized blocks.
 	pub follow_best: bool,
+	/// Most model versions held ready (and declared on chain) at once.
+	pub max_ready: usize,
 	/// Test only: attest a wrong output (all zeros) instead of the model's.
 	pub corrupt_outputs: bool,
+	/// Test only: report every job as failed (`ExecutionError`).
+	pub fail_jobs: bool,
 }
 
 /// What a worker does with a job at one block.
@@ -137,6 +148,10 @@ pub struct Engine {
 	committed: Mutex<HashMap<u64, Prepared>>,
 	/// The execution profile the worker declares on chain.
 	profile: ExecutionProfile,
+	/// Which model versions are being prepared or were declared.
+	readiness: readiness::Shared,
+	/// The latest block seen.
+	block: AtomicU64,
 }
 
 impl Engine {
@@ -165,6 +180,8 @@ impl Engine {
 			attestor,
 			salt_secret,
 			committed: Mutex::new(HashMap::new()),
+			readiness: Default::default(),
+			block: AtomicU64::new(0),
 		})
 	}
 
@@ -227,6 +244,9 @@ impl Engine {
 			.check_inputs(&inputs)
 			.map_err(|error| failure(Reason::InvalidInput, format!("{error:?}")))?;
 		let session = self.session(version).await?;
+		if self.options.fail_jobs {
+			return Err(failure(Reason::ExecutionError, "test mode: every job fails"));
+		}
 		let started = Instant::now();
 		let mut outputs = tokio::task::spawn_blocking(move || {
 			let mut model = session.lock().map_err(|_| anyhow!("session poisoned"))?;
@@ -328,6 +348,8 @@ struct Session {
 	max_output_len: u32,
 	/// The chain's block time.
 	block_time: Duration,
+	/// Blocks per usage epoch.
+	epoch_length: u64,
 	tracks: HashMap<u64, Track>,
 	done: mpsc::UnboundedSender<Finished>,
 	block: u64,
@@ -411,6 +433,7 @@ async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<(
 	// Aura's slot is twice the timestamp pallet's minimum period.
 	let minimum_period: u64 = Chain::constant(&at, "Timestamp", "MinimumPeriod")?;
 	let block_time = Duration::from_millis(minimum_period.saturating_mul(2));
+	let epoch_length: u32 = Chain::constant(&at, "Inference", "EpochLength")?;
 	tracing::info!(
 		account = %format!("0x{}", hex(&chain.account)),
 		bond = record.bond,
@@ -425,6 +448,7 @@ async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<(
 		chain: chain.clone(),
 		max_output_len,
 		block_time,
+		epoch_length: u64::from(epoch_length).max(1),
 		tracks: HashMap::new(),
 		done,
 		block: at.block_number(),
@@ -454,6 +478,12 @@ impl Session {
 	/// Looks at every job still assigned at `at` and starts what each one needs.
 	async fn step(&mut self, at: &chain::AtBlock) -> Result<()> {
 		self.block = at.block_number();
+		self.engine.block.store(self.block, Ordering::Relaxed);
+		// Readiness informs selection; a review that fails is tried again at the next block
+		// and does not hold up the jobs.
+		if let Err(error) = self.review(at).await {
+			tracing::warn!("reviewing the models held ready: {error:#}");
+		}
 		let assigned = self.chain.assignments(at).await?;
 		let open: HashSet<u64> = assigned.iter().copied().collect();
 		let ended: Vec<u64> = self
@@ -528,6 +558,69 @@ impl Session {
 		Ok(())
 	}
 
+	/// Decides which model versions to hold ready at `at`, starts preparing the missing ones
+	/// and withdraws the declarations no longer wanted.
+	async fn review(&self, at: &chain::AtBlock) -> Result<()> {
+		let active = self
+			.chain
+			.worker(at)
+			.await?
+			.is_some_and(|record| matches!(record.status, chain::WorkerStatusField::Active));
+		let declared = self.chain.readiness(at).await?;
+		let mut versions = HashMap::new();
+		// Best first, so the most called models are prepared first.
+		let mut wanted: Vec<readiness::Key> = Vec::new();
+		if active {
+			let options = &self.engine.options;
+			let epoch = u32::try_from(self.block / self.epoch_length).unwrap_or(u32::MAX);
+			let calls = self.chain.epoch_calls(at, epoch).await?;
+			let models = self.chain.models(at).await?;
+			let mut bytes = 0u64;
+			for (model, number) in readiness::ranked(&models, &calls) {
+				if versions.len() >= options.max_ready {
+					break;
+				}
+				let Some(version) = self.chain.model_version(at, model, number).await? else {
+					continue;
+				};
+				let size = version.artifact.size;
+				if size > options.max_session_bytes
+					|| bytes.saturating_add(size) > options.max_cache_bytes
+				{
+					continue;
+				}
+				bytes = bytes.saturating_add(size);
+				wanted.push((model, number));
+				versions.insert((model, number), version);
+			}
+		}
+		let plan = self
+			.engine
+			.readiness
+			.lock()
+			.map_err(|_| anyhow!("readiness state poisoned"))?
+			.plan(self.block, &wanted, &declared, self.engine.options.resubmit_after);
+		for (model, number) in plan.withdraw {
+			let (engine, chain) = (self.engine.clone(), self.chain.clone());
+			tokio::spawn(async move {
+				match chain.submit(&chain::withdraw_ready(model, number)).await {
+					Ok(_) => tracing::info!(model, version = number, "no longer held ready"),
+					Err(error) => tracing::warn!(model, "withdrawing readiness: {error:#}"),
+				}
+				let block = engine.block.load(Ordering::Relaxed);
+				if let Ok(mut state) = engine.readiness.lock() {
+					state.withdrawn((model, number), block);
+				}
+			});
+		}
+		for key in plan.prepare {
+			let Some(version) = versions.remove(&key) else { continue };
+			let (engine, chain) = (self.engine.clone(), self.chain.clone());
+			tokio::spawn(async move { prepare(&engine, &chain, key, version).await });
+		}
+		Ok(())
+	}
+
 	/// The model version and input of `request`, read at `at`.
 	async fn source(
 		&self,
@@ -586,6 +679,45 @@ impl Session {
 		}
 		tracing::info!(request = id, outcome, "job ended");
 		self.engine.metrics.job(outcome);
+	}
+}
+
+/// Fetches and loads `version` (model and version number `key`) and, once it is loaded,
+/// declares it ready on chain.
+async fn prepare(engine: &Engine, chain: &Chain, key: readiness::Key, version: ModelVersion) {
+	let (model, number) = key;
+	let started = Instant::now();
+	let ready = match engine.session(&version).await {
+		Ok(_) => match chain.submit(&chain::declare_ready(model, number)).await {
+			Ok(_) => {
+				tracing::info!(
+					model,
+					version = number,
+					seconds = started.elapsed().as_secs_f64(),
+					"model loaded and declared ready"
+				);
+				true
+			},
+			Err(error) => {
+				tracing::warn!(model, version = number, "declaring readiness: {error:#}");
+				false
+			},
+		},
+		Err(failure) => {
+			tracing::warn!(
+				model,
+				version = number,
+				reason = failure.reason.name(),
+				"cannot hold the model ready (retrying in {} blocks): {}",
+				readiness::RETRY_BLOCKS,
+				failure.detail
+			);
+			false
+		},
+	};
+	let block = engine.block.load(Ordering::Relaxed);
+	if let Ok(mut state) = engine.readiness.lock() {
+		state.prepared(key, block, ready);
 	}
 }
 

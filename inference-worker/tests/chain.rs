@@ -9,10 +9,10 @@
 //!   both are paid;
 //! - a worker killed between its commitment and its reveal and started again: it reveals and
 //!   the request settles;
-//! - an artifact whose bytes do not match the record: the worker reports it (following
-//!   finalized blocks) and the payer is refunded in full;
-//! - an artifact served too slowly to fetch before the deadline: the worker reports it while
-//!   that is still possible, keeps its whole bond, and the payer is refunded in full.
+//! - an artifact whose bytes do not match the record: the worker (following finalized blocks)
+//!   never declares it ready, and a call is refused before anything is held;
+//! - an artifact served too slowly to fetch: no worker declares it ready while it trickles, so
+//!   a call is refused instead of running out a deadline, and the worker keeps its bond.
 
 mod hub;
 
@@ -263,30 +263,37 @@ async fn a_worker_killed_between_commit_and_reveal_reveals_after_restart() -> Re
 	Ok(())
 }
 
+/// Waits `blocks` finalized blocks.
+async fn wait_blocks(api: &Api, blocks: u64) -> Result<()> {
+	let start = api.at_current_block().await?.block_number();
+	for _ in 0..blocks * 20 {
+		if api.at_current_block().await?.block_number() >= start + blocks {
+			return Ok(());
+		}
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	bail!("{blocks} blocks did not pass")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_artifact_that_does_not_match_is_reported_and_the_payer_refunded() -> Result<()> {
+async fn an_artifact_that_does_not_match_is_never_declared_ready_and_calls_are_refused(
+) -> Result<()> {
 	// The record names the digits model's hash and size, but the URI serves another file.
 	let wrong = format!("file://{}", repo().join("scripts/sample-models/linear.onnx").display());
 	let finalized: &[&str] = &["--follow", "finalized"];
 	let mut hub = Hub::start(&[("//Dave", finalized)], Some(&wrong)).await?;
-	let (bob, dave) = (dev::bob().public_key().0, dev::dave().public_key().0);
-
-	let (requested, request_block, tx_fee) = request(&hub.api, hub.model, &hub.input, 1).await?;
-	let (ended_block, ended, failures) =
-		hub.wait_ended(requested.request, request_block, Duration::from_secs(120)).await?;
-	let Ended::Refunded(refunded) = ended else { bail!("expected a refund, got {ended:?}") };
-	assert_eq!(refunded.amount, requested.fee);
-	assert_eq!(refunded.reason, RefundReason::WorkersFailed);
-	assert_eq!(failures.len(), 1, "{failures:?}");
-	assert_eq!(failures[0].worker, dave);
-	assert_eq!(failures[0].reason, FailureReason::ArtifactHashMismatch);
-	// Bob lost only the request's transaction fee; the honest reporter keeps its bond.
-	let api = &hub.api;
-	let header = api.at_block(request_block).await?.block_header().await?;
-	let before = free(api, header.parent_hash, bob).await?;
-	assert_eq!(before - free(api, ended_block, bob).await?, tx_fee);
-	assert_eq!(bond(api, ended_block, dave).await?, 100 * OPG);
+	let dave = dev::dave().public_key().0;
+	hub.workers[0].wait_for_log("cannot hold the model ready", Duration::from_secs(60)).await?;
 	assert!(hub.workers[0].log().contains("ArtifactHashMismatch"), "{}", hub.workers[0].log());
+
+	// No worker holds the model ready: the call is refused before anything is held, and no
+	// worker is on the hook for it.
+	let error = refused_request(&hub.api, hub.model, &hub.input).await?;
+	assert!(error.contains("custom error: 9"), "{error}");
+	let at = hub.api.at_current_block().await?.block_hash();
+	assert!(ready_workers(&hub.api, at, hub.model, 1).await?.is_empty());
+	assert_eq!(escrow(&hub.api, at, dev::bob().public_key().0).await?, 0);
+	assert_eq!(bond(&hub.api, at, dave).await?, 100 * OPG);
 	Ok(())
 }
 
@@ -320,24 +327,24 @@ fn trickle(size: u64) -> Result<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_artifact_is_reported_in_time_and_costs_the_worker_nothing() -> Result<()> {
+async fn a_slow_artifact_is_never_on_a_request_clock_and_costs_the_worker_nothing() -> Result<()> {
+	// A publisher behind a slow link: one byte every half second.
 	let size = std::fs::metadata(Sample::digits()?.path())?.len();
 	let uri = trickle(size)?;
-	let mut hub = Hub::start(&[("//Dave", &[])], Some(&uri)).await?;
+	let hub = Hub::start(&[("//Dave", &[])], Some(&uri)).await?;
 	let dave = dev::dave().public_key().0;
-
-	let (requested, request_block, _) = request(&hub.api, hub.model, &hub.input, 1).await?;
-	let (ended_block, ended, failures) =
-		hub.wait_ended(requested.request, request_block, Duration::from_secs(150)).await?;
-	let Ended::Refunded(refunded) = ended else { bail!("expected a refund, got {ended:?}") };
-	assert_eq!(refunded.amount, requested.fee);
-	// Reported before the deadline, not timed out: the worker spoke in time.
-	assert_eq!(refunded.reason, RefundReason::WorkersFailed);
-	assert_eq!(failures.len(), 1, "{failures:?}");
-	assert_eq!(failures[0].worker, dave);
-	assert_eq!(failures[0].reason, FailureReason::ModelUnavailable);
-	assert_eq!(bond(&hub.api, ended_block, dave).await?, 100 * OPG);
+	// The worker is fetching; it declares nothing it does not hold.
+	wait_blocks(&hub.api, 5).await?;
+	let at = hub.api.at_current_block().await?.block_hash();
+	assert!(ready_workers(&hub.api, at, hub.model, 1).await?.is_empty());
+	// So a call is refused before it is charged, instead of running out a deadline that
+	// would cost the worker its bond.
+	let error = refused_request(&hub.api, hub.model, &hub.input).await?;
+	assert!(error.contains("custom error: 9"), "{error}");
+	let at = hub.api.at_current_block().await?.block_hash();
+	assert_eq!(bond(&hub.api, at, dave).await?, 100 * OPG);
+	assert_eq!(escrow(&hub.api, at, dev::bob().public_key().0).await?, 0);
 	let log = hub.workers[0].log();
-	assert!(log.contains("did not finish within"), "{log}");
+	assert!(!log.contains("declared ready"), "{log}");
 	Ok(())
 }

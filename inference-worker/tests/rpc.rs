@@ -4,8 +4,9 @@
 //!   anything is paid (balances, nonce and request ids unchanged), then streams a good one from
 //!   `ready` to its settled output; `modelhub_request`, `modelhub_result`, `modelhub_worker`
 //!   and `modelhub_modelUsage` agree with the chain;
-//! - a request no worker can serve (its artifact does not match the record) streams to its
-//!   refund, and the payer loses only the transaction fee.
+//! - a request whose worker reports failure streams to its refund, and the payer loses only the
+//!   transaction fee; a call to a model no worker holds ready (its artifact does not match the
+//!   record) is refused before submission and costs nothing.
 
 mod hub;
 
@@ -177,7 +178,7 @@ async fn a_paid_call_over_json_rpc_streams_to_its_output_and_bad_ones_cost_nothi
 		(
 			signed(&api, &request_call(model, input.clone(), 2 * fee, 2), &bob).await?,
 			"1010",
-			"fewer workers",
+			"are free",
 		),
 		(
 			signed(&api, &request_call(model, input.clone(), fee, 1), &nobody).await?,
@@ -341,10 +342,11 @@ async fn a_paid_call_over_json_rpc_streams_to_its_output_and_bad_ones_cost_nothi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_no_worker_can_serve_streams_to_its_refund() -> Result<()> {
-	// The record names the digits model's hash and size, but the URI serves another file.
-	let wrong = format!("file://{}", repo().join("scripts/sample-models/linear.onnx").display());
-	let mut hub = Hub::start(&[("//Dave", &[])], Some(&wrong)).await?;
+async fn a_request_its_workers_fail_streams_to_its_refund_and_an_unserved_model_costs_nothing(
+) -> Result<()> {
+	// The worker holds the model ready but reports every job as failed.
+	let fail: &[&str] = &["--test-fail-jobs"];
+	let mut hub = Hub::start(&[("//Dave", fail)], None).await?;
 	let rpc = hub.node.rpc_client(Duration::from_secs(30)).await?;
 	let api = hub.api.clone();
 	let input = digit_input()?;
@@ -375,5 +377,24 @@ async fn a_request_no_worker_can_serve_streams_to_its_refund() -> Result<()> {
 	assert!(spent > 0 && spent < fee / 10, "Bob spent {spent} of a {fee} fee");
 	let model: Json = rpc.request("modelhub_model", rpc_params![hub.model, refund_block]).await?;
 	assert_eq!((model["calls"].as_u64(), model["failures"].as_u64()), (Some(0), Some(1)));
+
+	// A model whose artifact no worker can get (the record names the CNN's hash and size, but
+	// the URI serves another file) is never declared ready: a call to it is refused before
+	// submission, and nothing is paid, held or used.
+	let wrong = format!("file://{}", repo().join("scripts/sample-models/linear.onnx").display());
+	let cnn = Sample::cnn()?;
+	let unserved = publish(&api, &cnn, &wrong).await?;
+	hub.workers[0].wait_for_log("cannot hold the model ready", Duration::from_secs(60)).await?;
+	let input = cnn.input.clone();
+	let before = ledger(&api, api.at_current_block().await?.block_hash()).await?;
+	let extrinsic = signed(&api, &request_call(unserved, input, OPG, 1), &bob).await?;
+	let error = refused(&rpc, &extrinsic).await?;
+	assert!(error.contains("1013") && error.contains("ready"), "{error}");
+	let now = api.at_current_block().await?.block_number();
+	while api.at_current_block().await?.block_number() < now + 2 {
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	let after = ledger(&api, api.at_current_block().await?.block_hash()).await?;
+	assert_eq!(before, after);
 	Ok(())
 }

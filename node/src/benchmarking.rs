@@ -152,6 +152,7 @@ pub fn signed_extrinsic(
 		frame_system::CheckNonce::<runtime::Runtime>::from(nonce),
 		frame_system::CheckWeight::<runtime::Runtime>::new(),
 		pallet_transaction_payment::ChargeTransactionPayment::<runtime::Runtime>::from(0),
+		runtime::CheckInferenceRequest::<runtime::Runtime>::new(),
 		frame_metadata_hash_extension::CheckMetadataHash::<runtime::Runtime>::new(false),
 		frame_system::WeightReclaim::<runtime::Runtime>::new(),
 	);
@@ -162,6 +163,7 @@ pub fn signed_extrinsic(
 		runtime::VERSION.transaction_version,
 		genesis_hash,
 		info.best_hash,
+		(),
 		(),
 		(),
 		(),

@@ -58,8 +58,18 @@ pub enum RequestError {
 	FeeAboveMax,
 	/// The requester cannot pay the fee (and the transaction fee) from its free balance.
 	InsufficientBalance,
-	/// Fewer eligible workers than the redundancy asks for.
+	/// Fewer of the workers ready for the model are free than the redundancy asks for.
 	NotEnoughWorkers,
+	/// No worker holds the model's current version ready.
+	NoReadyWorker,
+}
+
+impl RequestError {
+	/// The error's index, as `InvalidTransaction::Custom` carries it when the transaction
+	/// pool refuses a request.
+	pub const fn code(self) -> u8 {
+		self as u8
+	}
 }
 
 /// Which settled calls market statistics cover.

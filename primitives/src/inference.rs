@@ -3,7 +3,7 @@
 //! commitment of commit–reveal, and the trait through which the inference pallet uses the
 //! verification pallet.
 
-use crate::registry::ModelId;
+use crate::registry::{ModelId, ModelVersion};
 use alloc::vec::Vec;
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
@@ -185,9 +185,23 @@ pub fn result_commitment<AccountId: Encode>(
 /// The verification pallet as the inference pallet sees it: the bonded workers, their
 /// attestation keys, slashing, and the split of a settled fee.
 pub trait Verifier<AccountId, Balance> {
-	/// Picks up to `count` distinct workers that may take a job, each pick weighted by bond,
-	/// leaving out `exclude`. Deterministic in `seed`. Returns fewer when too few are eligible.
-	fn select_workers(seed: &[u8; 32], count: u32, exclude: &[AccountId]) -> Vec<AccountId>;
+	/// Picks up to `count` distinct workers ready for `version` of `model` that may take a job,
+	/// each pick weighted by bond, leaving out `exclude`. Deterministic in `seed`. Returns
+	/// fewer when too few are eligible.
+	fn select_workers(
+		seed: &[u8; 32],
+		count: u32,
+		exclude: &[AccountId],
+		model: ModelId,
+		version: ModelVersion,
+	) -> Vec<AccountId>;
+
+	/// Whether any worker holds `version` of `model` ready, busy or not.
+	fn is_served(model: ModelId, version: ModelVersion) -> bool;
+
+	/// Records that `worker` does not hold `version` of `model` ready (it said it cannot get
+	/// it), so it is not drawn for it again until it declares it anew.
+	fn not_ready(worker: &AccountId, model: ModelId, version: ModelVersion);
 
 	/// Records that `worker` took a job; a worker with jobs cannot unregister.
 	fn job_assigned(worker: &AccountId);

@@ -102,6 +102,7 @@ fn extensions(nonce: u32) -> TxExtension {
 		frame_system::CheckNonce::<Runtime>::from(nonce),
 		frame_system::CheckWeight::<Runtime>::new(),
 		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+		pallet_inference::CheckInferenceRequest::<Runtime>::new(),
 		frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
 		frame_system::WeightReclaim::<Runtime>::new(),
 	)
@@ -277,8 +278,50 @@ fn a_paid_inference_settles_through_signed_transactions() {
 			}),
 			0,
 		);
-
 		let input = tensors("x", &[1.0, 2.0]);
+		// A registered worker that holds nothing ready is not drawn: the call is refused
+		// until it declares the model ready.
+		assert_eq!(
+			crate::apis::model_hub::check_request(
+				requester.clone(),
+				model,
+				input.clone(),
+				Balance::MAX,
+				1,
+				0
+			),
+			Err(modelhub_primitives::api::RequestError::NoReadyWorker)
+		);
+		// Signed and sent anyway, the request is invalid: no block includes it, and the
+		// requester pays nothing, not even the transaction fee.
+		let unservable = signed(
+			Sr25519Keyring::Dave,
+			RuntimeCall::Inference(pallet_inference::Call::request_inference {
+				model,
+				input: input.clone(),
+				max_fee: Balance::MAX,
+				redundancy: 1,
+			}),
+			0,
+		);
+		assert_eq!(
+			Executive::apply_extrinsic(unservable),
+			Err(sp_runtime::transaction_validity::TransactionValidityError::Invalid(
+				sp_runtime::transaction_validity::InvalidTransaction::Custom(
+					modelhub_primitives::api::RequestError::NoReadyWorker.code()
+				)
+			))
+		);
+		assert_eq!(Balances::balance(&requester), ENDOWMENT);
+		apply(
+			Sr25519Keyring::Charlie,
+			RuntimeCall::Verification(pallet_verification::Call::declare_ready {
+				model,
+				version: 1,
+			}),
+			1,
+		);
+
 		let execution = 10 * crate::MILLI_OPG + crate::MICRO_OPG * input.len() as Balance;
 		let fee = price + execution;
 		let to_pot = execution / 10;
@@ -386,7 +429,7 @@ fn a_paid_inference_settles_through_signed_transactions() {
 				output,
 				signature: attestation_key.sign(&message).0,
 			}),
-			1,
+			2,
 		);
 		// An accepted result costs the worker nothing.
 		assert_eq!(fee_paid_by(&worker), Some(0));

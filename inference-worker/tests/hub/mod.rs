@@ -294,6 +294,26 @@ pub async fn free(api: &Api, at: H256, who: [u8; 32]) -> Result<u128> {
 	Ok(api.at_block(at).await?.storage().fetch(address, (who,)).await?.decode()?.data.free)
 }
 
+/// `who`'s balance on hold for request fees (`Inference` escrow) at `at`.
+pub async fn escrow(api: &Api, at: H256, who: [u8; 32]) -> Result<u128> {
+	#[derive(DecodeAsType)]
+	#[decode_as_type(crate_path = "scale_decode")]
+	struct Held {
+		id: Value,
+		amount: u128,
+	}
+	let address = dynamic::storage::<([u8; 32],), Vec<Held>>("Balances", "Holds");
+	let holds = match api.at_block(at).await?.storage().try_fetch(address, (who,)).await? {
+		Some(value) => value.decode()?,
+		None => Vec::new(),
+	};
+	Ok(holds
+		.iter()
+		.filter(|held| held.id.to_string().contains("Escrow"))
+		.map(|held| held.amount)
+		.sum())
+}
+
 pub async fn bond(api: &Api, at: H256, who: [u8; 32]) -> Result<u128> {
 	let address = dynamic::storage::<([u8; 32],), WorkerRecord>("Verification", "Workers");
 	Ok(api.at_block(at).await?.storage().fetch(address, (who,)).await?.decode()?.bond)
@@ -395,6 +415,57 @@ pub async fn publish(api: &Api, sample: &Sample, uri: &str) -> Result<u64> {
 /// The canonical input of the sample digit (a zero).
 pub fn digit_input() -> Result<Vec<u8>> {
 	Ok(Sample::digits()?.input)
+}
+
+/// The workers that declared `version` of `model` ready, at `at`.
+pub async fn ready_workers(api: &Api, at: H256, model: u64, version: u32) -> Result<Vec<[u8; 32]>> {
+	let address = dynamic::storage::<((u64, u32), [u8; 32]), ()>("Verification", "ReadyWorkers");
+	let block = api.at_block(at).await?;
+	let entry = block.storage().entry(address)?;
+	let mut entries = entry.iter(((model, version),)).await?;
+	let mut workers = Vec::new();
+	while let Some(item) = entries.next().await {
+		let worker = item?
+			.key()?
+			.part(1)
+			.ok_or_else(|| anyhow!("ReadyWorkers key without a worker"))?
+			.decode_as::<[u8; 32]>()?
+			.ok_or_else(|| anyhow!("ReadyWorkers key does not hold the worker"))?;
+		workers.push(worker);
+	}
+	Ok(workers)
+}
+
+/// Waits (up to `within`, polling each second) until `count` workers hold `version` of `model`
+/// ready in the finalized chain.
+pub async fn wait_ready(
+	api: &Api,
+	model: u64,
+	version: u32,
+	count: usize,
+	within: Duration,
+) -> Result<()> {
+	let started = Instant::now();
+	loop {
+		let at = api.at_current_block().await?.block_hash();
+		let ready = ready_workers(api, at, model, version).await?.len();
+		if ready >= count {
+			return Ok(());
+		}
+		if started.elapsed() > within {
+			bail!("{ready} of {count} workers ready for model {model} after {within:?}");
+		}
+		tokio::time::sleep(Duration::from_secs(1)).await;
+	}
+}
+
+/// Bob's `request_inference` that the transaction pool refuses: the error's text.
+pub async fn refused_request(api: &Api, model: u64, input: &[u8]) -> Result<String> {
+	let call = dynamic::transaction("Inference", "request_inference", (model, input, OPG, 1u32));
+	match submit(api, &call, &dev::bob()).await {
+		Ok(_) => bail!("the request was accepted"),
+		Err(error) => Ok(format!("{error:#}")),
+	}
 }
 
 /// Bob pays for one inference of `model` on `input` at `redundancy`; returns the request
@@ -663,7 +734,21 @@ impl Hub {
 		for worker in &mut started {
 			worker.wait_for_log("serving jobs", Duration::from_secs(60)).await?;
 		}
-		Ok(Self { node, api, model, input: sample.input.clone(), workers: started })
+		let hub = Self { node, api, model, input: sample.input.clone(), workers: started };
+		// Workers fetch and load the real artifact, then declare it ready; jobs are drawn
+		// only among ready workers.
+		if uri.is_none() {
+			hub.wait_ready(workers.len(), Duration::from_secs(120)).await?;
+		}
+		Ok(hub)
+	}
+
+	/// Waits (up to `within`) until `count` workers hold the hub's model ready.
+	pub async fn wait_ready(&self, count: usize, within: Duration) -> Result<()> {
+		wait_ready(&self.api, self.model, 1, count, within).await.map_err(|error| {
+			let logs: Vec<String> = self.workers.iter().map(Worker::log).collect();
+			anyhow!("{error:#}; workers:\n{}", logs.join("\n---\n"))
+		})
 	}
 
 	/// Waits (up to `within`) for `request`, made at `from`, to end.

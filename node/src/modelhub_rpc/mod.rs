@@ -52,12 +52,14 @@ pub mod codes {
 	pub const FEE_ABOVE_MAX: i32 = 1008;
 	/// The signer cannot pay the fee and the transaction fee.
 	pub const INSUFFICIENT_BALANCE: i32 = 1009;
-	/// Fewer eligible workers than the redundancy asks for.
+	/// Fewer of the workers ready for the model are free than the redundancy asks for.
 	pub const NOT_ENOUGH_WORKERS: i32 = 1010;
 	/// The bytes are not a signed `Inference.request_inference` extrinsic of this chain.
 	pub const BAD_EXTRINSIC: i32 = 1011;
 	/// The transaction pool refused the extrinsic (signature, nonce, transaction fee).
 	pub const TRANSACTION_REJECTED: i32 = 1012;
+	/// No worker holds the model's current version ready.
+	pub const NO_READY_WORKER: i32 = 1013;
 }
 
 /// The fee of one call and where it goes.
@@ -692,7 +694,13 @@ fn request_error(model: ModelId, error: RequestError) -> ErrorObjectOwned {
 		),
 		RequestError::NotEnoughWorkers => (
 			codes::NOT_ENOUGH_WORKERS,
-			"fewer workers can take the job than the redundancy asks for".into(),
+			format!(
+				"fewer of the workers ready for model {model} are free than the redundancy asks for"
+			),
+		),
+		RequestError::NoReadyWorker => (
+			codes::NO_READY_WORKER,
+			format!("no worker holds model {model}'s current version ready; try again later"),
 		),
 	};
 	ErrorObjectOwned::owned(code, message, None::<()>)

@@ -45,7 +45,7 @@ fn setup_paying<T: Config>(workers: u32, recipients: u32) -> (T::AccountId, Mode
 	Helper::<T>::fund(&requester, BalanceOf::<T>::max_value() / 4u32.into());
 	let owner: T::AccountId = account("owner", 0, 0);
 	let model = Helper::<T>::publish_model(&owner, recipients);
-	Helper::<T>::register_workers(workers);
+	Helper::<T>::register_workers(model, workers);
 	(requester, model)
 }
 

@@ -10,7 +10,9 @@
 //!    plus [`Config::BaseExecutionFee`] and [`Config::ExecutionFeePerByte`] per input byte,
 //!    the execution part times the redundancy), holds it from the requester under
 //!    [`HoldReason::Escrow`], and has [`Config::Verifier`] draw `redundancy` distinct workers
-//!    by bond from a seed of the parent block hash and the request id.
+//!    by bond, among those that declared the model's current version ready, from a seed of
+//!    the parent block hash and the request id. A model no ready worker serves is refused
+//!    ([`Error::NoReadyWorker`]) before anything is held.
 //! 2. With redundancy 1 the worker calls [`Pallet::submit_result`] with the canonical output
 //!    and its attestation (an sr25519 signature over
 //!    [`modelhub_primitives::inference::Attestation`]) before [`Config::ResultTimeout`].
@@ -26,6 +28,9 @@
 //! 4. A worker that cannot run the job calls [`Pallet::report_failure`]; the job goes to
 //!    another worker up to [`Config::MaxReassignments`] times per request, otherwise the slot
 //!    fails (and with redundancy 1 the request is refunded).
+//!    A signed request that would fail is refused earlier still, by the transaction
+//!    extension [`CheckInferenceRequest`]: the pool does not admit it and no block includes
+//!    it, so it costs nothing, not even a transaction fee.
 //! 5. Missed deadlines are handled in `on_initialize`, oldest first, within
 //!    [`Config::DeadlineWeight`] per block (the rest wait for the next block): absent workers
 //!    are slashed, and the request is refunded in full unless a majority can still form.
@@ -62,6 +67,7 @@ pub use pallet::*;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod extension;
 mod lifecycle;
 #[cfg(test)]
 mod mock;
@@ -70,6 +76,7 @@ mod tests;
 pub mod types;
 pub mod weights;
 
+pub use extension::CheckInferenceRequest;
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -81,8 +88,11 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 	/// `ModelRegistry::max_royalty_recipients`).
 	fn publish_model(owner: &AccountId, recipients: u32) -> modelhub_primitives::registry::ModelId;
 	/// Registers `count` funded workers with attestation keys the helper can sign with, and
-	/// as many more as the pool holds so selection scans a full pool.
-	fn register_workers(count: u32) -> alloc::vec::Vec<AccountId>;
+	/// as many more as the pool holds so selection scans a full pool, all ready for `model`.
+	fn register_workers(
+		model: modelhub_primitives::registry::ModelId,
+		count: u32,
+	) -> alloc::vec::Vec<AccountId>;
 	/// `worker`'s attestation signature over `message`.
 	fn sign(worker: &AccountId, message: &[u8]) -> [u8; 64];
 	/// Funds `who` with `amount`.
@@ -188,7 +198,8 @@ pub mod pallet {
 		#[pallet::constant]
 		type EpochsKept: Get<u32>;
 
-		/// Most models listed per epoch; calls to further models count in the totals only.
+		/// Most models listed per epoch; when the list is full, a call to another model replaces
+		/// the listed model that stands lowest ([`EpochModelUsage::standing`]).
 		#[pallet::constant]
 		type MaxModelsPerEpoch: Get<u32>;
 
@@ -263,6 +274,19 @@ pub mod pallet {
 		ModelId,
 		EpochModelUsage<BalanceOf<T>>,
 		ValueQuery,
+	>;
+
+	/// The listed models of each kept epoch by standing: (epoch, standing, model). The list's
+	/// lowest is found here when a newcomer replaces it.
+	#[pallet::storage]
+	pub type EpochStandings<T: Config> = StorageNMap<
+		_,
+		(
+			NMapKey<Twox64Concat, EpochIndex>,
+			NMapKey<Twox64Concat, u64>,
+			NMapKey<Twox64Concat, ModelId>,
+		),
+		(),
 	>;
 
 	/// Events of the inference pallet.
@@ -390,7 +414,7 @@ pub mod pallet {
 		FeeAboveMax,
 		/// The requester cannot put the fee on hold.
 		InsufficientBalance,
-		/// Fewer eligible workers than the redundancy asks for.
+		/// Fewer of the workers ready for the model are free than the redundancy asks for.
 		NotEnoughWorkers,
 		/// No request with this id is pending.
 		RequestNotFound,
@@ -421,6 +445,8 @@ pub mod pallet {
 		InvalidAttestation,
 		/// The fee could not be split (no agreeing worker, or the model is gone).
 		SettlementFailed,
+		/// No worker holds the model's current version ready; nothing was charged.
+		NoReadyWorker,
 	}
 
 	#[pallet::hooks]
@@ -482,7 +508,7 @@ pub mod pallet {
 		#[pallet::call_index(1)]
 		#[pallet::weight(
 			T::WeightInfo::submit_result(output.len() as u32)
-				.saturating_add(T::WeightInfo::settle(Pallet::<T>::max_payouts()))
+				.saturating_add(Pallet::<T>::settle_weight(Pallet::<T>::max_payouts()))
 		)]
 		pub fn submit_result(
 			origin: OriginFor<T>,
@@ -494,7 +520,7 @@ pub mod pallet {
 			let length = output.len() as u32;
 			let payouts = Self::do_submit(who, request, output, signature)?;
 			let used =
-				T::WeightInfo::submit_result(length).saturating_add(T::WeightInfo::settle(payouts));
+				T::WeightInfo::submit_result(length).saturating_add(Self::settle_weight(payouts));
 			Ok(PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::No })
 		}
 
@@ -534,7 +560,7 @@ pub mod pallet {
 			let length = output.len() as u32;
 			let ended = Self::do_reveal(who, request, output, salt, signature)?;
 			let mut used = T::WeightInfo::reveal_result(length, T::MaxRedundancy::get())
-				.saturating_add(T::WeightInfo::settle(ended.payouts))
+				.saturating_add(Self::settle_weight(ended.payouts))
 				.saturating_add(Self::comparison_weight(ended.compared));
 			if ended.escalated {
 				used.saturating_accrue(Self::escalation_weight());
@@ -546,8 +572,9 @@ pub mod pallet {
 		///
 		/// The job moves to another worker while the request has reassignments left;
 		/// otherwise the slot fails, and a request that can no longer settle is refunded. A
-		/// report that a succeeding majority contradicts is slashed at settlement. Free when
-		/// accepted. Emits [`Event::FailureReported`].
+		/// report that a succeeding majority contradicts is slashed at settlement. A worker
+		/// that cannot get or load the model is no longer drawn for its version until it
+		/// declares it ready again. Free when accepted. Emits [`Event::FailureReported`].
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::report_failure(T::MaxRedundancy::get()))]
 		pub fn report_failure(

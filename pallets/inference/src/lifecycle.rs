@@ -16,7 +16,7 @@ use modelhub_primitives::{
 	agreement::{element_count, verdict, Agreement, Closeness, Tolerance},
 	api::RequestError,
 	inference::{result_commitment, Attestation, FailureReason, RequestId, Verifier},
-	registry::{CallTerms, ModelId, ModelRegistry, Unavailable},
+	registry::{CallTerms, ModelId, ModelRegistry, ModelVersion, Unavailable},
 	tensor::{Limits, TensorSet, MAX_TENSORS},
 };
 use sp_runtime::traits::{CheckedDiv, One, Saturating, UniqueSaturatedInto, Zero};
@@ -51,9 +51,15 @@ impl<T: Config> Pallet<T> {
 	/// The most concluding a redundant request can cost: comparing the most output elements,
 	/// then settling with every payout or drawing more workers.
 	pub fn max_conclusion_weight() -> Weight {
-		Self::comparison_weight(Self::max_compared_elements()).saturating_add(
-			T::WeightInfo::settle(Self::max_payouts()).max(Self::escalation_weight()),
-		)
+		Self::comparison_weight(Self::max_compared_elements())
+			.saturating_add(Self::settle_weight(Self::max_payouts()).max(Self::escalation_weight()))
+	}
+
+	/// Settling with `payouts` payouts, the epoch's list included: on top of the measured
+	/// settlement, a call may move its model in [`EpochStandings`] or replace the lowest-standing
+	/// model (one lookup of the lowest, at most four more writes).
+	pub fn settle_weight(payouts: u32) -> Weight {
+		T::WeightInfo::settle(payouts).saturating_add(T::DbWeight::get().reads_writes(2, 4))
 	}
 
 	/// A [`Config::DeadlineWeight`] that handles `count` missed deadlines per block whatever
@@ -158,9 +164,7 @@ impl<T: Config> Pallet<T> {
 		tx_fee: BalanceOf<T>,
 	) -> Result<(BalanceOf<T>, BalanceOf<T>), RequestError> {
 		let (_, terms, execution) = Self::admit(model, input, max_fee, redundancy)?;
-		let workers =
-			T::Verifier::select_workers(&Self::seed(NextRequestId::<T>::get(), 0), redundancy, &[]);
-		ensure!(workers.len() == redundancy as usize, RequestError::NotEnoughWorkers);
+		Self::draw(NextRequestId::<T>::get(), model, terms.version, redundancy)?;
 		let needed = terms.price.saturating_add(execution).saturating_add(tx_fee);
 		ensure!(
 			T::Currency::can_hold(&HoldReason::Escrow.into(), who, needed),
@@ -196,6 +200,22 @@ impl<T: Config> Pallet<T> {
 		(first, last, totals, calls)
 	}
 
+	/// Draws the `redundancy` workers of request `id` among those ready for `version` of
+	/// `model`: [`RequestError::NoReadyWorker`] if none holds it ready,
+	/// [`RequestError::NotEnoughWorkers`] if too few of them are free.
+	fn draw(
+		id: RequestId,
+		model: ModelId,
+		version: ModelVersion,
+		redundancy: u32,
+	) -> Result<Vec<T::AccountId>, RequestError> {
+		ensure!(T::Verifier::is_served(model, version), RequestError::NoReadyWorker);
+		let workers =
+			T::Verifier::select_workers(&Self::seed(id, 0), redundancy, &[], model, version);
+		ensure!(workers.len() == redundancy as usize, RequestError::NotEnoughWorkers);
+		Ok(workers)
+	}
+
 	/// Admits a request; see [`Pallet::request_inference`].
 	pub(crate) fn do_request(
 		who: T::AccountId,
@@ -210,8 +230,7 @@ impl<T: Config> Pallet<T> {
 		let fee = terms.price.saturating_add(execution);
 
 		let id = NextRequestId::<T>::get();
-		let workers = T::Verifier::select_workers(&Self::seed(id, 0), redundancy, &[]);
-		ensure!(workers.len() == redundancy as usize, Error::<T>::NotEnoughWorkers);
+		let workers = Self::draw(id, model, terms.version, redundancy).map_err(Error::<T>::from)?;
 		let now = frame_system::Pallet::<T>::block_number();
 		let (phase, timeout) = if redundancy == 1 {
 			(Phase::Running, T::ResultTimeout::get())
@@ -360,11 +379,26 @@ impl<T: Config> Pallet<T> {
 		ensure!(request.phase != Phase::Reveal, Error::<T>::NotAssigned);
 		let index = Self::open_slot(&request, &who, SlotState::Assigned)?;
 		Self::deposit_event(Event::FailureReported { request: id, worker: who.clone(), reason });
+		// A worker that cannot get or load the model does not hold it ready.
+		if matches!(
+			reason,
+			FailureReason::ModelUnavailable
+				| FailureReason::ArtifactHashMismatch
+				| FailureReason::InvalidModel
+		) {
+			T::Verifier::not_ready(&who, request.model, request.version);
+		}
 
 		if (request.replaced.len() as u32) < T::MaxReassignments::get() {
 			let exclude: Vec<T::AccountId> = request.drawn().cloned().collect();
 			let round = (request.replaced.len() as u32).saturating_add(1);
-			let chosen = T::Verifier::select_workers(&Self::seed(id, round), 1, &exclude);
+			let chosen = T::Verifier::select_workers(
+				&Self::seed(id, round),
+				1,
+				&exclude,
+				request.model,
+				request.version,
+			);
 			if let Some(next) = chosen.into_iter().next() {
 				let timeout = match request.phase {
 					Phase::Running => T::ResultTimeout::get(),
@@ -608,7 +642,13 @@ impl<T: Config> Pallet<T> {
 		let workers = if needed <= room {
 			let exclude: Vec<T::AccountId> = request.drawn().cloned().collect();
 			let round = (exclude.len() as u32).saturating_add(1);
-			T::Verifier::select_workers(&Self::seed(id, round), needed, &exclude)
+			T::Verifier::select_workers(
+				&Self::seed(id, round),
+				needed,
+				&exclude,
+				request.model,
+				request.version,
+			)
 		} else {
 			Vec::new()
 		};
@@ -807,7 +847,7 @@ impl<T: Config> Pallet<T> {
 			);
 			let ended = Self::expire(id, request);
 			if ended.payouts > 0 {
-				used.saturating_accrue(T::WeightInfo::settle(ended.payouts));
+				used.saturating_accrue(Self::settle_weight(ended.payouts));
 			}
 			if ended.escalated {
 				used.saturating_accrue(Self::escalation_weight());
@@ -849,24 +889,59 @@ impl<T: Config> Pallet<T> {
 		Self::advance(id, request)
 	}
 
-	/// Counts a settled call in the current epoch.
+	/// Counts a settled call in the current epoch: in the totals, and under the model in the
+	/// epoch's list. A model not listed takes a free place, or, when the list is full, the place
+	/// of the model that stands lowest, whose calls move to the unlisted ones and whose standing
+	/// it inherits ([`EpochModelUsage::standing`]).
 	fn note_epoch(model: ModelId, fee: BalanceOf<T>, royalty: BalanceOf<T>) {
 		let epoch = Self::current_epoch();
-		let listed = EpochModelCalls::<T>::contains_key(epoch, model);
 		Epochs::<T>::mutate(epoch, |totals| {
 			totals.calls = totals.calls.saturating_add(1);
 			totals.fees = totals.fees.saturating_add(fee);
 			totals.royalties = totals.royalties.saturating_add(royalty);
-			if listed || totals.models < T::MaxModelsPerEpoch::get() {
-				if !listed {
+			// The standing that left its place: the model's own before this call, or the
+			// replaced model's.
+			let (mut usage, left) = match EpochModelCalls::<T>::try_get(epoch, model) {
+				Ok(usage) => {
+					let standing = usage.standing();
+					EpochStandings::<T>::remove((epoch, standing, model));
+					(usage, Some(standing))
+				},
+				Err(()) if totals.models < T::MaxModelsPerEpoch::get() => {
 					totals.models = totals.models.saturating_add(1);
-				}
-				EpochModelCalls::<T>::mutate(epoch, model, |usage| {
-					usage.calls = usage.calls.saturating_add(1);
-					usage.royalties = usage.royalties.saturating_add(royalty);
-				});
-			} else {
-				totals.unlisted_calls = totals.unlisted_calls.saturating_add(1);
+					(EpochModelUsage::default(), None)
+				},
+				Err(()) => {
+					let lowest = totals.lowest;
+					let Some(replaced) =
+						EpochStandings::<T>::iter_key_prefix((epoch, lowest)).next()
+					else {
+						totals.unlisted_calls = totals.unlisted_calls.saturating_add(1);
+						return;
+					};
+					EpochStandings::<T>::remove((epoch, lowest, replaced));
+					let gone = EpochModelCalls::<T>::take(epoch, replaced);
+					totals.unlisted_calls = totals.unlisted_calls.saturating_add(gone.calls);
+					let usage = EpochModelUsage { inherited: lowest, ..Default::default() };
+					(usage, Some(lowest))
+				},
+			};
+			usage.calls = usage.calls.saturating_add(1);
+			usage.royalties = usage.royalties.saturating_add(royalty);
+			let standing = usage.standing();
+			EpochStandings::<T>::insert((epoch, standing, model), ());
+			EpochModelCalls::<T>::insert(epoch, model, usage);
+			match left {
+				// A newcomer in a free place stands at 1, the least any listed model stands.
+				None => totals.lowest = standing,
+				// Every listed model stands at `lowest` or more, and the one that left it now
+				// stands one higher: the lowest rises when no other stands there.
+				Some(left) if left == totals.lowest => {
+					if EpochStandings::<T>::iter_key_prefix((epoch, left)).next().is_none() {
+						totals.lowest = left.saturating_add(1);
+					}
+				},
+				Some(_) => {},
 			}
 		});
 	}
@@ -891,8 +966,11 @@ impl<T: Config> Pallet<T> {
 			return Weight::zero();
 		};
 		let removed = EpochModelCalls::<T>::clear_prefix(old, T::MaxModelsPerEpoch::get(), None);
+		let standings =
+			EpochStandings::<T>::clear_prefix((old,), T::MaxModelsPerEpoch::get(), None);
 		Epochs::<T>::remove(old);
-		T::DbWeight::get().reads_writes(1, u64::from(removed.backend).saturating_add(1))
+		let writes = u64::from(removed.backend).saturating_add(u64::from(standings.backend));
+		T::DbWeight::get().reads_writes(1, writes.saturating_add(1))
 	}
 
 	/// Removes results older than [`Config::ResultRetention`], in request order, as far as
@@ -926,7 +1004,9 @@ impl<T: Config> Pallet<T> {
 	/// - each requester's balance on hold for [`HoldReason::Escrow`] equals the fees of its
 	///   requests that have not ended;
 	/// - every such request has its input, its open assignments and its deadline entry, and no
-	///   result yet.
+	///   result yet;
+	/// - each kept epoch's listed models, their standings and its totals agree: listed and
+	///   unlisted calls sum to the epoch's calls, and `lowest` is the lowest standing.
 	#[cfg(any(feature = "try-runtime", feature = "std", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use frame_support::traits::fungible::InspectHold;
@@ -957,6 +1037,28 @@ impl<T: Config> Pallet<T> {
 		for (_, id) in Assignments::<T>::iter_keys() {
 			ensure!(Requests::<T>::contains_key(id), "assignment of an ended request");
 		}
+		for (epoch, totals) in Epochs::<T>::iter() {
+			let mut listed = 0u32;
+			let mut counted = totals.unlisted_calls;
+			let mut lowest = None::<u64>;
+			for (model, usage) in EpochModelCalls::<T>::iter_prefix(epoch) {
+				let standing = usage.standing();
+				ensure!(
+					EpochStandings::<T>::contains_key((epoch, standing, model)),
+					"listed model without its standing"
+				);
+				listed = listed.saturating_add(1);
+				counted = counted.saturating_add(usage.calls);
+				lowest = Some(lowest.map_or(standing, |low: u64| low.min(standing)));
+			}
+			ensure!(listed == totals.models, "epoch lists another number of models");
+			ensure!(
+				EpochStandings::<T>::iter_key_prefix((epoch,)).count() == listed as usize,
+				"a standing of no listed model"
+			);
+			ensure!(counted == totals.calls, "listed and unlisted calls differ from the total");
+			ensure!(lowest.is_none_or(|low| low == totals.lowest), "lowest standing is wrong");
+		}
 		Ok(())
 	}
 }
@@ -973,6 +1075,7 @@ impl<T: Config> From<RequestError> for Error<T> {
 			RequestError::FeeAboveMax => Error::FeeAboveMax,
 			RequestError::InsufficientBalance => Error::InsufficientBalance,
 			RequestError::NotEnoughWorkers => Error::NotEnoughWorkers,
+			RequestError::NoReadyWorker => Error::NoReadyWorker,
 		}
 	}
 }

@@ -121,6 +121,7 @@ impl pallet_model_registry::Config for Test {
 	type MaxVersions = ConstU32<5>;
 	type MaxModelsPerOwner = ConstU32<8>;
 	type MaxArtifactSize = MaxArtifactSize;
+	type RemovalDelay = ConstU64<EPOCH>;
 	type WeightInfo = ();
 }
 
@@ -137,7 +138,23 @@ impl pallet_verification::Config for Test {
 	type UnbondingPeriod = ConstU64<10>;
 	type MaxWorkers = ConstU32<16>;
 	type MaxRuntimeLen = ConstU32<32>;
+	type MaxReadyModels = ConstU32<8>;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = Publisher;
+}
+
+/// Publishes models for the verification pallet's benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct Publisher;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_verification::BenchmarkHelper<AccountId> for Publisher {
+	fn publish_model(
+		_owner: &AccountId,
+	) -> (modelhub_primitives::registry::ModelId, modelhub_primitives::registry::ModelVersion) {
+		(publish_model(), 1)
+	}
 }
 
 impl pallet_inference::Config for Test {
@@ -231,9 +248,9 @@ pub fn schema() -> IoSchema {
 }
 
 /// Publishes the test model: price [`PRICE`], 70% to OWNER and 30% to CO_AUTHOR, outputs
-/// rounded to 16 mantissa bits.
+/// rounded to 16 mantissa bits. Every active worker declares it ready.
 pub fn publish_model() -> ModelId {
-	pallet_model_registry::testing::publish::<Test>(
+	let model = pallet_model_registry::testing::publish::<Test>(
 		OWNER,
 		PRICE,
 		vec![(OWNER, Permill::from_percent(70)), (CO_AUTHOR, Permill::from_percent(30))],
@@ -241,7 +258,22 @@ pub fn publish_model() -> ModelId {
 		schema(),
 		16,
 	)
-	.expect("publishes")
+	.expect("publishes");
+	for worker in pallet_verification::ActiveWorkers::<Test>::get() {
+		declare_ready(worker, model);
+	}
+	model
+}
+
+/// `worker` declares the current version of `model` ready.
+pub fn declare_ready(worker: AccountId, model: ModelId) {
+	let version = pallet_model_registry::Models::<Test>::get(model).expect("published").version;
+	pallet_verification::Pallet::<Test>::declare_ready(
+		RuntimeOrigin::signed(worker),
+		model,
+		version,
+	)
+	.expect("declares");
 }
 
 /// The attestation key of `worker`.
@@ -249,7 +281,7 @@ pub fn key_of(worker: AccountId) -> sr25519::Pair {
 	sr25519::Pair::from_seed(&[worker as u8; 32])
 }
 
-/// Registers `who` as a worker with bond [`BOND`] and capacity 8.
+/// Registers `who` as a worker with bond [`BOND`] and capacity 8, ready for every model.
 pub fn register_worker(who: AccountId) {
 	let meta = pallet_verification::WorkerMeta::<Test> {
 		runtime: frame_support::BoundedVec::truncate_from(b"onnxruntime 1.31.1".to_vec()),
@@ -263,6 +295,9 @@ pub fn register_worker(who: AccountId) {
 		meta,
 	)
 	.expect("registers");
+	for model in pallet_model_registry::Models::<Test>::iter_keys() {
+		declare_ready(who, model);
+	}
 }
 
 /// A canonical tensor set with one f32 tensor `name` holding `values`.

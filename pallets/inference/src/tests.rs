@@ -213,6 +213,65 @@ fn bad_requests_fail_before_anything_is_held() {
 }
 
 #[test]
+fn a_model_no_ready_worker_serves_is_refused_before_anything_is_held() {
+	use modelhub_primitives::api::RequestError;
+	run(|model| {
+		let refused = |redundancy: u32, error: RequestError| {
+			assert_eq!(
+				Inference::check_request(
+					&REQUESTER,
+					model,
+					input(),
+					fee(redundancy),
+					redundancy,
+					0
+				),
+				Err(error)
+			);
+			assert_noop!(
+				Inference::request_inference(
+					RuntimeOrigin::signed(REQUESTER),
+					model,
+					input(),
+					fee(redundancy),
+					redundancy
+				),
+				Error::<Test>::from(error)
+			);
+		};
+		// Two of the three workers let the model go: a redundancy of 2 finds too few.
+		for worker in [WORKER, WORKER + 1] {
+			assert_ok!(Pool::withdraw_ready(RuntimeOrigin::signed(worker), model, 1));
+		}
+		refused(2, RequestError::NotEnoughWorkers);
+		let id = request(model, 1);
+		assert_eq!(workers_of(id), vec![WORKER + 2]);
+		assert_ok!(Pool::withdraw_ready(RuntimeOrigin::signed(WORKER + 2), model, 1));
+		refused(1, RequestError::NoReadyWorker);
+
+		// A new version is served only once a worker declares it: readiness of the old one
+		// does not carry over.
+		for worker in WORKER..WORKER + 3 {
+			assert_ok!(Pool::declare_ready(RuntimeOrigin::signed(worker), model, 1));
+		}
+		assert_ok!(Registry::publish_version(
+			RuntimeOrigin::signed(OWNER),
+			model,
+			pallet_model_registry::testing::test_artifact::<Test>(),
+			schema(),
+			16,
+			None,
+		));
+		refused(1, RequestError::NoReadyWorker);
+		declare_ready(WORKER, model);
+		let id = request(model, 1);
+		assert_eq!(workers_of(id), vec![WORKER]);
+		assert_eq!(Requests::<Test>::get(id).expect("running").version, 2);
+		assert_eq!(escrow(REQUESTER), fee(1) * 2);
+	});
+}
+
+#[test]
 fn an_attested_result_settles_the_fee_exactly() {
 	run(|model| {
 		let issuance = Balances::total_issuance();
@@ -557,6 +616,12 @@ fn a_failure_report_reassigns_and_one_unchecked_result_does_not_condemn_it() {
 		assert_eq!(WorkerUsage::<Test>::get(first).slashes, 0);
 		assert_eq!(bond(second), BOND);
 		assert_eq!(Workers::<Test>::get(first).expect("worker").pending_jobs, 0);
+		// The reporter said it cannot get the model: it is no longer drawn for it.
+		assert!(!pallet_verification::ReadyWorkers::<Test>::contains_key((model, 1), first));
+		for _ in 0..6 {
+			let id = request(model, 1);
+			assert_ne!(workers_of(id)[0], first);
+		}
 	});
 }
 
@@ -694,6 +759,9 @@ fn a_payout_that_cannot_create_an_account_returns_to_the_payer() {
 			16,
 		)
 		.expect("publishes");
+		for worker in WORKER..WORKER + 3 {
+			declare_ready(worker, model);
+		}
 		let total = total_balances();
 		let id = NextRequestId::<Test>::get();
 		let fee = 100 + BASE_FEE + PER_BYTE * input().len() as Balance;
@@ -739,22 +807,66 @@ fn epochs_list_a_bounded_number_of_models_and_are_pruned() {
 	run(|model| {
 		let second = publish_model();
 		let third = publish_model();
-		for called in [model, second, third, model] {
+		let call = |called: u64| {
 			let id = request(called, 1);
 			assert_ok!(submit(id, workers_of(id)[0], 0));
+		};
+		for called in [model, model, second, model] {
+			call(called);
 		}
+		// The list (two places) is full; a call to a third model replaces the lowest-standing
+		// one, whose call moves to the unlisted ones, and inherits its standing.
+		call(third);
 		let totals = Epochs::<Test>::get(0);
-		assert_eq!((totals.calls, totals.models, totals.unlisted_calls), (4, 2, 1));
-		assert_eq!(totals.royalties, 4 * PRICE);
-		assert_eq!(EpochModelCalls::<Test>::get(0, model).calls, 2);
-		assert_eq!(EpochModelCalls::<Test>::get(0, second).calls, 1);
+		assert_eq!((totals.calls, totals.models, totals.unlisted_calls), (5, 2, 1));
+		assert_eq!(totals.royalties, 5 * PRICE);
+		assert_eq!(EpochModelCalls::<Test>::get(0, model).calls, 3);
+		assert!(!EpochModelCalls::<Test>::contains_key(0, second));
+		let usage = EpochModelCalls::<Test>::get(0, third);
+		assert_eq!((usage.calls, usage.inherited, usage.standing()), (1, 1, 2));
+		assert_eq!(totals.lowest, 2);
+		// However many other models were called first, one in demand comes back: the most
+		// called model was never replaced.
+		call(second);
+		let totals = Epochs::<Test>::get(0);
+		assert_eq!((totals.calls, totals.unlisted_calls, totals.lowest), (6, 2, 3));
 		assert!(!EpochModelCalls::<Test>::contains_key(0, third));
+		assert_eq!(EpochModelCalls::<Test>::get(0, second).standing(), 3);
+		assert_eq!(EpochModelCalls::<Test>::get(0, model).calls, 3);
 		assert_eq!(Registry::call_terms(third).map(|t| t.price), Ok(PRICE));
 		run_to(2 * EPOCH - 1);
-		assert_eq!(Epochs::<Test>::get(0).calls, 4);
+		assert_eq!(Epochs::<Test>::get(0).calls, 6);
 		run_to(2 * EPOCH);
 		assert_eq!(Epochs::<Test>::get(0), EpochTotals::default());
 		assert!(!EpochModelCalls::<Test>::contains_key(0, model));
+		assert_eq!(EpochStandings::<Test>::iter_keys().count(), 0);
+	});
+}
+
+#[test]
+fn junk_calls_cannot_push_a_model_in_demand_out_of_the_epoch_list() {
+	run(|model| {
+		// Two places; the first calls of the epoch go to two junk models.
+		let junk = [publish_model(), publish_model()];
+		let newcomers = [publish_model(), publish_model(), publish_model()];
+		for called in junk {
+			let id = request(called, 1);
+			assert_ok!(submit(id, workers_of(id)[0], 0));
+		}
+		// The model in demand arrives late, and junk calls to ever new models keep coming.
+		for round in 0..6 {
+			let id = request(model, 1);
+			assert_ok!(submit(id, workers_of(id)[0], 0));
+			let other = newcomers[round % newcomers.len()];
+			let id = request(other, 1);
+			assert_ok!(submit(id, workers_of(id)[0], 0));
+		}
+		let listed = EpochModelCalls::<Test>::get(0, model);
+		assert!(EpochModelCalls::<Test>::contains_key(0, model));
+		assert_eq!(listed.calls, 6);
+		let totals = Epochs::<Test>::get(0);
+		assert_eq!(totals.calls, 14);
+		assert_eq!(totals.models, 2);
 	});
 }
 
@@ -1208,4 +1320,349 @@ fn the_deadline_weight_fits_the_costliest_deadline() {
 		assert!(worst.all_gte(settle));
 		assert!(DeadlineWeight::get().all_gte(Inference::deadline_weight_for(1)));
 	});
+}
+
+#[test]
+fn the_pool_refuses_a_request_that_would_fail_and_passes_other_calls() {
+	use crate::CheckInferenceRequest;
+	use frame_support::dispatch::DispatchInfo;
+	use modelhub_primitives::api::RequestError;
+	use sp_runtime::{
+		traits::DispatchTransaction,
+		transaction_validity::{InvalidTransaction, TransactionSource, TransactionValidityError},
+	};
+	run(|model| {
+		let validate = |who: AccountId, call: RuntimeCall| {
+			CheckInferenceRequest::<Test>::new()
+				.validate_only(
+					Some(who).into(),
+					&call,
+					&DispatchInfo::default(),
+					0,
+					TransactionSource::External,
+					0,
+				)
+				.map(|_| ())
+		};
+		let request = |model: u64, max_fee: Balance, redundancy: u32| {
+			RuntimeCall::Inference(Call::request_inference {
+				model,
+				input: input(),
+				max_fee,
+				redundancy,
+			})
+		};
+		let refused = |code: RequestError| {
+			Err(TransactionValidityError::Invalid(InvalidTransaction::Custom(code.code())))
+		};
+		assert_eq!(validate(REQUESTER, request(model, fee(1), 1)), Ok(()));
+		assert_eq!(
+			validate(REQUESTER, request(model + 1, fee(1), 1)),
+			refused(RequestError::ModelNotFound)
+		);
+		assert_eq!(
+			validate(REQUESTER, request(model, fee(1) - 1, 1)),
+			refused(RequestError::FeeAboveMax)
+		);
+		assert_eq!(
+			validate(REQUESTER, request(model, fee(4), 4)),
+			refused(RequestError::NotEnoughWorkers)
+		);
+		assert_eq!(
+			validate(PAUPER, request(model, fee(1), 1)),
+			refused(RequestError::InsufficientBalance)
+		);
+		for worker in WORKER..WORKER + 3 {
+			assert_ok!(Pool::withdraw_ready(RuntimeOrigin::signed(worker), model, 1));
+		}
+		assert_eq!(
+			validate(REQUESTER, request(model, fee(1), 1)),
+			refused(RequestError::NoReadyWorker)
+		);
+		// Other calls pass unchecked; so does an unsigned origin, which the call refuses.
+		let other = RuntimeCall::Inference(Call::report_failure {
+			request: 7,
+			reason: FailureReason::ExecutionError,
+		});
+		assert_eq!(validate(WORKER, other), Ok(()));
+		// The codes are the errors' indices, as clients decode them.
+		assert_eq!(RequestError::ModelNotFound.code(), 0);
+		assert_eq!(RequestError::NoReadyWorker.code(), 9);
+	});
+}
+
+/// What a worker in the randomized test does with its jobs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Behaviour {
+	/// Answers with the true output at once.
+	Honest,
+	/// Answers with the true output in the last block before the deadline.
+	Slow,
+	/// Answers with its own wrong output.
+	Liar(u8),
+	/// Never answers.
+	Silent,
+	/// Reports every job as failed and declares the model ready again.
+	Failing,
+}
+
+/// The models of the randomized test: each active one's current version is declared ready by
+/// every worker, stale declarations withdrawn, as `modelhub-worker` keeps them.
+fn keep_ready(workers: &[AccountId]) {
+	use pallet_model_registry::{ModelStatus, Models};
+	for worker in workers {
+		let declared = pallet_verification::Readiness::<Test>::get(worker);
+		for (model, version) in declared.iter().copied() {
+			let current = Models::<Test>::get(model)
+				.is_some_and(|info| info.status == ModelStatus::Active && info.version == version);
+			if !current {
+				assert_ok!(Pool::withdraw_ready(RuntimeOrigin::signed(*worker), model, version));
+			}
+		}
+		for (model, info) in Models::<Test>::iter() {
+			let ready = pallet_verification::ReadyWorkers::<Test>::contains_key(
+				(model, info.version),
+				worker,
+			);
+			if info.status == ModelStatus::Active && !ready {
+				assert_ok!(Pool::declare_ready(
+					RuntimeOrigin::signed(*worker),
+					model,
+					info.version
+				));
+			}
+		}
+	}
+}
+
+/// What `worker` does at the current block with its job in request `id`.
+fn act(worker: AccountId, behaviour: Behaviour, id: RequestId) {
+	let Some(request) = Requests::<Test>::get(id) else { return };
+	let Some(slot) = request.slots.iter().find(|slot| slot.worker == worker) else { return };
+	let now = System::block_number();
+	let variant = match behaviour {
+		Behaviour::Honest => 0,
+		Behaviour::Slow if now + 1 >= request.deadline => 0,
+		Behaviour::Slow | Behaviour::Silent => return,
+		Behaviour::Liar(variant) => variant,
+		Behaviour::Failing => {
+			if slot.state == SlotState::Assigned && request.phase != Phase::Reveal {
+				assert_ok!(Inference::report_failure(
+					RuntimeOrigin::signed(worker),
+					id,
+					FailureReason::ModelUnavailable
+				));
+			}
+			return;
+		},
+	};
+	let signed = RuntimeOrigin::signed(worker);
+	let out = output(variant);
+	match (request.phase, slot.state) {
+		(Phase::Running, SlotState::Assigned) => {
+			let signature = sign(id, worker, &out);
+			assert_ok!(Inference::submit_result(signed, id, out, signature));
+		},
+		(Phase::Commit, SlotState::Assigned) => {
+			assert_ok!(Inference::commit_result(signed, id, commitment(id, worker, &out)));
+		},
+		(Phase::Reveal, SlotState::Committed(_)) => {
+			let signature = sign(id, worker, &out);
+			assert_ok!(Inference::reveal_result(signed, id, out, salt(worker), signature));
+		},
+		_ => {},
+	}
+}
+
+/// One random change to the hub by its users: requests, and owners and moderation changing
+/// models under running requests.
+fn random_change(rng: &mut Rng) {
+	use pallet_model_registry::{ModelStatus, Models, ParentLink};
+	let models: Vec<u64> = Models::<Test>::iter_keys().collect();
+	let Some(model) = models.get(rng.below(models.len().max(1) as u64) as usize).copied() else {
+		let _ = pallet_model_registry::testing::publish::<Test>(
+			OWNER,
+			PRICE,
+			vec![(OWNER, sp_runtime::Permill::one())],
+			None,
+			schema(),
+			16,
+		);
+		return;
+	};
+	let owner = RuntimeOrigin::signed(OWNER);
+	// Each may fail (a retired model, a full pool, a poor requester): a failed call changes
+	// nothing, which the invariants after the block check.
+	match rng.below(100) {
+		0..=64 => {
+			let requester = [REQUESTER, 4, 5, PAUPER][rng.below(4) as usize];
+			let redundancy = 1 + rng.below(5) as u32;
+			let max_fee = if rng.below(100) < 90 { Balance::MAX } else { fee(redundancy) - 1 };
+			// Mostly calls to models that serve them; now and then one that does not.
+			let active: Vec<u64> = Models::<Test>::iter()
+				.filter(|(_, info)| info.status == ModelStatus::Active)
+				.map(|(id, _)| id)
+				.collect();
+			let called = match active.get(rng.below(active.len().max(1) as u64) as usize) {
+				Some(id) if rng.below(10) > 0 => *id,
+				_ => model,
+			};
+			let _ = Inference::request_inference(
+				RuntimeOrigin::signed(requester),
+				called,
+				input(),
+				max_fee,
+				redundancy,
+			);
+		},
+		65..=76 => {
+			let _ = Registry::set_price(owner, model, rng.below(3 * PRICE as u64) as Balance);
+		},
+		77..=83 => {
+			let status = [ModelStatus::Paused, ModelStatus::Active][rng.below(2) as usize];
+			let _ = Registry::set_status(owner, model, status);
+		},
+		84 => {
+			let _ = Registry::set_status(owner, model, ModelStatus::Retired);
+		},
+		85 => {
+			let _ = Registry::delist_model(RuntimeOrigin::root(), model);
+		},
+		86..=87 => {
+			// Removing a retired model's records, once its requests have all ended.
+			let _ = Registry::remove_model(owner, model);
+		},
+		88..=93 => {
+			let _ = Registry::publish_version(
+				owner,
+				model,
+				pallet_model_registry::testing::test_artifact::<Test>(),
+				schema(),
+				16,
+				None,
+			);
+		},
+		_ => {
+			let parent = (rng.below(100) < 60)
+				.then(|| ParentLink { model, share: sp_runtime::Permill::from_percent(20) });
+			let _ = pallet_model_registry::testing::publish::<Test>(
+				OWNER,
+				PRICE,
+				vec![
+					(OWNER, sp_runtime::Permill::from_percent(50)),
+					(CO_AUTHOR, sp_runtime::Permill::from_percent(50)),
+				],
+				parent,
+				schema(),
+				16,
+			);
+		},
+	}
+}
+
+#[test]
+fn random_hub_life_keeps_every_fee_held_once_and_never_slashes_an_honest_worker() {
+	use frame_support::traits::fungible::Mutate;
+	let cast = [
+		Behaviour::Honest,
+		Behaviour::Honest,
+		Behaviour::Honest,
+		Behaviour::Slow,
+		Behaviour::Liar(1),
+		Behaviour::Liar(2),
+		Behaviour::Silent,
+		Behaviour::Failing,
+	];
+	let workers: Vec<AccountId> = (0..cast.len() as u64).map(|i| WORKER + i).collect();
+	for seed in [1u64, 0x5eed, 0xdead_beef] {
+		new_test_ext().execute_with(|| {
+			for worker in &workers {
+				if Balances::balance(worker) == 0 {
+					assert_ok!(Balances::mint_into(worker, INITIAL_BALANCE));
+				}
+			}
+			publish_model();
+			for worker in &workers {
+				register_worker(*worker);
+			}
+			let issuance = Balances::total_issuance();
+			let mut rng = Rng(seed);
+			let (mut requested, mut settled, mut refunded) = (0, 0, 0);
+			let blocks = 700;
+			for block in 0..blocks + 40 {
+				// Quiet blocks at the end let every request end.
+				if block < blocks {
+					DeadlinesPerBlock::set(1 + rng.below(4) as u32);
+					for _ in 0..rng.below(4) {
+						random_change(&mut rng);
+					}
+				} else {
+					DeadlinesPerBlock::set(4);
+				}
+				keep_ready(&workers);
+				// Cheaters bond again after each slash, to keep being drawn.
+				for worker in &workers {
+					if Workers::<Test>::get(worker).is_some_and(|info| info.bond < BOND) {
+						assert_ok!(Pool::update_worker(
+							RuntimeOrigin::signed(*worker),
+							Some(BOND),
+							None,
+							None
+						));
+					}
+				}
+				for (worker, behaviour) in workers.iter().zip(cast) {
+					let jobs: Vec<RequestId> =
+						Assignments::<Test>::iter_key_prefix(worker).collect();
+					for id in jobs {
+						act(*worker, behaviour, id);
+					}
+				}
+				for event in events() {
+					match event {
+						Event::InferenceRequested { .. } => requested += 1,
+						Event::InferenceSettled { .. } => settled += 1,
+						Event::InferenceRefunded { .. } => refunded += 1,
+						_ => {},
+					}
+				}
+				System::reset_events();
+				run_to(System::block_number() + 1);
+
+				assert_eq!(Balances::total_issuance(), issuance, "seed {seed} block {block}");
+				check_invariants();
+				for (worker, behaviour) in workers.iter().zip(cast) {
+					if matches!(behaviour, Behaviour::Honest | Behaviour::Slow) {
+						let usage = WorkerUsage::<Test>::get(worker);
+						assert_eq!(usage.slashes, 0, "honest {worker} slashed, seed {seed}");
+					}
+				}
+			}
+			for event in events() {
+				match event {
+					Event::InferenceSettled { .. } => settled += 1,
+					Event::InferenceRefunded { .. } => refunded += 1,
+					_ => {},
+				}
+			}
+			assert_eq!(Requests::<Test>::iter().count(), 0, "seed {seed}: requests left open");
+			assert_eq!(settled + refunded, requested, "seed {seed}");
+			for requester in [REQUESTER, 4, 5] {
+				assert_eq!(escrow(requester), 0);
+			}
+			// The cheaters paid: the liars and the silent worker were slashed.
+			for (worker, behaviour) in workers.iter().zip(cast) {
+				if matches!(behaviour, Behaviour::Liar(_) | Behaviour::Silent) {
+					assert!(
+						WorkerUsage::<Test>::get(worker).slashes > 0,
+						"{behaviour:?} never paid"
+					);
+				}
+			}
+			println!(
+				"seed {seed:#x}: {requested} requests, {settled} settled, {refunded} refunded over \
+				 {blocks} blocks"
+			);
+		});
+	}
 }

@@ -155,8 +155,11 @@ pub struct EpochTotals<Balance> {
 	pub royalties: Balance,
 	/// Models listed in `EpochModelCalls` for this epoch.
 	pub models: u32,
-	/// Calls to models beyond the per-epoch bound, counted here only.
+	/// Calls not counted under a listed model: those of models the list had no room for, and
+	/// those of models a newcomer replaced.
 	pub unlisted_calls: u64,
+	/// The lowest standing ([`EpochModelUsage::standing`]) among the listed models.
+	pub lowest: u64,
 }
 
 /// One model's settled calls in one epoch.
@@ -173,8 +176,22 @@ pub struct EpochTotals<Balance> {
 	Default,
 )]
 pub struct EpochModelUsage<Balance> {
-	/// Settled calls.
+	/// Settled calls since the model was listed in the epoch.
 	pub calls: u64,
 	/// Royalties they paid.
 	pub royalties: Balance,
+	/// The standing of the model this one replaced when the epoch's list was full, 0 if it
+	/// found room.
+	pub inherited: u64,
+}
+
+impl<Balance> EpochModelUsage<Balance> {
+	/// Where the model stands in the epoch's list: its calls plus what it inherited. When the
+	/// list is full, a call to an unlisted model replaces the listed model that stands lowest
+	/// and inherits its standing, so a model called more than `1 / MaxModelsPerEpoch` of the
+	/// epoch's calls is always listed, however many models were called before it (the
+	/// space-saving rule of Metwally, Agrawal and El Abbadi).
+	pub fn standing(&self) -> u64 {
+		self.calls.saturating_add(self.inherited)
+	}
 }

@@ -90,6 +90,22 @@ fn publish<T: Config>(owner: &T::AccountId, parent: Option<ParentLink>) -> Model
 	.expect("publishes")
 }
 
+/// Publishes versions of `id` until it has `versions`, each with the largest artifact and
+/// schema.
+fn publish_versions<T: Config>(owner: &T::AccountId, id: ModelId, versions: u32) {
+	for _ in 1..versions {
+		Pallet::<T>::do_publish_version(
+			owner.clone(),
+			id,
+			largest_artifact::<T>(),
+			largest_schema(),
+			16,
+			Agreement::DEFAULT,
+		)
+		.expect("publishes a version");
+	}
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -163,27 +179,34 @@ mod benchmarks {
 		assert_eq!(Models::<T>::get(id).map(|m| m.royalties), Some(royalties));
 	}
 
-	/// Worst case: retiring a model with `v` versions releases `v + 1` deposits.
+	/// Retiring a model with `v` versions.
 	#[benchmark]
 	fn set_status(v: Linear<1, { T::MaxVersions::get() }>) {
 		let owner = funded::<T>("owner", 0);
 		let id = publish::<T>(&owner, None);
-		for _ in 1..v {
-			Pallet::<T>::do_publish_version(
-				owner.clone(),
-				id,
-				largest_artifact::<T>(),
-				largest_schema(),
-				16,
-				Agreement::DEFAULT,
-			)
-			.expect("publishes a version");
-		}
+		publish_versions::<T>(&owner, id, v);
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(owner), id, ModelStatus::Retired);
 
 		assert_eq!(Models::<T>::get(id).map(|m| m.status), Some(ModelStatus::Retired));
+	}
+
+	/// Worst case: removing a retired model with `v` versions releases `v + 1` deposits.
+	#[benchmark]
+	fn remove_model(v: Linear<1, { T::MaxVersions::get() }>) {
+		let owner = funded::<T>("owner", 0);
+		let id = publish::<T>(&owner, None);
+		publish_versions::<T>(&owner, id, v);
+		Pallet::<T>::do_set_status(owner.clone(), id, ModelStatus::Retired).expect("retires");
+		let removable =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::RemovalDelay::get());
+		frame_system::Pallet::<T>::set_block_number(removable);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), id);
+
+		assert!(Models::<T>::get(id).is_none());
 	}
 
 	/// Worst case: both owners' lists are nearly full.

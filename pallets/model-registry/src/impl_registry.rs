@@ -19,7 +19,8 @@ impl<T: Config> Pallet<T> {
 	/// goes to that level's first beneficiary. A delisted ancestor earns nothing: its level's
 	/// part is split among the beneficiaries of the nearest level below it that is not
 	/// delisted (the model's own authors at least), by their shares, while the part it would
-	/// pass on still goes up to its own ancestors. Amounts owed to one account across levels
+	/// pass on still goes up to its own ancestors. A removed ancestor ends the lineage: its
+	/// share stays with the level below it. Amounts owed to one account across levels
 	/// are added together, so each account appears once; zero amounts are left out. The result
 	/// sums to exactly `amount`.
 	pub fn royalty_payout(
@@ -34,8 +35,13 @@ impl<T: Config> Pallet<T> {
 		let mut reaching = amount;
 		// One level per ancestor plus the model itself; the bound holds by construction.
 		for level in 0..=T::MaxLineageDepth::get() {
-			let parent = current.parent.filter(|_| level < T::MaxLineageDepth::get());
-			let to_parent = parent.map_or_else(Zero::zero, |link| link.share.mul_floor(reaching));
+			// A removed ancestor is no parent: its share stays at this level.
+			let parent = current
+				.parent
+				.filter(|_| level < T::MaxLineageDepth::get())
+				.and_then(|link| Models::<T>::get(link.model).map(|next| (link, next)));
+			let to_parent =
+				parent.as_ref().map_or_else(Zero::zero, |(link, _)| link.share.mul_floor(reaching));
 			let here = reaching.saturating_sub(to_parent);
 
 			let mut paid_here: BalanceOf<T> = Zero::zero();
@@ -48,8 +54,8 @@ impl<T: Config> Pallet<T> {
 				credit(&mut payout, first, here.saturating_sub(paid_here));
 			}
 
-			match parent.and_then(|link| Models::<T>::get(link.model)) {
-				Some(next) if !to_parent.is_zero() => {
+			match parent {
+				Some((_, next)) if !to_parent.is_zero() => {
 					if next.status != ModelStatus::Delisted {
 						earners = next.royalties.clone();
 					}
@@ -67,7 +73,7 @@ impl<T: Config> Pallet<T> {
 	/// - every account's balance on hold for [`HoldReason::ModelDeposit`] equals the sum of the
 	///   unreleased deposits it paid;
 	/// - every model has versions `1..=version`, is listed under its owner, and has an id below
-	///   [`NextModelId`]; a retired model holds no deposit;
+	///   [`NextModelId`];
 	/// - royalty splits are valid and lineages within bounds.
 	#[cfg(any(feature = "try-runtime", feature = "std", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
@@ -87,14 +93,9 @@ impl<T: Config> Pallet<T> {
 				ensure!(link.share < Permill::one(), "parent share of 100%");
 			}
 			credit(&mut held, &model.deposit.depositor, model.deposit.amount);
-			let mut model_held = model.deposit.amount;
 			for version in 1..=model.version {
 				let record = Versions::<T>::get(id, version).ok_or("missing version record")?;
 				credit(&mut held, &record.deposit.depositor, record.deposit.amount);
-				model_held = model_held.saturating_add(record.deposit.amount);
-			}
-			if model.status == ModelStatus::Retired {
-				ensure!(model_held.is_zero(), "retired model still holds a deposit");
 			}
 		}
 		for (owner, owned) in ModelsByOwner::<T>::iter() {

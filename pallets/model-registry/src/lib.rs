@@ -21,15 +21,18 @@
 //!
 //! Publishing holds [`Config::ModelDeposit`] plus [`Config::VersionDeposit`] from the owner,
 //! and each new version holds another [`Config::VersionDeposit`] from whoever publishes it, all
-//! under [`HoldReason::ModelDeposit`]. Retiring a model releases every deposit to the account
-//! that paid it. Invariant (checked by `try_state`): each account's balance on hold for
-//! [`HoldReason::ModelDeposit`] equals the sum of the unreleased deposits it paid.
+//! under [`HoldReason::ModelDeposit`]. The deposits stay held as long as the model's records
+//! do: a retired model's owner calls [`Pallet::remove_model`] once [`Config::RemovalDelay`]
+//! blocks have passed since the retirement (longer than any request lives), which deletes the
+//! model, its versions and usage and releases every deposit to the account that paid it.
+//! Invariant (checked by `try_state`): each account's balance on hold for
+//! [`HoldReason::ModelDeposit`] equals the sum of the deposits of the records it paid for.
 //!
 //! ## Calls
 //!
 //! Owners call [`Pallet::publish_model`], [`Pallet::publish_version`], [`Pallet::set_price`],
-//! [`Pallet::set_royalties`], [`Pallet::set_status`] (pause, resume, retire) and
-//! [`Pallet::transfer_ownership`]; [`Config::ModerationOrigin`] calls
+//! [`Pallet::set_royalties`], [`Pallet::set_status`] (pause, resume, retire),
+//! [`Pallet::transfer_ownership`] and [`Pallet::remove_model`]; [`Config::ModerationOrigin`] calls
 //! [`Pallet::delist_model`].
 //!
 //! ## For other pallets
@@ -143,6 +146,12 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxArtifactSize: Get<u64>;
 
+		/// Blocks after its retirement before a model's records may be removed: longer than
+		/// any request lives, so every request made before the retirement ends with the terms
+		/// it was made on.
+		#[pallet::constant]
+		type RemovalDelay: Get<BlockNumberFor<Self>>;
+
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -252,6 +261,14 @@ pub mod pallet {
 			/// How much.
 			amount: BalanceOf<T>,
 		},
+		/// A retired model's records (the model, its versions and its usage) were removed and
+		/// its deposits released.
+		ModelRemoved {
+			/// The model.
+			model: ModelId,
+			/// How many versions it had.
+			versions: ModelVersion,
+		},
 	}
 
 	/// Errors of the registry.
@@ -308,6 +325,10 @@ pub mod pallet {
 		AlreadyOwner,
 		/// Model ids are exhausted.
 		ModelIdOverflow,
+		/// The model is not retired; only a retired model's records can be removed.
+		ModelNotRetired,
+		/// The model was retired less than [`Config::RemovalDelay`] blocks ago.
+		RetiredTooRecently,
 	}
 
 	#[pallet::hooks]
@@ -407,7 +428,8 @@ pub mod pallet {
 
 		/// Pauses (`Paused`), resumes (`Active`) or retires (`Retired`) a model.
 		///
-		/// Retiring is final and releases every deposit of the model and its versions.
+		/// Retiring is final. The deposits stay held until [`Pallet::remove_model`] removes
+		/// the records.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::set_status(T::MaxVersions::get()))]
 		pub fn set_status(
@@ -441,6 +463,19 @@ pub mod pallet {
 		pub fn delist_model(origin: OriginFor<T>, model: ModelId) -> DispatchResult {
 			T::ModerationOrigin::ensure_origin(origin)?;
 			Self::do_delist_model(model)
+		}
+
+		/// Removes a retired model's records: the model, its versions and its usage counters,
+		/// and releases every deposit to the account that paid it. Only the owner, and only
+		/// [`Config::RemovalDelay`] blocks after the retirement. Models derived from it keep
+		/// their royalties: its share of their calls stays with them. Emits
+		/// [`Event::ModelRemoved`].
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::remove_model(T::MaxVersions::get()))]
+		pub fn remove_model(origin: OriginFor<T>, model: ModelId) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let versions = Self::do_remove_model(who, model)?;
+			Ok(Some(T::WeightInfo::remove_model(versions)).into())
 		}
 	}
 }

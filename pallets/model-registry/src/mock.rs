@@ -3,7 +3,7 @@
 use crate as pallet_model_registry;
 use frame_support::{
 	derive_impl, parameter_types,
-	traits::{ConstU128, ConstU32, VariantCountOf},
+	traits::{ConstU128, ConstU32, ConstU64, VariantCountOf},
 };
 use frame_system::EnsureRoot;
 use sp_runtime::{BuildStorage, Permill};
@@ -23,6 +23,8 @@ pub const MODEL_DEPOSIT: Balance = 100;
 pub const VERSION_DEPOSIT: Balance = 10;
 pub const MAX_PRICE: Balance = 1_000_000;
 pub const INITIAL_BALANCE: Balance = 10_000;
+/// Blocks after retirement before a model's records may be removed.
+pub const REMOVAL_DELAY: u64 = 20;
 
 #[frame_support::runtime]
 mod runtime {
@@ -87,6 +89,7 @@ impl pallet_model_registry::Config for Test {
 	type MaxVersions = ConstU32<5>;
 	type MaxModelsPerOwner = ConstU32<4>;
 	type MaxArtifactSize = MaxArtifactSize;
+	type RemovalDelay = ConstU64<REMOVAL_DELAY>;
 	type WeightInfo = ();
 }
 

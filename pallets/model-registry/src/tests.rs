@@ -76,6 +76,20 @@ fn publish(owner: AccountId) -> ModelId {
 	publish_with(owner, 500, split(&[(owner, 100)]), None).expect("publishes")
 }
 
+/// A model of `owner` with a second version published.
+fn publish_with_two_versions(owner: AccountId) -> ModelId {
+	let id = publish(owner);
+	assert_ok!(Registry::publish_version(
+		RuntimeOrigin::signed(owner),
+		id,
+		good_artifact(),
+		schema(),
+		16,
+		None
+	));
+	id
+}
+
 fn held(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&RuntimeHoldReason::ModelRegistry(HoldReason::ModelDeposit), &who)
 }
@@ -416,15 +430,7 @@ fn set_royalties_replaces_the_split() {
 #[test]
 fn pause_resume_and_retire() {
 	run(|| {
-		let id = publish(ALICE);
-		assert_ok!(Registry::publish_version(
-			RuntimeOrigin::signed(ALICE),
-			id,
-			good_artifact(),
-			schema(),
-			16,
-			None
-		));
+		let id = publish_with_two_versions(ALICE);
 		assert_ok!(Registry::set_status(RuntimeOrigin::signed(ALICE), id, ModelStatus::Paused));
 		assert_eq!(Registry::call_terms(id), Err(Unavailable::Paused));
 		assert_noop!(
@@ -444,8 +450,8 @@ fn pause_resume_and_retire() {
 
 		assert_eq!(held(ALICE), MODEL_DEPOSIT + 2 * VERSION_DEPOSIT);
 		assert_ok!(Registry::set_status(RuntimeOrigin::signed(ALICE), id, ModelStatus::Retired));
-		assert_eq!(held(ALICE), 0);
-		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE);
+		// The records stay, and so do their deposits, until the owner removes them.
+		assert_eq!(held(ALICE), MODEL_DEPOSIT + 2 * VERSION_DEPOSIT);
 		assert_eq!(Registry::call_terms(id), Err(Unavailable::Retired));
 		assert_eq!(
 			last_event(),
@@ -484,10 +490,65 @@ fn deposits_return_to_whoever_paid_them_after_a_transfer() {
 		assert_eq!(held(ALICE), MODEL_DEPOSIT + VERSION_DEPOSIT);
 		assert_eq!(held(BOB), VERSION_DEPOSIT);
 		assert_ok!(Registry::set_status(RuntimeOrigin::signed(BOB), id, ModelStatus::Retired));
+		System::set_block_number(System::block_number() + REMOVAL_DELAY);
+		assert_ok!(Registry::remove_model(RuntimeOrigin::signed(BOB), id));
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(held(BOB), 0);
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE);
 		assert_eq!(Balances::balance(&BOB), INITIAL_BALANCE);
+	});
+}
+
+#[test]
+fn a_retired_model_holds_its_deposits_until_its_owner_removes_its_records() {
+	run(|| {
+		let id = publish_with_two_versions(ALICE);
+		let remove = |who: AccountId, model: ModelId| {
+			Registry::remove_model(RuntimeOrigin::signed(who), model).map(|_| ())
+		};
+		assert_noop!(remove(ALICE, 9), Error::<Test>::ModelNotFound);
+		assert_noop!(remove(ALICE, id), Error::<Test>::ModelNotRetired);
+		assert_ok!(Registry::set_status(RuntimeOrigin::signed(ALICE), id, ModelStatus::Retired));
+		let retired_at = System::block_number();
+		assert_noop!(remove(BOB, id), Error::<Test>::NotModelOwner);
+		System::set_block_number(retired_at + REMOVAL_DELAY - 1);
+		assert_noop!(remove(ALICE, id), Error::<Test>::RetiredTooRecently);
+		assert_eq!(held(ALICE), MODEL_DEPOSIT + 2 * VERSION_DEPOSIT);
+
+		System::set_block_number(retired_at + REMOVAL_DELAY);
+		assert_ok!(remove(ALICE, id));
+		assert_eq!(last_event(), Event::<Test>::ModelRemoved { model: id, versions: 2 }.into());
+		assert_eq!(held(ALICE), 0);
+		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE);
+		assert!(Models::<Test>::get(id).is_none());
+		assert!(Versions::<Test>::iter_prefix(id).next().is_none());
+		assert!(!ModelUsage::<Test>::contains_key(id));
+		assert!(ModelsByOwner::<Test>::get(ALICE).is_empty());
+		assert_eq!(Registry::call_terms(id), Err(Unavailable::NotFound));
+		assert_eq!(Registry::version_terms(id, 1), None);
+		assert_noop!(remove(ALICE, id), Error::<Test>::ModelNotFound);
+	});
+}
+
+#[test]
+fn a_removed_ancestor_ends_the_lineage_and_its_share_stays_below() {
+	run(|| {
+		let parent = publish(ALICE);
+		let link = ParentLink { model: parent, share: pct(50) };
+		let child = publish_with(BOB, 500, split(&[(BOB, 100)]), Some(link)).expect("publishes");
+		assert_ok!(Registry::set_status(
+			RuntimeOrigin::signed(ALICE),
+			parent,
+			ModelStatus::Retired
+		));
+		// Retired but kept, the parent still earns from its child's calls.
+		let payout = Registry::royalty_payout(child, 1_000).expect("payout");
+		assert!(payout.iter().any(|(who, _)| *who == ALICE), "{payout:?}");
+		System::set_block_number(System::block_number() + REMOVAL_DELAY);
+		assert_ok!(Registry::remove_model(RuntimeOrigin::signed(ALICE), parent));
+		let payout = Registry::royalty_payout(child, 1_000).expect("payout");
+		assert_eq!(payout.iter().map(|(_, amount)| amount).sum::<Balance>(), 1_000);
+		assert!(payout.iter().all(|(who, _)| *who != ALICE), "{payout:?}");
 	});
 }
 
@@ -556,13 +617,15 @@ fn delist_model_is_for_moderation_only() {
 			Registry::set_price(RuntimeOrigin::signed(ALICE), id, 1),
 			Error::<Test>::ModelDelisted
 		);
-		// The owner can still retire it and recover the deposits.
+		// The owner can still retire it, and later remove it and recover the deposits.
 		assert_ok!(Registry::set_status(RuntimeOrigin::signed(ALICE), id, ModelStatus::Retired));
-		assert_eq!(held(ALICE), 0);
 		assert_noop!(
 			Registry::delist_model(RuntimeOrigin::root(), id),
 			Error::<Test>::ModelRetired
 		);
+		System::set_block_number(System::block_number() + REMOVAL_DELAY);
+		assert_ok!(Registry::remove_model(RuntimeOrigin::signed(ALICE), id));
+		assert_eq!(held(ALICE), 0);
 	});
 }
 

@@ -46,6 +46,7 @@ pub trait WeightInfo {
 	fn set_status(v: u32, ) -> Weight;
 	fn transfer_ownership() -> Weight;
 	fn delist_model() -> Weight;
+	fn remove_model(v: u32, ) -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database weights.
@@ -157,6 +158,30 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	/// Storage: `ModelRegistry::Models` (r:1 w:1)
+	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Versions` (r:64 w:64)
+	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(4877), added: 7352, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelUsage` (r:0 w:1)
+	/// Proof: `ModelRegistry::ModelUsage` (`max_values`: None, `max_size`: Some(1103), added: 3578, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByOwner` (r:1 w:1)
+	/// Proof: `ModelRegistry::ModelsByOwner` (`max_values`: None, `max_size`: Some(2098), added: 4573, mode: `MaxEncodedLen`)
+	/// The range of component `v` is `[1, 64]`.
+	fn remove_model(v: u32, ) -> Weight {
+		// Proof size: estimated `9849 + v * (7352 ±0)`.
+		Weight::from_parts(160_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 9849))
+			.saturating_add(Weight::from_parts(90_000_000, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(v.into())))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
+			.saturating_add(Weight::from_parts(0, 7352).saturating_mul(v.into()))
+	}
 }
 
 /// The same weights with ParityDB's database weights, for tests.
@@ -208,5 +233,15 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 5276))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
+	fn remove_model(v: u32, ) -> Weight {
+		Weight::from_parts(160_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 9849))
+			.saturating_add(Weight::from_parts(90_000_000, 0).saturating_mul(v.into()))
+			.saturating_add(ParityDbWeight::get().reads(4_u64))
+			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(v.into())))
+			.saturating_add(ParityDbWeight::get().writes(5_u64))
+			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(v.into())))
+			.saturating_add(Weight::from_parts(0, 7352).saturating_mul(v.into()))
 	}
 }

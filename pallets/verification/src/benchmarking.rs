@@ -40,6 +40,34 @@ fn fill_pool<T: Config>(count: u32) {
 	}
 }
 
+/// A funded worker registered at the minimum bond, and its origin.
+fn registered<T: Config>() -> (T::AccountId, RawOrigin<T::AccountId>) {
+	let worker = funded::<T>("worker", 0);
+	let origin = RawOrigin::Signed(worker.clone());
+	let _ = Pallet::<T>::register_worker(
+		origin.clone().into(),
+		T::MinBond::get(),
+		[7; 32],
+		meta::<T>(),
+	);
+	(worker, origin)
+}
+
+/// Publishes `count` models and has `worker` declare each ready; returns them.
+fn declare_models<T: Config>(
+	worker: &T::AccountId,
+	count: u32,
+) -> Vec<(modelhub_primitives::registry::ModelId, modelhub_primitives::registry::ModelVersion)> {
+	let mut declared = Vec::new();
+	for _ in 0..count {
+		let (model, version) = T::BenchmarkHelper::publish_model(worker);
+		let _ =
+			Pallet::<T>::declare_ready(RawOrigin::Signed(worker.clone()).into(), model, version);
+		declared.push((model, version));
+	}
+	declared
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -71,33 +99,48 @@ mod benchmarks {
 	}
 
 	#[benchmark]
-	fn unregister_worker(w: Linear<1, { T::MaxWorkers::get() }>) {
+	fn unregister_worker(
+		w: Linear<1, { T::MaxWorkers::get() }>,
+		r: Linear<0, { T::MaxReadyModels::get() }>,
+	) {
 		fill_pool::<T>(w - 1);
-		let worker = funded::<T>("worker", 0);
-		let origin = RawOrigin::Signed(worker.clone());
-		let _ = Pallet::<T>::register_worker(
-			origin.clone().into(),
-			T::MinBond::get(),
-			[7; 32],
-			meta::<T>(),
-		);
+		let (worker, origin) = registered::<T>();
+		declare_models::<T>(&worker, r);
 
 		#[extrinsic_call]
 		_(origin);
 
 		assert!(!ActiveWorkers::<T>::get().contains(&worker));
+		assert!(Readiness::<T>::get(&worker).is_empty());
+	}
+
+	#[benchmark]
+	fn declare_ready() {
+		let (worker, origin) = registered::<T>();
+		declare_models::<T>(&worker, T::MaxReadyModels::get().saturating_sub(1));
+		let (model, version) = T::BenchmarkHelper::publish_model(&worker);
+
+		#[extrinsic_call]
+		_(origin, model, version);
+
+		assert!(ReadyWorkers::<T>::contains_key((model, version), &worker));
+	}
+
+	#[benchmark]
+	fn withdraw_ready() {
+		let (worker, origin) = registered::<T>();
+		let declared = declare_models::<T>(&worker, T::MaxReadyModels::get());
+		let (model, version) = declared.first().copied().unwrap_or_default();
+
+		#[extrinsic_call]
+		_(origin, model, version);
+
+		assert!(!ReadyWorkers::<T>::contains_key((model, version), &worker));
 	}
 
 	#[benchmark]
 	fn withdraw_bond() {
-		let worker = funded::<T>("worker", 0);
-		let origin = RawOrigin::Signed(worker.clone());
-		let _ = Pallet::<T>::register_worker(
-			origin.clone().into(),
-			T::MinBond::get(),
-			[7; 32],
-			meta::<T>(),
-		);
+		let (worker, origin) = registered::<T>();
 		let _ = Pallet::<T>::unregister_worker(origin.clone().into());
 		let unlock =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());

@@ -12,56 +12,12 @@ use frame_support::{
 };
 use modelhub_primitives::{
 	inference::{RequestId, Verifier},
-	registry::{credit, ModelId, ModelRegistry},
+	registry::{credit, ModelId, ModelRegistry, ModelVersion},
 };
 use sp_core::sr25519;
 use sp_runtime::traits::{CheckedDiv, Saturating, UniqueSaturatedInto, Zero};
 
 impl<T: Config> Pallet<T> {
-	/// Draws up to `count` distinct eligible workers, each draw weighted by bond.
-	///
-	/// Draw `i` takes the first 16 bytes of `blake2_256(seed ++ i)` as a little-endian number
-	/// modulo the total bond still in the pool, and walks the pool in [`ActiveWorkers`]
-	/// order to the worker whose bond covers that point; the worker leaves the pool.
-	pub fn select(seed: &[u8; 32], count: u32, exclude: &[T::AccountId]) -> Vec<T::AccountId> {
-		let mut pool: Vec<(T::AccountId, u128)> = ActiveWorkers::<T>::get()
-			.into_iter()
-			.filter(|who| !exclude.contains(who))
-			.filter_map(|who| {
-				let info = Workers::<T>::get(&who)?;
-				Self::is_eligible(&info).then(|| (who, info.bond.unique_saturated_into()))
-			})
-			.collect();
-		let mut chosen = Vec::new();
-		for draw in 0..count {
-			let total = pool.iter().fold(0u128, |sum, (_, bond)| sum.saturating_add(*bond));
-			if total == 0 {
-				break;
-			}
-			let mut preimage = seed.to_vec();
-			preimage.extend_from_slice(&draw.to_le_bytes());
-			let hash = sp_io::hashing::blake2_256(&preimage);
-			let mut point_bytes = [0u8; 16];
-			point_bytes.copy_from_slice(&hash[..16]);
-			let mut point = u128::from_le_bytes(point_bytes).checked_rem(total).unwrap_or(0);
-			let index = pool
-				.iter()
-				.position(|(_, bond)| {
-					if point < *bond {
-						true
-					} else {
-						point = point.saturating_sub(*bond);
-						false
-					}
-				})
-				.unwrap_or(0);
-			if index < pool.len() {
-				chosen.push(pool.swap_remove(index).0);
-			}
-		}
-		chosen
-	}
-
 	/// How an execution fee divides: `(validators, treasury, workers)`, summing to it exactly.
 	pub fn execution_split(execution: BalanceOf<T>) -> (BalanceOf<T>, BalanceOf<T>, BalanceOf<T>) {
 		let to_validators = T::ValidatorShare::get().mul_floor(execution);
@@ -101,12 +57,28 @@ impl<T: Config> Pallet<T> {
 
 	/// Checks the pallet's invariants:
 	/// - every worker's balance on hold for [`HoldReason::WorkerBond`] equals its bond;
-	/// - [`ActiveWorkers`] lists each active worker once and no other account.
+	/// - [`ActiveWorkers`] lists each active worker once and no other account;
+	/// - [`Readiness`] and [`ReadyWorkers`] hold the same declarations, each once, of active
+	///   workers only.
 	#[cfg(any(feature = "try-runtime", feature = "std", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use frame_support::traits::fungible::InspectHold;
 		let pool = ActiveWorkers::<T>::get();
 		let mut active = 0usize;
+		let mut declared = 0usize;
+		for (who, ready) in Readiness::<T>::iter() {
+			let info = Workers::<T>::get(&who).ok_or("a declaration of no worker")?;
+			ensure!(info.status == WorkerStatus::Active, "an unbonding worker declared ready");
+			for (index, key) in ready.iter().enumerate() {
+				ensure!(
+					!ready.iter().skip(index.saturating_add(1)).any(|other| other == key),
+					"declared twice"
+				);
+				ensure!(ReadyWorkers::<T>::contains_key(key, &who), "declaration not indexed");
+			}
+			declared = declared.saturating_add(ready.len());
+		}
+		ensure!(ReadyWorkers::<T>::iter_keys().count() == declared, "index without declaration");
 		for (who, info) in Workers::<T>::iter() {
 			let held = T::Currency::balance_on_hold(&HoldReason::WorkerBond.into(), &who);
 			ensure!(held == info.bond, "held bond differs from the recorded bond");
@@ -128,8 +100,64 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> Verifier<T::AccountId, BalanceOf<T>> for Pallet<T> {
-	fn select_workers(seed: &[u8; 32], count: u32, exclude: &[T::AccountId]) -> Vec<T::AccountId> {
-		Self::select(seed, count, exclude)
+	/// Draws up to `count` distinct eligible workers ready for `version` of `model`, each draw
+	/// weighted by bond.
+	///
+	/// The pool is the workers in [`ReadyWorkers`] under the model version, in storage order.
+	/// Draw `i` takes the first 16 bytes of `blake2_256(seed ++ i)` as a little-endian number
+	/// modulo the total bond still in the pool, and walks the pool to the worker whose bond
+	/// covers that point; the worker leaves the pool.
+	fn select_workers(
+		seed: &[u8; 32],
+		count: u32,
+		exclude: &[T::AccountId],
+		model: ModelId,
+		version: ModelVersion,
+	) -> Vec<T::AccountId> {
+		let mut pool: Vec<(T::AccountId, u128)> =
+			ReadyWorkers::<T>::iter_key_prefix((model, version))
+				.filter(|who| !exclude.contains(who))
+				.filter_map(|who| {
+					let info = Workers::<T>::get(&who)?;
+					Self::is_eligible(&info).then(|| (who, info.bond.unique_saturated_into()))
+				})
+				.collect();
+		let mut chosen = Vec::new();
+		for draw in 0..count {
+			let total = pool.iter().fold(0u128, |sum, (_, bond)| sum.saturating_add(*bond));
+			if total == 0 {
+				break;
+			}
+			let mut preimage = seed.to_vec();
+			preimage.extend_from_slice(&draw.to_le_bytes());
+			let hash = sp_io::hashing::blake2_256(&preimage);
+			let mut point_bytes = [0u8; 16];
+			point_bytes.copy_from_slice(&hash[..16]);
+			let mut point = u128::from_le_bytes(point_bytes).checked_rem(total).unwrap_or(0);
+			let index = pool
+				.iter()
+				.position(|(_, bond)| {
+					if point < *bond {
+						true
+					} else {
+						point = point.saturating_sub(*bond);
+						false
+					}
+				})
+				.unwrap_or(0);
+			if index < pool.len() {
+				chosen.push(pool.swap_remove(index).0);
+			}
+		}
+		chosen
+	}
+
+	fn is_served(model: ModelId, version: ModelVersion) -> bool {
+		ReadyWorkers::<T>::iter_key_prefix((model, version)).next().is_some()
+	}
+
+	fn not_ready(worker: &T::AccountId, model: ModelId, version: ModelVersion) {
+		Self::unready(worker, model, version);
 	}
 
 	fn job_assigned(worker: &T::AccountId) {

@@ -15,11 +15,22 @@
 //! leaves the pool once no job is pending, and [`Pallet::withdraw_bond`] releases the bond
 //! [`Config::UnbondingPeriod`] blocks later.
 //!
+//! ## Ready models
+//!
+//! A worker is drawn only for model versions it declared it holds ready: fetched, verified
+//! against the artifact hash and loaded. It calls [`Pallet::declare_ready`] once it has, and
+//! [`Pallet::withdraw_ready`] when it lets the model go; at most [`Config::MaxReadyModels`]
+//! at a time. Leaving the pool withdraws every declaration, and so does a worker's own report
+//! that it cannot get the model. Fetching and loading thus happen before any request is on the
+//! clock, and a model no ready worker serves is refused when it is requested, before anything
+//! is charged (`docs/protocol.md`, "Model availability").
+//!
 //! ## For the inference pallet
 //!
 //! The pallet implements [`modelhub_primitives::inference::Verifier`]:
 //! - **selection**: workers are drawn without replacement, each draw weighted by bond, from
-//!   the active workers with a bond of at least [`Config::MinBond`] and a free job slot. The
+//!   the active workers ready for the model version with a bond of at least
+//!   [`Config::MinBond`] and a free job slot. The
 //!   draw is a pure function of a seed the caller derives (parent block hash and request id);
 //! - **attestations**: an sr25519 signature by the worker's registered key;
 //! - **slashing**: [`Config::SlashFraction`] of the bond, or the fee of the request the worker
@@ -31,8 +42,9 @@
 //!   workers that agreed, the rounding remainder to the first of them.
 //!
 //! Invariant (checked by `try_state`): each worker's balance on hold for
-//! [`HoldReason::WorkerBond`] equals its recorded bond, and [`ActiveWorkers`] lists exactly
-//! the workers whose status is active.
+//! [`HoldReason::WorkerBond`] equals its recorded bond, [`ActiveWorkers`] lists exactly
+//! the workers whose status is active, and [`Readiness`] and [`ReadyWorkers`] hold the same
+//! declarations, of active workers only.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -53,6 +65,15 @@ pub mod weights;
 pub use types::*;
 pub use weights::WeightInfo;
 
+/// What the benchmarks need from the runtime: a model version to declare ready.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId> {
+	/// Publishes a model owned by `owner`; returns its id and version.
+	fn publish_model(
+		owner: &AccountId,
+	) -> (modelhub_primitives::registry::ModelId, modelhub_primitives::registry::ModelVersion);
+}
+
 // The code `frame_support::pallet` writes for the pallet's struct, storage and errors calls
 // `expect` on values it builds itself; `scripts/lint.sh` keeps `expect` out of this file.
 #[frame_support::pallet]
@@ -67,7 +88,10 @@ pub mod pallet {
 		},
 	};
 	use frame_system::pallet_prelude::*;
-	use modelhub_primitives::{inference::RequestId, registry::ModelRegistry};
+	use modelhub_primitives::{
+		inference::RequestId,
+		registry::{ModelId, ModelRegistry, ModelVersion},
+	};
 	use sp_runtime::{
 		traits::{Saturating, Zero},
 		Perbill,
@@ -125,8 +149,16 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxRuntimeLen: Get<u32>;
 
+		/// Most model versions one worker declares ready at once.
+		#[pallet::constant]
+		type MaxReadyModels: Get<u32>;
+
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+
+		/// Publishes a model for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: crate::BenchmarkHelper<Self::AccountId>;
 	}
 
 	/// Why this pallet holds funds.
@@ -145,6 +177,28 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ActiveWorkers<T: Config> =
 		StorageValue<_, BoundedVec<T::AccountId, T::MaxWorkers>, ValueQuery>;
+
+	/// The model versions each worker declared ready, in declaration order.
+	#[pallet::storage]
+	pub type Readiness<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<(ModelId, ModelVersion), T::MaxReadyModels>,
+		ValueQuery,
+	>;
+
+	/// The workers ready for each model version: ((model, version), worker). Jobs of a model
+	/// version are drawn from here.
+	#[pallet::storage]
+	pub type ReadyWorkers<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		(ModelId, ModelVersion),
+		Blake2_128Concat,
+		T::AccountId,
+		(),
+	>;
 
 	/// Jobs, earnings and slashes per worker, kept after it leaves.
 	#[pallet::storage]
@@ -187,6 +241,25 @@ pub mod pallet {
 			/// The bond released.
 			amount: BalanceOf<T>,
 		},
+		/// A worker declared it holds a model version ready and may be drawn for it.
+		WorkerReady {
+			/// The worker.
+			worker: T::AccountId,
+			/// The model.
+			model: ModelId,
+			/// The version it holds.
+			version: ModelVersion,
+		},
+		/// A worker no longer holds a model version ready: it withdrew, left the pool or
+		/// reported that it cannot get the model.
+		ReadinessWithdrawn {
+			/// The worker.
+			worker: T::AccountId,
+			/// The model.
+			model: ModelId,
+			/// The version.
+			version: ModelVersion,
+		},
 		/// Part of a worker's bond went to the treasury.
 		WorkerSlashed {
 			/// The worker.
@@ -221,6 +294,14 @@ pub mod pallet {
 		WorkerNotUnbonding,
 		/// The unbonding period has not passed.
 		BondStillLocked,
+		/// The model has no such version.
+		ModelVersionNotFound,
+		/// The worker already declared this model version ready.
+		AlreadyReady,
+		/// The worker has not declared this model version ready.
+		NotReady,
+		/// The worker already declared [`Config::MaxReadyModels`] model versions ready.
+		TooManyReadyModels,
 	}
 
 	#[pallet::hooks]
@@ -320,9 +401,13 @@ pub mod pallet {
 		}
 
 		/// Leaves the pool. Fails while jobs are pending; the bond stays held for
-		/// [`Config::UnbondingPeriod`] blocks. Emits [`Event::WorkerUnbonding`].
+		/// [`Config::UnbondingPeriod`] blocks. Withdraws every ready declaration
+		/// ([`Event::ReadinessWithdrawn`]). Emits [`Event::WorkerUnbonding`].
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::unregister_worker(T::MaxWorkers::get()))]
+		#[pallet::weight(T::WeightInfo::unregister_worker(
+			T::MaxWorkers::get(),
+			T::MaxReadyModels::get(),
+		))]
 		pub fn unregister_worker(origin: OriginFor<T>) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let until = Workers::<T>::try_mutate(&who, |slot| -> Result<_, DispatchError> {
@@ -335,6 +420,14 @@ pub mod pallet {
 				Ok(until)
 			})?;
 			ActiveWorkers::<T>::mutate(|pool| pool.retain(|worker| worker != &who));
+			for (model, version) in Readiness::<T>::take(&who) {
+				ReadyWorkers::<T>::remove((model, version), &who);
+				Self::deposit_event(Event::ReadinessWithdrawn {
+					worker: who.clone(),
+					model,
+					version,
+				});
+			}
 			Self::deposit_event(Event::WorkerUnbonding { worker: who, until });
 			Ok(())
 		}
@@ -363,6 +456,50 @@ pub mod pallet {
 			Self::deposit_event(Event::BondWithdrawn { worker: who, amount });
 			Ok(())
 		}
+
+		/// Declares that the caller, an active worker, holds `version` of `model` ready:
+		/// fetched, checked against its artifact hash and loaded. From the next request on, it
+		/// may be drawn for jobs of that version. At most [`Config::MaxReadyModels`]
+		/// declarations at a time. Emits [`Event::WorkerReady`].
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::declare_ready())]
+		pub fn declare_ready(
+			origin: OriginFor<T>,
+			model: ModelId,
+			version: ModelVersion,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let info = Workers::<T>::get(&who).ok_or(Error::<T>::WorkerNotFound)?;
+			ensure!(info.status == WorkerStatus::Active, Error::<T>::WorkerUnbonding);
+			ensure!(
+				T::Registry::version_terms(model, version).is_some(),
+				Error::<T>::ModelVersionNotFound
+			);
+			ensure!(
+				!ReadyWorkers::<T>::contains_key((model, version), &who),
+				Error::<T>::AlreadyReady
+			);
+			Readiness::<T>::try_mutate(&who, |ready| ready.try_push((model, version)))
+				.map_err(|_| Error::<T>::TooManyReadyModels)?;
+			ReadyWorkers::<T>::insert((model, version), &who, ());
+			Self::deposit_event(Event::WorkerReady { worker: who, model, version });
+			Ok(())
+		}
+
+		/// Withdraws the caller's declaration that it holds `version` of `model` ready; it is
+		/// no longer drawn for that version (jobs it already has stay its own). Emits
+		/// [`Event::ReadinessWithdrawn`].
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::withdraw_ready())]
+		pub fn withdraw_ready(
+			origin: OriginFor<T>,
+			model: ModelId,
+			version: ModelVersion,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(Self::unready(&who, model, version), Error::<T>::NotReady);
+			Ok(())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -372,6 +509,17 @@ pub mod pallet {
 				&& info.bond >= T::MinBond::get()
 				&& !info.bond.is_zero()
 				&& info.pending_jobs < info.meta.capacity
+		}
+
+		/// Removes `who`'s declaration that it holds `version` of `model` ready, with
+		/// [`Event::ReadinessWithdrawn`]. Returns whether there was one.
+		pub(crate) fn unready(who: &T::AccountId, model: ModelId, version: ModelVersion) -> bool {
+			if ReadyWorkers::<T>::take((model, version), who).is_none() {
+				return false;
+			}
+			Readiness::<T>::mutate(who, |ready| ready.retain(|entry| *entry != (model, version)));
+			Self::deposit_event(Event::ReadinessWithdrawn { worker: who.clone(), model, version });
+			true
 		}
 	}
 }

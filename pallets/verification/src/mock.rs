@@ -26,6 +26,7 @@ pub const MIN_BOND: Balance = 1_000;
 pub const INITIAL_BALANCE: Balance = 100_000;
 pub const UNBONDING: u64 = 10;
 pub const MAX_WORKERS: u32 = 8;
+pub const MAX_READY: u32 = 3;
 
 #[frame_support::runtime]
 mod runtime {
@@ -98,6 +99,7 @@ impl pallet_model_registry::Config for Test {
 	type MaxVersions = ConstU32<5>;
 	type MaxModelsPerOwner = ConstU32<4>;
 	type MaxArtifactSize = MaxArtifactSize;
+	type RemovalDelay = ConstU64<20>;
 	type WeightInfo = ();
 }
 
@@ -114,7 +116,33 @@ impl pallet_verification::Config for Test {
 	type UnbondingPeriod = ConstU64<UNBONDING>;
 	type MaxWorkers = ConstU32<MAX_WORKERS>;
 	type MaxRuntimeLen = ConstU32<32>;
+	type MaxReadyModels = ConstU32<MAX_READY>;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = Publisher;
+}
+
+/// Publishes models for the benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct Publisher;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper<AccountId> for Publisher {
+	fn publish_model(
+		owner: &AccountId,
+	) -> (modelhub_primitives::registry::ModelId, modelhub_primitives::registry::ModelVersion) {
+		let schema = crate::tests::schema();
+		let model = pallet_model_registry::testing::publish::<Test>(
+			*owner,
+			1,
+			vec![(*owner, sp_runtime::Permill::one())],
+			None,
+			schema,
+			16,
+		)
+		.unwrap_or_default();
+		(model, 1)
+	}
 }
 
 /// Externalities with ALICE to EVE funded and the treasury and pot accounts existing.

@@ -6,6 +6,7 @@ use frame_support::{
 	traits::fungible::{Inspect, InspectHold},
 	BoundedVec,
 };
+use modelhub_primitives::registry::{ModelId, ModelVersion};
 use modelhub_primitives::{
 	inference::Verifier,
 	schema::{Dim, IoSchema, TensorSpec},
@@ -14,6 +15,9 @@ use modelhub_primitives::{
 };
 use sp_core::{sr25519, Pair};
 use sp_runtime::Permill;
+
+/// Owner of the test models.
+const OWNER: AccountId = 29;
 
 type Pool = crate::Pallet<Test>;
 
@@ -29,6 +33,41 @@ fn key_of(who: AccountId) -> sr25519::Pair {
 	sr25519::Pair::from_seed(&[who as u8; 32])
 }
 
+/// Publishes a model's first version.
+fn publish() -> (ModelId, ModelVersion) {
+	let model = pallet_model_registry::testing::publish::<Test>(
+		OWNER,
+		1,
+		vec![(OWNER, Permill::one())],
+		None,
+		schema(),
+		16,
+	)
+	.expect("published");
+	(model, 1)
+}
+
+/// The model the selection tests draw workers for: model 0, published on first use.
+fn model() -> (ModelId, ModelVersion) {
+	if pallet_model_registry::Models::<Test>::get(0).is_none() {
+		publish();
+	}
+	(0, 1)
+}
+
+/// Draws workers for [`model`].
+fn select(seed: &[u8; 32], count: u32, exclude: &[AccountId]) -> Vec<AccountId> {
+	let (model, version) = model();
+	Pool::select_workers(seed, count, exclude, model, version)
+}
+
+/// `who` declares [`model`] ready.
+fn ready(who: AccountId) {
+	let (model, version) = model();
+	assert_ok!(Pool::declare_ready(RuntimeOrigin::signed(who), model, version));
+}
+
+/// Registers `who` with capacity 4 and declares it ready for [`model`].
 fn register(who: AccountId, bond: Balance) {
 	assert_ok!(Pool::register_worker(
 		RuntimeOrigin::signed(who),
@@ -36,6 +75,7 @@ fn register(who: AccountId, bond: Balance) {
 		key_of(who).public().0,
 		meta(4)
 	));
+	ready(who);
 }
 
 fn bonded(who: AccountId) -> Balance {
@@ -46,7 +86,7 @@ fn last_event() -> RuntimeEvent {
 	System::events().pop().expect("an event").event
 }
 
-fn schema() -> IoSchema {
+pub(crate) fn schema() -> IoSchema {
 	let spec = |name: &str| {
 		TensorSpec::new(name.as_bytes(), DType::F32, &[Dim::Fixed(1)]).expect("valid spec")
 	};
@@ -69,16 +109,14 @@ fn register_worker_holds_the_bond_and_joins_the_pool() {
 		assert_eq!(bonded(ALICE), 2_000);
 		assert_eq!(Balances::balance(&ALICE), INITIAL_BALANCE - 2_000);
 		assert_eq!(ActiveWorkers::<Test>::get().into_inner(), vec![ALICE]);
-		assert_eq!(
-			last_event(),
-			Event::<Test>::WorkerRegistered {
+		assert!(System::events().iter().any(|record| record.event
+			== Event::<Test>::WorkerRegistered {
 				worker: ALICE,
 				bond: 2_000,
 				attestation_key: key_of(ALICE).public().0,
 				capacity: 4,
 			}
-			.into()
-		);
+			.into()));
 	});
 }
 
@@ -208,7 +246,7 @@ fn unregister_then_withdraw_after_the_unbonding_period() {
 		assert_eq!(ActiveWorkers::<Test>::get().into_inner(), vec![BOB]);
 		assert_noop!(Pool::unregister_worker(signed(ALICE)), Error::<Test>::WorkerUnbonding);
 		// An unbonding worker is never selected.
-		assert_eq!(Pool::select_workers(&[0; 32], 2, &[]), vec![BOB]);
+		assert_eq!(select(&[0; 32], 2, &[]), vec![BOB]);
 
 		System::set_block_number(until - 1);
 		assert_noop!(Pool::withdraw_bond(signed(ALICE)), Error::<Test>::BondStillLocked);
@@ -230,40 +268,41 @@ fn selection_is_deterministic_distinct_and_respects_exclusions() {
 		for who in 10..15 {
 			register(who, MIN_BOND);
 		}
-		let first = Pool::select_workers(&[7; 32], 3, &[]);
+		let first = select(&[7; 32], 3, &[]);
 		assert_eq!(first.len(), 3);
-		assert_eq!(first, Pool::select_workers(&[7; 32], 3, &[]));
+		assert_eq!(first, select(&[7; 32], 3, &[]));
 		let mut distinct = first.clone();
 		distinct.sort();
 		distinct.dedup();
 		assert_eq!(distinct.len(), 3);
 
-		let excluded = Pool::select_workers(&[7; 32], 5, &first);
+		let excluded = select(&[7; 32], 5, &first);
 		assert_eq!(excluded.len(), 2);
 		assert!(excluded.iter().all(|who| !first.contains(who)));
-		assert_eq!(Pool::select_workers(&[7; 32], 9, &[]).len(), 5);
+		assert_eq!(select(&[7; 32], 9, &[]).len(), 5);
 	});
 }
 
 #[test]
 fn selection_skips_full_and_underbonded_workers() {
 	run(|| {
-		assert!(Pool::select_workers(&[1; 32], 1, &[]).is_empty());
+		assert!(select(&[1; 32], 1, &[]).is_empty());
 		assert_ok!(Pool::register_worker(
 			RuntimeOrigin::signed(ALICE),
 			MIN_BOND,
 			key_of(ALICE).public().0,
 			meta(1)
 		));
+		ready(ALICE);
 		register(BOB, MIN_BOND);
 		Pool::job_assigned(&ALICE);
-		assert_eq!(Pool::select_workers(&[1; 32], 2, &[]), vec![BOB]);
+		assert_eq!(select(&[1; 32], 2, &[]), vec![BOB]);
 		Pool::job_ended(&ALICE);
 		// A slash takes BOB below the minimum bond until it tops up.
 		Pool::slash(&BOB, 0, 0);
-		assert_eq!(Pool::select_workers(&[1; 32], 2, &[]), vec![ALICE]);
+		assert_eq!(select(&[1; 32], 2, &[]), vec![ALICE]);
 		assert_ok!(Pool::update_worker(RuntimeOrigin::signed(BOB), Some(MIN_BOND), None, None));
-		assert_eq!(Pool::select_workers(&[1; 32], 2, &[]).len(), 2);
+		assert_eq!(select(&[1; 32], 2, &[]).len(), 2);
 	});
 }
 
@@ -276,7 +315,7 @@ fn selection_is_weighted_by_bond() {
 		let alice = (0..draws)
 			.filter(|n| {
 				let seed = sp_io::hashing::blake2_256(&n.to_le_bytes());
-				Pool::select_workers(&seed, 1, &[]) == vec![ALICE]
+				select(&seed, 1, &[]) == vec![ALICE]
 			})
 			.count();
 		// Expected 3/4 of the draws; 2,000 draws put 6 standard deviations within ±0.06.
@@ -375,5 +414,104 @@ fn a_slash_takes_at_least_what_was_at_stake_within_the_bond() {
 		assert_eq!(Workers::<Test>::get(ALICE).expect("kept").bond, 0);
 		assert_eq!(Balances::balance(&TREASURY), 1 + 5_000);
 		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
+#[test]
+fn workers_declare_and_withdraw_ready_model_versions() {
+	run(|| {
+		let signed = RuntimeOrigin::signed;
+		let (model, version) = model();
+		assert_noop!(
+			Pool::declare_ready(signed(ALICE), model, version),
+			Error::<Test>::WorkerNotFound
+		);
+		assert_ok!(Pool::register_worker(
+			signed(ALICE),
+			MIN_BOND,
+			key_of(ALICE).public().0,
+			meta(4)
+		));
+		assert_noop!(
+			Pool::declare_ready(signed(ALICE), model, version + 1),
+			Error::<Test>::ModelVersionNotFound
+		);
+		assert_noop!(
+			Pool::declare_ready(signed(ALICE), 77, 1),
+			Error::<Test>::ModelVersionNotFound
+		);
+		assert!(!Pool::is_served(model, version));
+		assert_ok!(Pool::declare_ready(signed(ALICE), model, version));
+		assert_eq!(
+			last_event(),
+			Event::<Test>::WorkerReady { worker: ALICE, model, version }.into()
+		);
+		assert!(Pool::is_served(model, version));
+		assert_noop!(
+			Pool::declare_ready(signed(ALICE), model, version),
+			Error::<Test>::AlreadyReady
+		);
+		let others: Vec<_> = (1..MAX_READY).map(|_| publish()).collect();
+		for (other, other_version) in &others {
+			assert_ok!(Pool::declare_ready(signed(ALICE), *other, *other_version));
+		}
+		let extra = publish();
+		assert_noop!(
+			Pool::declare_ready(signed(ALICE), extra.0, extra.1),
+			Error::<Test>::TooManyReadyModels
+		);
+		assert_eq!(Readiness::<Test>::get(ALICE).len() as u32, MAX_READY);
+
+		assert_noop!(Pool::withdraw_ready(signed(BOB), model, version), Error::<Test>::NotReady);
+		assert_noop!(
+			Pool::withdraw_ready(signed(ALICE), extra.0, extra.1),
+			Error::<Test>::NotReady
+		);
+		assert_ok!(Pool::withdraw_ready(signed(ALICE), model, version));
+		assert_eq!(
+			last_event(),
+			Event::<Test>::ReadinessWithdrawn { worker: ALICE, model, version }.into()
+		);
+		assert!(!Pool::is_served(model, version));
+		assert!(select(&[3; 32], 1, &[]).is_empty());
+		// The freed room takes another declaration.
+		assert_ok!(Pool::declare_ready(signed(ALICE), extra.0, extra.1));
+	});
+}
+
+#[test]
+fn only_ready_workers_are_drawn_and_leaving_withdraws_every_declaration() {
+	run(|| {
+		let signed = RuntimeOrigin::signed;
+		let (model, version) = model();
+		register(ALICE, MIN_BOND);
+		// BOB is bonded but holds nothing ready: it is never drawn.
+		assert_ok!(Pool::register_worker(signed(BOB), MIN_BOND, key_of(BOB).public().0, meta(4)));
+		for n in 0..50u32 {
+			let seed = sp_io::hashing::blake2_256(&n.to_le_bytes());
+			assert_eq!(select(&seed, 2, &[]), vec![ALICE]);
+		}
+		let other = publish();
+		assert!(Pool::select_workers(&[1; 32], 1, &[], other.0, other.1).is_empty());
+		assert_ok!(Pool::declare_ready(signed(BOB), other.0, other.1));
+		assert_eq!(Pool::select_workers(&[1; 32], 2, &[], other.0, other.1), vec![BOB]);
+
+		// A worker that says it cannot get the model is no longer drawn for it.
+		Pool::not_ready(&ALICE, model, version);
+		assert!(select(&[1; 32], 1, &[]).is_empty());
+		assert!(!Pool::is_served(model, version));
+		// Saying so twice changes nothing.
+		Pool::not_ready(&ALICE, model, version);
+
+		assert_ok!(Pool::declare_ready(signed(ALICE), model, version));
+		assert_ok!(Pool::declare_ready(signed(ALICE), other.0, other.1));
+		assert_ok!(Pool::unregister_worker(signed(ALICE)));
+		assert!(Readiness::<Test>::get(ALICE).is_empty());
+		assert!(!Pool::is_served(model, version));
+		assert_eq!(Pool::select_workers(&[1; 32], 2, &[], other.0, other.1), vec![BOB]);
+		assert_noop!(
+			Pool::declare_ready(signed(ALICE), model, version),
+			Error::<Test>::WorkerUnbonding
+		);
 	});
 }

@@ -41,8 +41,10 @@ use core::marker::PhantomData;
 pub trait WeightInfo {
 	fn register_worker() -> Weight;
 	fn update_worker() -> Weight;
-	fn unregister_worker(w: u32, ) -> Weight;
+	fn unregister_worker(w: u32, r: u32, ) -> Weight;
 	fn withdraw_bond() -> Weight;
+	fn declare_ready() -> Weight;
+	fn withdraw_ready() -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database weights.
@@ -86,16 +88,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::ActiveWorkers` (r:1 w:1)
 	/// Proof: `Verification::ActiveWorkers` (`max_values`: Some(1), `max_size`: Some(8194), added: 8689, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::Readiness` (r:1 w:1)
+	/// Proof: `Verification::Readiness` (`max_values`: None, `max_size`: Some(1250), added: 3725, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::ReadyWorkers` (r:0 w:32)
+	/// Proof: `Verification::ReadyWorkers` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// The range of component `w` is `[1, 256]`.
-	fn unregister_worker(w: u32, ) -> Weight {
+	/// The range of component `r` is `[0, 32]`.
+	fn unregister_worker(w: u32, r: u32, ) -> Weight {
 		// Proof size: measured `764 + w * (33 ±0)`, estimated `9679`.
 		// Minimum execution time: 22_420_000 picoseconds.
 		Weight::from_parts(48_014_883, 0)
 			.saturating_add(Weight::from_parts(0, 9679))
 			// Standard error: 5_962
 			.saturating_add(Weight::from_parts(200_255, 0).saturating_mul(w.into()))
-			.saturating_add(T::DbWeight::get().reads(2_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+			.saturating_add(Weight::from_parts(6_000_000, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(r.into())))
 	}
 	/// Storage: `Verification::Workers` (r:1 w:1)
 	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
@@ -110,6 +119,32 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 3656))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `Verification::Workers` (r:1 w:0)
+	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Versions` (r:1 w:0)
+	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(4703), added: 7178, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::ReadyWorkers` (r:1 w:1)
+	/// Proof: `Verification::ReadyWorkers` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::Readiness` (r:1 w:1)
+	/// Proof: `Verification::Readiness` (`max_values`: None, `max_size`: Some(1250), added: 3725, mode: `MaxEncodedLen`)
+	fn declare_ready() -> Weight {
+		// Proof size: estimated `8168`.
+		Weight::from_parts(60_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 8168))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `Verification::ReadyWorkers` (r:1 w:1)
+	/// Proof: `Verification::ReadyWorkers` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::Readiness` (r:1 w:1)
+	/// Proof: `Verification::Readiness` (`max_values`: None, `max_size`: Some(1250), added: 3725, mode: `MaxEncodedLen`)
+	fn withdraw_ready() -> Weight {
+		// Proof size: estimated `4715`.
+		Weight::from_parts(45_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 4715))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 }
 
@@ -127,17 +162,31 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
-	fn unregister_worker(w: u32, ) -> Weight {
+	fn unregister_worker(w: u32, r: u32, ) -> Weight {
 		Weight::from_parts(48_014_883, 0)
 			.saturating_add(Weight::from_parts(0, 9679))
 			.saturating_add(Weight::from_parts(200_255, 0).saturating_mul(w.into()))
-			.saturating_add(ParityDbWeight::get().reads(2_u64))
-			.saturating_add(ParityDbWeight::get().writes(2_u64))
+			.saturating_add(Weight::from_parts(6_000_000, 0).saturating_mul(r.into()))
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().writes(3_u64))
+			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(r.into())))
 	}
 	fn withdraw_bond() -> Weight {
 		Weight::from_parts(107_905_000, 0)
 			.saturating_add(Weight::from_parts(0, 3656))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
+	}
+	fn declare_ready() -> Weight {
+		Weight::from_parts(60_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 8168))
+			.saturating_add(ParityDbWeight::get().reads(4_u64))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
+	}
+	fn withdraw_ready() -> Weight {
+		Weight::from_parts(45_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 4715))
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 }

@@ -54,6 +54,9 @@ impl pallet_model_registry::Config for Runtime {
 	type MaxVersions = ConstU32<64>;
 	type MaxModelsPerOwner = ConstU32<256>;
 	type MaxArtifactSize = MaxArtifactSize;
+	/// A week: far longer than any request lives (phases of a minute, a few reassignments and
+	/// escalations).
+	type RemovalDelay = ConstU32<{ 7 * DAYS }>;
 	type WeightInfo = pallet_model_registry::weights::SubstrateWeight<Runtime>;
 }
 
@@ -135,7 +138,10 @@ impl pallet_verification::Config for Runtime {
 	type UnbondingPeriod = ConstU32<DAYS>;
 	type MaxWorkers = ConstU32<256>;
 	type MaxRuntimeLen = ConstU32<64>;
+	type MaxReadyModels = ConstU32<32>;
 	type WeightInfo = pallet_verification::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = benchmark_helper::InferenceSetup;
 }
 
 impl pallet_inference::Config for Runtime {
@@ -199,6 +205,21 @@ pub mod benchmark_helper {
 		frame_benchmarking::account(name, index, 0)
 	}
 
+	impl pallet_verification::BenchmarkHelper<AccountId> for InferenceSetup {
+		fn publish_model(
+			_owner: &AccountId,
+		) -> (ModelId, modelhub_primitives::registry::ModelVersion) {
+			// A publisher per model, so no owner reaches its model limit.
+			let publisher =
+				account("publisher", pallet_model_registry::NextModelId::<Runtime>::get() as u32);
+			let model =
+				<Self as pallet_inference::BenchmarkHelper<AccountId, Balance>>::publish_model(
+					&publisher, 1,
+				);
+			(model, 1)
+		}
+	}
+
 	impl pallet_inference::BenchmarkHelper<AccountId, Balance> for InferenceSetup {
 		fn publish_model(owner: &AccountId, recipients: u32) -> ModelId {
 			// Up to 16 beneficiaries per level, as many levels as `recipients` needs (a
@@ -236,7 +257,9 @@ pub mod benchmark_helper {
 			model
 		}
 
-		fn register_workers(count: u32) -> Vec<AccountId> {
+		fn register_workers(model: ModelId, count: u32) -> Vec<AccountId> {
+			let version =
+				pallet_model_registry::Models::<Runtime>::get(model).map_or(1, |info| info.version);
 			let mut workers = Vec::new();
 			for index in 0..256u32 {
 				let worker = account("worker", index);
@@ -253,6 +276,11 @@ pub mod benchmark_helper {
 					100 * OPG,
 					key.0,
 					meta,
+				);
+				let _ = Verification::declare_ready(
+					RuntimeOrigin::signed(worker.clone()),
+					model,
+					version,
 				);
 				if index < count {
 					workers.push(worker);

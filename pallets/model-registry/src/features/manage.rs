@@ -6,7 +6,7 @@ use frame_support::{
 	traits::{fungible::MutateHold, tokens::Precision},
 };
 use modelhub_primitives::registry::ModelId;
-use sp_runtime::traits::Zero;
+use sp_runtime::traits::{Saturating, Zero};
 
 impl<T: Config> Pallet<T> {
 	/// Sets the price of `model` on behalf of its owner `who`.
@@ -43,6 +43,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Pauses, resumes or retires `model`; returns how many versions it has (for the weight).
+	/// The block of the retirement is the model's `updated` block, which nothing changes
+	/// afterwards.
 	pub(crate) fn do_set_status(
 		who: T::AccountId,
 		model: ModelId,
@@ -57,8 +59,8 @@ impl<T: Config> Pallet<T> {
 					return Err(Error::<T>::ModelDelisted.into())
 				},
 				(ModelStatus::Active, ModelStatus::Paused)
-				| (ModelStatus::Paused, ModelStatus::Active) => {},
-				(_, ModelStatus::Retired) => Self::release_deposits(model, info)?,
+				| (ModelStatus::Paused, ModelStatus::Active)
+				| (_, ModelStatus::Retired) => {},
 				_ => return Err(Error::<T>::InvalidStatusTransition.into()),
 			}
 			info.status = status;
@@ -68,18 +70,35 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
-	/// Releases the deposits of `model` and of each of its versions to whoever paid them.
-	fn release_deposits(model: ModelId, info: &mut ModelOf<T>) -> DispatchResult {
+	/// Removes the records of the retired `model` on behalf of its owner `who` and releases
+	/// their deposits; returns how many versions it had (for the weight).
+	pub(crate) fn do_remove_model(who: T::AccountId, model: ModelId) -> Result<u32, DispatchError> {
+		let mut info = Models::<T>::get(model).ok_or(Error::<T>::ModelNotFound)?;
+		ensure!(info.owner == who, Error::<T>::NotModelOwner);
+		ensure!(info.status == ModelStatus::Retired, Error::<T>::ModelNotRetired);
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(
+			now >= info.updated.saturating_add(T::RemovalDelay::get()),
+			Error::<T>::RetiredTooRecently
+		);
 		Self::release(model, &mut info.deposit)?;
 		for version in 1..=info.version {
-			Versions::<T>::try_mutate(model, version, |record| -> DispatchResult {
-				if let Some(record) = record {
-					Self::release(model, &mut record.deposit)?;
-				}
-				Ok(())
-			})?;
+			if let Some(mut record) = Versions::<T>::take(model, version) {
+				Self::release(model, &mut record.deposit)?;
+			}
 		}
-		Ok(())
+		Models::<T>::remove(model);
+		ModelUsage::<T>::remove(model);
+		ModelsByOwner::<T>::mutate_exists(&who, |owned| {
+			if let Some(list) = owned {
+				list.retain(|id| *id != model);
+				if list.is_empty() {
+					*owned = None;
+				}
+			}
+		});
+		Self::deposit_event(Event::ModelRemoved { model, versions: info.version });
+		Ok(info.version)
 	}
 
 	/// Releases one deposit and marks it released.
