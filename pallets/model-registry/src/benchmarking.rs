@@ -15,7 +15,7 @@ use modelhub_primitives::{
 	tensor::{DType, MAX_NAME_LEN, MAX_RANK, MAX_TENSORS},
 };
 use sp_runtime::{
-	traits::{Bounded, StaticLookup},
+	traits::{Bounded, Saturating, StaticLookup},
 	Permill,
 };
 
