@@ -90,9 +90,6 @@ impl State {
 			}
 			plan.prepare.push(*key);
 		}
-		for key in plan.prepare.iter().chain(&plan.withdraw) {
-			self.sent.remove(key);
-		}
 		self.preparing.extend(plan.prepare.iter().copied());
 		plan
 	}
