@@ -1456,20 +1456,12 @@ fn act(worker: AccountId, behaviour: Behaviour, id: RequestId) {
 			return;
 		},
 	};
-	let signed = RuntimeOrigin::signed(worker);
-	let out = output(variant);
 	match (request.phase, slot.state) {
 		(Phase::Running, SlotState::Assigned) => {
-			let signature = sign(id, worker, &out);
-			assert_ok!(Inference::submit_result(signed, id, out, signature));
+			assert_ok!(submit(id, worker, variant));
 		},
-		(Phase::Commit, SlotState::Assigned) => {
-			assert_ok!(Inference::commit_result(signed, id, commitment(id, worker, &out)));
-		},
-		(Phase::Reveal, SlotState::Committed(_)) => {
-			let signature = sign(id, worker, &out);
-			assert_ok!(Inference::reveal_result(signed, id, out, salt(worker), signature));
-		},
+		(Phase::Commit, SlotState::Assigned) => commit(id, worker, variant),
+		(Phase::Reveal, SlotState::Committed(_)) => reveal(id, worker, variant),
 		_ => {},
 	}
 }
