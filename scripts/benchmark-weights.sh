@@ -10,6 +10,11 @@ set -euo pipefail
 cd "$MODELHUB_ROOT"
 
 export CARGO_TARGET_DIR="${MODELHUB_BENCH_TARGET_DIR:-$MODELHUB_CACHE/target-benchmarks}"
+# `.cargo/config.toml` points the WASM builder at this workspace; the benchmark CLI's own test
+# runtime (an optional dependency `cargo metadata` of the workspace does not list) must instead
+# be found from its own manifest, as the runtime is from its own. A directory without a
+# Cargo.lock makes the builder fall back to each crate's manifest.
+export WASM_BUILD_WORKSPACE_HINT="$CARGO_TARGET_DIR"
 cargo build --release --locked -p modelhub-node --features runtime-benchmarks
 node="$CARGO_TARGET_DIR/release/modelhub-node"
 

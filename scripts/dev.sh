@@ -20,52 +20,34 @@ DEV_DIR="${MODELHUB_DEV_DIR:-$MODELHUB_CACHE/dev}"
 RPC_PORT="${MODELHUB_RPC_PORT:-9944}"
 WORKER_METRICS="${MODELHUB_WORKER_METRICS:-127.0.0.1:9616}"
 URL="ws://127.0.0.1:$RPC_PORT"
-MODELS="$MODELHUB_ROOT/scripts/sample-models"
-rm -rf "$DEV_DIR" && mkdir -p "$DEV_DIR"
-
-pids=()
-stop() {
-	trap - EXIT INT TERM
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap stop EXIT INT TERM
+modelhub_fresh_hub "$DEV_DIR"
 
 echo "[dev] starting $MODELHUB_NODE_BIN --dev (log: $DEV_DIR/node.log)"
-"$MODELHUB_NODE_BIN" --dev --rpc-port "$RPC_PORT" --rpc-cors all "$@" 2>"$DEV_DIR/node.log" &
-pids+=("$!")
-for _ in $(seq 1 120); do
-	(exec 3<>"/dev/tcp/127.0.0.1/$RPC_PORT") 2>/dev/null && break
-	kill -0 "${pids[0]}" 2>/dev/null || { tail -20 "$DEV_DIR/node.log"; exit 1; }
-	sleep 1
-done
+modelhub_start_node "$DEV_DIR" "$RPC_PORT" "$@"
 
-echo "[dev] registering worker //Dave with a 100 OPG bond"
-"$MODELHUB_WORKER_BIN" register --url "$URL" --suri //Dave --bond 100 >"$DEV_DIR/register.json"
-echo "[dev] starting $MODELHUB_WORKER_BIN run (log: $DEV_DIR/worker.log)"
-"$MODELHUB_WORKER_BIN" run --url "$URL" --suri //Dave --models-dir "$DEV_DIR/models" \
-	--prometheus "$WORKER_METRICS" 2>"$DEV_DIR/worker.log" &
-pids+=("$!")
+echo "[dev] registering worker //Dave with a 100 OPG bond, then running it (log: $DEV_DIR/worker-Dave.log)"
+modelhub_start_worker "$DEV_DIR" "$URL" //Dave 4 --prometheus "$WORKER_METRICS"
 
 echo "[dev] publishing the digits classifier (0.5 OPG per call; royalties 70% Charlie, 30% Ferdie)"
-node "$MODELHUB_ROOT/scripts/publish-model.mjs" "$MODELS/digits.onnx" --name digits \
+node "$MODELHUB_ROOT/scripts/publish-model.mjs" "$MODELHUB_SAMPLE_MODELS/digits.onnx" --name digits \
 	--description "8x8 handwritten digits, logistic regression" --price 0.5 \
 	--royalty //Charlie=70 --royalty //Ferdie=30 --suri //Charlie --url "$URL" >"$DEV_DIR/model.json"
 MODEL="$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).model)' <"$DEV_DIR/model.json")"
 
-echo "[dev] Bob pays for one call of model $MODEL on $MODELS/digits.input.json over modelhub_submitAndWatchInference"
-node "$MODELHUB_ROOT/scripts/infer.mjs" "$MODEL" --input "$MODELS/digits.input.json" --suri //Bob \
+echo "[dev] Bob pays for one call of model $MODEL on $MODELHUB_SAMPLE_MODELS/digits.input.json over modelhub_submitAndWatchInference"
+node "$MODELHUB_ROOT/scripts/infer.mjs" "$MODEL" --input "$MODELHUB_SAMPLE_MODELS/digits.input.json" --suri //Bob \
 	--url "$URL" | tee "$DEV_DIR/call.json" | node -e '
 const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
 console.log(`[dev] request ${r.request}: ${r.status} in ${r.latency_ms} ms, worker(s) ${r.workers.join(", ")}`);
-console.log(`[dev] fee ${r.fee.total}: royalty ${r.fee.royalty}, execution ${r.fee.execution} (validators ${r.fee.validators}, treasury ${r.fee.treasury}, workers ${r.fee.workers})`);
+console.log(`[dev] fee ${r.fee.total} held: royalty ${r.fee.royalty}, execution ${r.fee.execution} (validators ${r.fee.validators}, treasury ${r.fee.treasury}, workers ${r.fee.workers}), chain fee at most ${r.fee.chain}`);
+if (r.fee.paid) console.log(`[dev] paid ${r.fee.paid}; the unused chain fee came back`);
 if (r.status === "settled") {
   console.log(`[dev] prediction: ${r.prediction} (output hash ${r.output_hash})`);
   for (const p of r.payouts) console.log(`[dev]   paid ${p.amount} to ${p.account}`);
 }'
 if [ "$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).status)' <"$DEV_DIR/call.json")" != settled ]; then
 	echo "[dev] the call was not served; the worker's log ends:" >&2
-	tail -20 "$DEV_DIR/worker.log" >&2
+	tail -20 "$DEV_DIR/worker-Dave.log" >&2
 	exit 1
 fi
 echo "[dev] usage across the hub (scripts/usage.mjs):"
@@ -77,4 +59,4 @@ if [ -n "${MODELHUB_DEV_ONESHOT:-}" ]; then
 fi
 echo "[dev] running; polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A$RPC_PORT"
 echo "[dev] full result: $DEV_DIR/call.json; Ctrl-C stops the node and the worker"
-wait "${pids[0]}"
+wait "${MODELHUB_PIDS[0]}"

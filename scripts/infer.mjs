@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { u8aToHex, stringToU8a, hexToU8a } from '@polkadot/util';
 import { encodeAddress } from '@polkadot/util-crypto';
-import { connect, decodeTensorSet, encodeTensorSet, formatOpg, parseArgs, parseOpg, run, signer, withTimeout } from './lib.mjs';
+import { connect, decodeTensorSet, encodeTensorSet, formatOpg, parseArgs, parseOpg, run, signer, waitReady, withTimeout } from './lib.mjs';
 
 const DEV_NAMES = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'];
 
@@ -41,23 +41,6 @@ function names() {
 }
 
 const opg = (units) => formatOpg(BigInt(units));
-
-/** Waits (up to `timeoutMs`, polling every second) until `count` workers hold `model` ready. */
-async function waitReady(api, model, count, timeoutMs, quiet) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const record = await api.query.modelRegistry.models(model);
-    if (record.isNone) throw new Error(`model ${model} does not exist`);
-    const version = record.unwrap().version.toNumber();
-    const ready = (await api.query.verification.readyWorkers.keys([model, version])).length;
-    if (ready >= count) return;
-    if (Date.now() > deadline) {
-      throw new Error(`${ready} of ${count} workers hold model ${model} version ${version} ready after ${timeoutMs / 1000} s`);
-    }
-    if (!quiet) console.error(`waiting for workers to hold model ${model} version ${version} ready (${ready} of ${count})`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
 
 run(async () => {
   const { options, positional } = parseArgs(process.argv.slice(2), { flags: ['quiet'] });
@@ -112,6 +95,7 @@ run(async () => {
       validators: opg(fee.validators),
       treasury: opg(fee.treasury),
       workers: opg(fee.workers),
+      chain: opg(fee.chain),
     },
     workers: (assigned?.workers ?? []).map(label),
     latency_ms: outcome.ms,
@@ -124,6 +108,8 @@ run(async () => {
     result.outputs = outputs;
     if (outputs.label) result.prediction = outputs.label.data.length === 1 ? outputs.label.data[0] : outputs.label.data;
     result.payouts = outcome.payouts.map(({ account, amount }) => ({ account: label(account), amount: opg(amount) }));
+    // What the call cost: the payouts; the unused part of the chain fee came back.
+    result.fee.paid = opg(outcome.payouts.reduce((sum, { amount }) => sum + BigInt(amount), 0n));
   } else if (outcome.event === 'refunded') {
     result.ended_in = outcome.block;
     result.reason = outcome.reason;

@@ -238,6 +238,23 @@ export function submit(api, tx, pair, timeoutMs = 60_000) {
   return withTimeout(done, timeoutMs, 'waiting for the transaction');
 }
 
+/** Waits (up to `timeoutMs`, polling every second) until `count` workers hold `model` ready. */
+export async function waitReady(api, model, count, timeoutMs, quiet) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const record = await api.query.modelRegistry.models(model);
+    if (record.isNone) throw new Error(`model ${model} does not exist`);
+    const version = record.unwrap().version.toNumber();
+    const ready = (await api.query.verification.readyWorkers.keys([model, version])).length;
+    if (ready >= count) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${ready} of ${count} workers hold model ${model} version ${version} ready after ${timeoutMs / 1000} s`);
+    }
+    if (!quiet) console.error(`waiting for workers to hold model ${model} version ${version} ready (${ready} of ${count})`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 /** Runs `main`, printing errors and exiting non-zero on failure. */
 export function run(main) {
   main().then(

@@ -429,13 +429,7 @@ impl Chain {
 		let mut entries = entry.iter((self.account,)).await?;
 		let mut ids = Vec::new();
 		while let Some(item) = entries.next().await {
-			let item = item?;
-			let key = item.key()?;
-			let id = key
-				.part(1)
-				.ok_or_else(|| anyhow!("Assignments key without a request id"))?
-				.decode_as::<u64>()?
-				.ok_or_else(|| anyhow!("Assignments key does not hold the request id"))?;
+			let (_, id) = item?.key()?.decode().context("decoding an Assignments key")?;
 			ids.push(id);
 		}
 		Ok(ids)
@@ -494,12 +488,7 @@ impl Chain {
 		let mut models = Vec::new();
 		while let Some(item) = entries.next().await {
 			let item = item?;
-			let id = item
-				.key()?
-				.part(0)
-				.ok_or_else(|| anyhow!("Models key without a model id"))?
-				.decode_as::<u64>()?
-				.ok_or_else(|| anyhow!("Models key does not hold the model id"))?;
+			let (id,) = item.key()?.decode().context("decoding a Models key")?;
 			let field: ModelField =
 				item.value().decode().context("decoding ModelRegistry::Models")?;
 			models.push(ModelState {
@@ -520,12 +509,7 @@ impl Chain {
 		let mut calls = HashMap::new();
 		while let Some(item) = entries.next().await {
 			let item = item?;
-			let model = item
-				.key()?
-				.part(1)
-				.ok_or_else(|| anyhow!("EpochModelCalls key without a model id"))?
-				.decode_as::<u64>()?
-				.ok_or_else(|| anyhow!("EpochModelCalls key does not hold the model id"))?;
+			let (_, model) = item.key()?.decode().context("decoding an EpochModelCalls key")?;
 			let usage: EpochUsageField =
 				item.value().decode().context("decoding Inference::EpochModelCalls")?;
 			calls.insert(model, usage.calls);

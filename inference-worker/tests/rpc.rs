@@ -178,7 +178,7 @@ async fn a_paid_call_over_json_rpc_streams_to_its_output_and_bad_ones_cost_nothi
 		(
 			signed(&api, &request_call(model, input.clone(), 2 * fee, 2), &bob).await?,
 			"1010",
-			"are free",
+			"ready than the redundancy asks for",
 		),
 		(
 			signed(&api, &request_call(model, input.clone(), fee, 1), &nobody).await?,
@@ -230,7 +230,9 @@ async fn a_paid_call_over_json_rpc_streams_to_its_output_and_bad_ones_cost_nothi
 		.iter()
 		.map(|payout| amount(&payout["amount"]))
 		.sum::<Result<u128>>()?;
-	assert_eq!(paid, fee, "the payouts are the fee");
+	// The payouts are the fee less the part of the chain fee the call did not use.
+	let chain = amount(&quote["chain"])?;
+	assert!(paid < fee && fee - paid < chain, "paid {paid} of a {fee} fee");
 	let output =
 		hex::decode(settled["output"].as_str().unwrap_or_default().trim_start_matches("0x"))?;
 	let output_hash = format!("0x{}", hex::encode(sp_crypto_hashing::blake2_256(&output)));
@@ -312,8 +314,16 @@ async fn a_paid_call_over_json_rpc_streams_to_its_output_and_bad_ones_cost_nothi
 		(Some("settled"), Some("Bob"))
 	);
 	assert_eq!(printed["prediction"].to_string().trim_matches('"'), "0", "{printed}");
-	assert_eq!(printed["fee"]["total"], "0.510289 OPG");
 	assert_eq!(printed["fee"]["royalty"], "0.5 OPG");
+	let opg = |key: &str| {
+		printed["fee"][key].as_str().and_then(|text| text.strip_suffix(" OPG")?.parse::<f64>().ok())
+	};
+	let (held, chain, paid) = (opg("total"), opg("chain"), opg("paid"));
+	assert!(
+		matches!((held, chain, paid), (Some(held), Some(chain), Some(paid))
+			if paid > 0.51 && paid < held && held - paid < chain),
+		"{printed}"
+	);
 	assert_eq!(printed["workers"], json!(["Dave"]));
 	assert_eq!(printed["payouts"].as_array().map(Vec::len), Some(5), "{printed}");
 	let usage =

@@ -24,7 +24,7 @@ use crate::{
 /// The fee of one call and where it goes when the call settles.
 #[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
 pub struct FeeQuote<Balance> {
-	/// What the payer's account must hold: `royalty + execution`.
+	/// What the payer's account must hold: `royalty + execution + chain`.
 	pub total: Balance,
 	/// The model's price, paid to its beneficiaries (and up its lineage).
 	pub royalty: Balance,
@@ -36,6 +36,10 @@ pub struct FeeQuote<Balance> {
 	pub treasury: Balance,
 	/// What the agreeing workers share.
 	pub workers: Balance,
+	/// The most the chain fee can be: what the workers' result transactions and the settlement
+	/// would cost at the transaction fee's rates, for outputs of the longest length. Settlement
+	/// charges the chain fee of the output it stores and returns the rest.
+	pub chain: Balance,
 }
 
 /// Why a request would be refused: the conditions `request_inference` checks before it holds
@@ -58,10 +62,14 @@ pub enum RequestError {
 	FeeAboveMax,
 	/// The requester cannot pay the fee (and the transaction fee) from its free balance.
 	InsufficientBalance,
-	/// Fewer of the workers ready for the model are free than the redundancy asks for.
+	/// Fewer workers hold the model's current version ready than the redundancy asks for.
 	NotEnoughWorkers,
 	/// No worker holds the model's current version ready.
 	NoReadyWorker,
+	/// Enough workers hold the model ready, but too few of them are free now. The transaction
+	/// pool keeps such a request until they are (block authors leave it for a later block);
+	/// only a call dispatched without the pool's check fails with it.
+	WorkersBusy,
 }
 
 impl RequestError {

@@ -196,8 +196,12 @@ pub trait Verifier<AccountId, Balance> {
 		version: ModelVersion,
 	) -> Vec<AccountId>;
 
-	/// Whether any worker holds `version` of `model` ready, busy or not.
-	fn is_served(model: ModelId, version: ModelVersion) -> bool;
+	/// How many workers hold `version` of `model` ready, busy or not, counting at most
+	/// `at_most` of them.
+	fn ready_count(model: ModelId, version: ModelVersion, at_most: u32) -> u32;
+
+	/// The most workers that may hold one model version ready: what one draw scans at most.
+	fn max_workers() -> u32;
 
 	/// Records that `worker` does not hold `version` of `model` ready (it said it cannot get
 	/// it), so it is not drawn for it again until it declares it anew.

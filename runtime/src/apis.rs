@@ -327,6 +327,7 @@ pub mod model_hub {
 		api::{ModelState, PendingRequest, WorkerRegistration, MAX_PAGE},
 		stats::concentration,
 	};
+	use pallet_inference::FeeParts;
 	use pallet_model_registry::{ModelStatus, ModelUsage, Models};
 	use sp_runtime::Perbill;
 
@@ -385,16 +386,17 @@ pub mod model_hub {
 	}
 
 	/// A fee and its split as settlement pays it.
-	fn fee_quote(royalty: Balance, execution: Balance) -> FeeQuote<Balance> {
+	fn fee_quote(fee: FeeParts<Balance>) -> FeeQuote<Balance> {
 		let (validators, treasury, workers) =
-			pallet_verification::Pallet::<Runtime>::execution_split(execution);
+			pallet_verification::Pallet::<Runtime>::execution_split(fee.execution);
 		FeeQuote {
-			total: royalty.saturating_add(execution),
-			royalty,
-			execution,
+			total: fee.total(),
+			royalty: fee.royalty,
+			execution: fee.execution,
 			validators,
 			treasury,
 			workers,
+			chain: fee.chain,
 		}
 	}
 
@@ -404,8 +406,7 @@ pub mod model_hub {
 		input_len: u32,
 		redundancy: u32,
 	) -> Result<FeeQuote<Balance>, RequestError> {
-		let (royalty, execution) = Inference::quote(model, input_len, redundancy)?;
-		Ok(fee_quote(royalty, execution))
+		Inference::quote(model, input_len, redundancy).map(fee_quote)
 	}
 
 	/// See [`modelhub_primitives::api::ModelHubApi::check_request`].
@@ -417,16 +418,15 @@ pub mod model_hub {
 		redundancy: u32,
 		tx_fee: Balance,
 	) -> Result<FeeQuote<Balance>, RequestError> {
-		let (royalty, execution) =
-			Inference::check_request(&who, model, input, max_fee, redundancy, tx_fee)?;
-		Ok(fee_quote(royalty, execution))
+		Inference::check_request(&who, model, input, max_fee, redundancy, tx_fee)
+			.map(|(fee, _)| fee_quote(fee))
 	}
 
 	/// See [`modelhub_primitives::api::ModelHubApi::request`].
 	pub fn request(id: RequestId) -> Option<RequestStatus<AccountId, Balance, BlockNumber>> {
 		if let Some(request) = pallet_inference::Requests::<Runtime>::get(id) {
 			return Some(RequestStatus::Pending(PendingRequest {
-				fee: fee_quote(request.royalty, request.execution),
+				fee: fee_quote(request.parts()),
 				requester: request.requester,
 				model: request.model,
 				version: request.version,

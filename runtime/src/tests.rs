@@ -323,7 +323,9 @@ fn a_paid_inference_settles_through_signed_transactions() {
 		);
 
 		let execution = 10 * crate::MILLI_OPG + crate::MICRO_OPG * input.len() as Balance;
-		let fee = price + execution;
+		// The most the chain fee can be is held too; settlement charges what the call used.
+		let chain_max = crate::Inference::max_chain_fee(1);
+		let fee = price + execution + chain_max;
 		let to_pot = execution / 10;
 		let to_treasury = execution * 25 / 1000;
 
@@ -341,6 +343,7 @@ fn a_paid_inference_settles_through_signed_transactions() {
 				validators: to_pot,
 				treasury: to_treasury,
 				workers: execution - to_pot - to_treasury,
+				chain: chain_max,
 			})
 		);
 		assert_eq!(model_hub::quote(model + 1, length, 1), Err(RequestError::ModelNotFound));
@@ -363,7 +366,7 @@ fn a_paid_inference_settles_through_signed_transactions() {
 			Err(RequestError::FeeAboveMax)
 		);
 		assert_eq!(
-			model_hub::check_request(requester.clone(), model, input.clone(), 2 * fee, 2, 0),
+			model_hub::check_request(requester.clone(), model, input.clone(), 4 * fee, 2, 0),
 			Err(RequestError::NotEnoughWorkers)
 		);
 		assert_eq!(
@@ -431,8 +434,14 @@ fn a_paid_inference_settles_through_signed_transactions() {
 			}),
 			2,
 		);
-		// An accepted result costs the worker nothing.
+		// An accepted result costs the worker nothing; the requester pays its chain fee: the
+		// result transaction's weight and bytes and the settlement's five payouts (two royalty
+		// beneficiaries, the pot, which takes the chain fee too, the treasury and the worker),
+		// far below the most.
 		assert_eq!(fee_paid_by(&worker), Some(0));
+		let chain = crate::Inference::chain_fee(tensors("y", &[0.5]).len() as u32, 1, 5);
+		assert!(chain > 0 && chain < chain_max / 10, "chain fee {chain} of at most {chain_max}");
+		let fee = price + execution + chain;
 
 		// The settled call shows in the market statistics: one model takes all demand.
 		let stats = model_hub::market_stats(StatsWindow::Epochs(1));
@@ -484,7 +493,7 @@ fn a_paid_inference_settles_through_signed_transactions() {
 		}
 		assert_eq!(Balances::balance(&alice), ALICE_FREE - OPG - OPG / 10 + price * 7 / 10);
 		assert_eq!(Balances::balance(&bob), ENDOWMENT + price * 3 / 10);
-		assert_eq!(Balances::balance(&pot), crate::EXISTENTIAL_DEPOSIT + to_pot);
+		assert_eq!(Balances::balance(&pot), crate::EXISTENTIAL_DEPOSIT + to_pot + chain);
 		assert_eq!(Balances::balance(&treasury), crate::EXISTENTIAL_DEPOSIT + to_treasury);
 		assert_eq!(Balances::balance(&worker), worker_before + execution - to_pot - to_treasury);
 		assert_eq!(Balances::balance(&requester), ENDOWMENT - fee - request_fee);
@@ -514,20 +523,70 @@ fn a_block_fits_hundreds_of_requests_and_results() {
 	// the most payouts a settlement can make (what a result is charged before it runs).
 	let typical = Weights::settle(5);
 	let most = Weights::settle(crate::Inference::max_payouts());
-	let requests = per_block(Weights::request_inference(small, 1));
-	let redundant = per_block(Weights::request_inference(small, 3));
-	let large = per_block(Weights::request_inference(64 * 1024, 1));
+	// A request runs its checks twice (in `CheckInferenceRequest` and in the call), each
+	// charged for a full pool and refunded down to the workers holding the model ready: here,
+	// the dev hub's four.
+	let request = |input: u32, redundancy: u32, ready: Option<u32>| {
+		crate::Inference::request_weight(input, redundancy, ready).saturating_mul(2)
+	};
+	let requests = per_block(request(small, 1, Some(4)));
+	let redundant = per_block(request(small, 3, Some(4)));
+	let large = per_block(request(64 * 1024, 1, Some(4)));
+	let full_pool = per_block(request(small, 1, None));
 	let results = per_block(Weights::submit_result(small).saturating_add(typical));
 	let worst_results = per_block(Weights::submit_result(small).saturating_add(most));
 	let commits = per_block(Weights::commit_result());
 	let reveals = per_block(Weights::reveal_result(small, 3).saturating_add(typical));
 	println!(
-		"per block: {requests} requests (64-byte input, redundancy 1), {redundant} at redundancy \
-		 3, {large} with a 64 KiB input; {results} submit_result settling 5 payouts \
+		"per block: {requests} requests (64-byte input, redundancy 1, four ready workers; \
+		 {full_pool} with a full pool ready), {redundant} at redundancy 3, {large} with a 64 KiB \
+		 input; {results} submit_result settling 5 payouts \
 		 ({worst_results} at the most payouts), {commits} commit_result, {reveals} reveal_result \
 		 (redundancy 3, the last one settling)"
 	);
 	assert!(requests >= 100 && results >= 100, "{requests} requests, {results} results per block");
+}
+
+/// Workers send their results free; the requester pays the chain fee instead, which is what the
+/// result transaction would have paid in transaction fees but for the fixed part of any
+/// transaction (its base weight and the bytes around the output): printed, and checked for
+/// outputs of 64 bytes to the longest.
+#[test]
+fn a_result_costs_its_requester_what_its_transaction_would_cost() {
+	use frame_support::dispatch::GetDispatchInfo;
+	preset_externalities(DEV_RUNTIME_PRESET).execute_with(|| {
+		let execution = crate::Inference::execution_fee(64, 1);
+		for length in [64u32, 4 * 1024, 64 * 1024] {
+			let call = RuntimeCall::Inference(pallet_inference::Call::submit_result {
+				request: 0,
+				output: vec![0; length as usize],
+				signature: [0; 64],
+			});
+			let info = call.get_dispatch_info();
+			let transaction =
+				crate::TransactionPayment::compute_fee(call.encoded_size() as u32 + 110, &info, 0);
+			// Charged before it runs, the transaction counts the most payouts.
+			let chain = crate::Inference::chain_fee(length, 1, crate::Inference::max_payouts());
+			println!(
+				"{length}-byte output: chain fee {} µOPG (most payouts), transaction fee {} µOPG; \
+				 execution fee {} µOPG",
+				chain / crate::MICRO_OPG,
+				transaction / crate::MICRO_OPG,
+				execution / crate::MICRO_OPG,
+			);
+			assert!(chain <= transaction, "{chain} above {transaction}");
+			assert!(
+				transaction - chain < crate::MILLI_OPG / 2,
+				"{chain} leaves {} unpaid",
+				transaction - chain
+			);
+			assert!(chain >= Balance::from(length) * crate::MICRO_OPG);
+		}
+		assert_eq!(
+			crate::Inference::max_chain_fee(1),
+			crate::Inference::chain_fee(64 * 1024, 1, crate::Inference::max_payouts())
+		);
+	});
 }
 
 /// However many deadlines fall in one block, handling them stays within `DeadlineWeight`, a

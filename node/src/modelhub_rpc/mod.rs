@@ -52,7 +52,7 @@ pub mod codes {
 	pub const FEE_ABOVE_MAX: i32 = 1008;
 	/// The signer cannot pay the fee and the transaction fee.
 	pub const INSUFFICIENT_BALANCE: i32 = 1009;
-	/// Fewer of the workers ready for the model are free than the redundancy asks for.
+	/// Fewer workers hold the model's current version ready than the redundancy asks for.
 	pub const NOT_ENOUGH_WORKERS: i32 = 1010;
 	/// The bytes are not a signed `Inference.request_inference` extrinsic of this chain.
 	pub const BAD_EXTRINSIC: i32 = 1011;
@@ -60,6 +60,9 @@ pub mod codes {
 	pub const TRANSACTION_REJECTED: i32 = 1012;
 	/// No worker holds the model's current version ready.
 	pub const NO_READY_WORKER: i32 = 1013;
+	/// Too few of the workers ready for the model are free now (a request waits for them in
+	/// the transaction pool; only a check reports this).
+	pub const WORKERS_BUSY: i32 = 1014;
 }
 
 /// The fee of one call and where it goes.
@@ -78,6 +81,8 @@ pub struct Quote {
 	pub treasury: String,
 	/// What the agreeing workers share.
 	pub workers: String,
+	/// The most the chain fee can be; settlement returns what the call did not use.
+	pub chain: String,
 }
 
 impl From<FeeQuote<Balance>> for Quote {
@@ -89,6 +94,7 @@ impl From<FeeQuote<Balance>> for Quote {
 			validators: quote.validators.to_string(),
 			treasury: quote.treasury.to_string(),
 			workers: quote.workers.to_string(),
+			chain: quote.chain.to_string(),
 		}
 	}
 }
@@ -694,9 +700,11 @@ fn request_error(model: ModelId, error: RequestError) -> ErrorObjectOwned {
 		),
 		RequestError::NotEnoughWorkers => (
 			codes::NOT_ENOUGH_WORKERS,
-			format!(
-				"fewer of the workers ready for model {model} are free than the redundancy asks for"
-			),
+			format!("fewer workers hold model {model} ready than the redundancy asks for"),
+		),
+		RequestError::WorkersBusy => (
+			codes::WORKERS_BUSY,
+			format!("too few of the workers ready for model {model} are free now"),
 		),
 		RequestError::NoReadyWorker => (
 			codes::NO_READY_WORKER,

@@ -4,7 +4,8 @@
 //! 1. The bytes must decode as a signed `Inference.request_inference` extrinsic of this chain.
 //! 2. `ModelHubApi::check_request` runs every check of the call at the best block, with the
 //!    transaction fee (`TransactionPaymentApi::query_info` plus the tip) paid first, so a
-//!    request that would fail is refused with a JSON-RPC error before anything is paid.
+//!    request that would fail is refused with a JSON-RPC error before anything is paid. A
+//!    request whose workers are only busy is submitted: it waits in the pool for free ones.
 //! 3. The transaction pool validates the signature, nonce and transaction fee and takes it; a
 //!    refusal is a JSON-RPC error too.
 //! 4. The subscription then streams the pool's `future`/`ready`, `inBlock` with the block and
@@ -351,7 +352,8 @@ where
 			.check_request(at, who, *model, input.clone(), *max_fee, *redundancy, tx_fee)
 			.map_err(runtime_error)?;
 		match checked {
-			Ok(_) => Ok(opaque),
+			// Busy workers: the pool keeps the request until enough of them are free.
+			Ok(_) | Err(RequestError::WorkersBusy) => Ok(opaque),
 			Err(RequestError::FeeAboveMax) => {
 				let input_len = u32::try_from(input.len()).unwrap_or(u32::MAX);
 				let quote = api

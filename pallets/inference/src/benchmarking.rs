@@ -11,7 +11,7 @@ use frame_support::{traits::Get, weights::Weight};
 use frame_system::RawOrigin;
 use modelhub_primitives::{
 	agreement::{compare, Agreement, Closeness},
-	inference::{result_commitment, FailureReason, RequestId},
+	inference::{result_commitment, FailureReason, RequestId, Verifier},
 	registry::{ModelId, ModelRegistry},
 	tensor::{DType, Limits, Tensor, TensorSet},
 };
@@ -33,19 +33,23 @@ fn tensors(name: &[u8], bytes: u32) -> Vec<u8> {
 	TensorSet::new(vec![tensor], &limits).map(|set| set.encode()).unwrap_or_default()
 }
 
-/// A funded requester, a model paying one royalty recipient, and a full pool with `workers`
-/// usable workers.
+/// A funded requester, a model paying one royalty recipient, and a full pool ready for it.
 fn setup<T: Config>(workers: u32) -> (T::AccountId, ModelId) {
 	setup_paying::<T>(workers, 1)
 }
 
 /// [`setup`] with a model whose royalties reach `recipients` accounts.
 fn setup_paying<T: Config>(workers: u32, recipients: u32) -> (T::AccountId, ModelId) {
+	setup_pool::<T>(workers, recipients, T::Verifier::max_workers())
+}
+
+/// [`setup_paying`] with `pool` workers ready for the model.
+fn setup_pool<T: Config>(workers: u32, recipients: u32, pool: u32) -> (T::AccountId, ModelId) {
 	let requester: T::AccountId = account("requester", 0, 0);
 	Helper::<T>::fund(&requester, BalanceOf::<T>::max_value() / 4u32.into());
 	let owner: T::AccountId = account("owner", 0, 0);
 	let model = Helper::<T>::publish_model(&owner, recipients);
-	Helper::<T>::register_workers(model, workers);
+	Helper::<T>::register_workers(model, workers, pool.max(workers));
 	(requester, model)
 }
 
@@ -63,6 +67,7 @@ fn open<T: Config>(
 		BalanceOf::<T>::max_value(),
 		redundancy,
 	)
+	.map(|(id, _)| id)
 	.map_err(|_| BenchmarkError::Stop("request_inference failed"))
 }
 
@@ -90,8 +95,9 @@ mod benchmarks {
 	fn request_inference(
 		b: Linear<64, { T::MaxInputLen::get() }>,
 		r: Linear<1, { T::MaxRedundancy::get() }>,
+		w: Linear<{ T::MaxRedundancy::get() }, { T::Verifier::max_workers() }>,
 	) {
-		let (requester, model) = setup::<T>(r);
+		let (requester, model) = setup_pool::<T>(r, 1, w);
 		let input = tensors(b"x", b);
 
 		#[extrinsic_call]

@@ -6,9 +6,10 @@
 //! ## Life of a request
 //!
 //! 1. [`Pallet::request_inference`] checks that the model is active and that the input is a
-//!    canonical tensor set fitting the model's input schema, quotes the fee (the model's price
-//!    plus [`Config::BaseExecutionFee`] and [`Config::ExecutionFeePerByte`] per input byte,
-//!    the execution part times the redundancy), holds it from the requester under
+//!    canonical tensor set fitting the model's input schema, quotes the fee (the model's price;
+//!    [`Config::BaseExecutionFee`] and [`Config::ExecutionFeePerByte`] per input byte, times the
+//!    redundancy; and the most the chain fee can be, [`Pallet::max_chain_fee`]), holds it from
+//!    the requester under
 //!    [`HoldReason::Escrow`], and has [`Config::Verifier`] draw `redundancy` distinct workers
 //!    by bond, among those that declared the model's current version ready, from a seed of
 //!    the parent block hash and the request id. A model no ready worker serves is refused
@@ -40,15 +41,18 @@
 //!
 //! [`Config::Verifier`] splits the fee: the royalty across the model's lineage, the execution
 //! fee between the validators' pot, the treasury and the workers whose outputs agreed with the
-//! settled one. Each part moves
-//! straight from the requester's held balance to its recipient, so the sum paid out is exactly
+//! settled one. Workers send their results free, so the requester pays the chain fee instead:
+//! what those transactions and the settlement would cost at the transaction fee's rates
+//! ([`Pallet::chain_fee`]: their weight, and [`Config::OutputFeePerByte`] per output byte), paid
+//! to [`Config::ChainFeeBeneficiary`]; the part of the held chain fee the call did not use
+//! returns to the requester. Each part moves straight from the requester's held balance to its recipient, so the sum paid out is exactly
 //! the fee and total issuance never changes. A part that cannot be paid (a new account below
 //! the existential deposit) returns to the requester. Workers that revealed an output beyond the
 //! model's fraud margin are slashed; so are workers that reported a failure when a verified
 //! majority (at least two workers agreeing) settled the request, never on one unchecked
 //! worker's word; an output between the tolerance and the fraud margin earns nothing but costs
 //! no bond ([`Event::WorkerUnpaid`]). A slash takes at least the request's fee, within the
-//! worker's bond. Accepted result submissions pay no transaction fee.
+//! worker's bond.
 //!
 //! The ended request's [`ResultRecord`] is kept at least [`Config::ResultRetention`] blocks,
 //! then pruned in `on_idle`. Settled calls are counted per model in the registry and per
@@ -87,11 +91,12 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 	/// whose royalty payout reaches `recipients` accounts across its lineage (at most
 	/// `ModelRegistry::max_royalty_recipients`).
 	fn publish_model(owner: &AccountId, recipients: u32) -> modelhub_primitives::registry::ModelId;
-	/// Registers `count` funded workers with attestation keys the helper can sign with, and
-	/// as many more as the pool holds so selection scans a full pool, all ready for `model`.
+	/// Registers `pool` funded workers (at least `count`) with attestation keys the helper can
+	/// sign with, all ready for `model`, and returns `count` of them.
 	fn register_workers(
 		model: modelhub_primitives::registry::ModelId,
 		count: u32,
+		pool: u32,
 	) -> alloc::vec::Vec<AccountId>;
 	/// `worker`'s attestation signature over `message`.
 	fn sign(worker: &AccountId, message: &[u8]) -> [u8; 64];
@@ -110,6 +115,7 @@ pub mod pallet {
 		dispatch::PostDispatchInfo,
 		pallet_prelude::*,
 		traits::fungible::{Inspect, Mutate, MutateHold},
+		weights::WeightToFee,
 	};
 	use frame_system::pallet_prelude::*;
 	use modelhub_primitives::{
@@ -146,6 +152,16 @@ pub mod pallet {
 
 		/// Execution fee per worker per input byte.
 		type ExecutionFeePerByte: Get<BalanceOf<Self>>;
+
+		/// Converts the weight of a call's result transactions and settlement into the chain
+		/// fee the requester pays for them (the transaction fee's own conversion).
+		type WeightToFee: WeightToFee<Balance = BalanceOf<Self>>;
+
+		/// Chain fee per output byte a worker submits (the transaction fee's per-byte rate).
+		type OutputFeePerByte: Get<BalanceOf<Self>>;
+
+		/// Who receives the chain fee: those who carry the chain's work (the validators' pot).
+		type ChainFeeBeneficiary: Get<Self::AccountId>;
 
 		/// Most workers one request may ask for.
 		#[pallet::constant]
@@ -414,7 +430,7 @@ pub mod pallet {
 		FeeAboveMax,
 		/// The requester cannot put the fee on hold.
 		InsufficientBalance,
-		/// Fewer of the workers ready for the model are free than the redundancy asks for.
+		/// Fewer workers hold the model's current version ready than the redundancy asks for.
 		NotEnoughWorkers,
 		/// No request with this id is pending.
 		RequestNotFound,
@@ -447,6 +463,9 @@ pub mod pallet {
 		SettlementFailed,
 		/// No worker holds the model's current version ready; nothing was charged.
 		NoReadyWorker,
+		/// Too few of the workers ready for the model are free now. The transaction pool keeps
+		/// a signed request until they are; this is the call's error without that check.
+		WorkersBusy,
 	}
 
 	#[pallet::hooks]
@@ -485,18 +504,21 @@ pub mod pallet {
 		///
 		/// Fails before anything is held if the model is not active, the input does not fit
 		/// its schema, the fee is above `max_fee`, or too few workers are eligible. Holds the
-		/// fee and emits [`Event::InferenceRequested`] naming the workers.
+		/// fee and emits [`Event::InferenceRequested`] naming the workers. Charged for drawing
+		/// from a full pool, and refunded down to the workers that hold the model ready.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::request_inference(input.len() as u32, *redundancy))]
+		#[pallet::weight(Pallet::<T>::request_weight(input.len() as u32, *redundancy, None))]
 		pub fn request_inference(
 			origin: OriginFor<T>,
 			model: ModelId,
 			input: Vec<u8>,
 			max_fee: BalanceOf<T>,
 			redundancy: u32,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_request(who, model, input, max_fee, redundancy).map(|_| ())
+			let length = input.len() as u32;
+			let (_, ready) = Self::do_request(who, model, input, max_fee, redundancy)?;
+			Ok(Some(Self::request_weight(length, redundancy, Some(ready))).into())
 		}
 
 		/// Submits the attested output of a redundancy-1 job and settles the request.

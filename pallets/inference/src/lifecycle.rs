@@ -10,23 +10,24 @@ use frame_support::{
 		fungible::{InspectHold, MutateHold},
 		tokens::{Fortitude, Precision, Restriction},
 	},
+	weights::WeightToFee,
 };
 use frame_system::pallet_prelude::BlockNumberFor;
 use modelhub_primitives::{
 	agreement::{element_count, verdict, Agreement, Closeness, Tolerance},
 	api::RequestError,
 	inference::{result_commitment, Attestation, FailureReason, RequestId, Verifier},
-	registry::{CallTerms, ModelId, ModelRegistry, ModelVersion, Unavailable},
+	registry::{credit, CallTerms, ModelId, ModelRegistry, ModelVersion, Unavailable},
 	tensor::{Limits, TensorSet, MAX_TENSORS},
 };
 use sp_runtime::traits::{CheckedDiv, One, Saturating, UniqueSaturatedInto, Zero};
 
 impl<T: Config> Pallet<T> {
 	/// The most payouts one settlement makes: every royalty recipient a lineage can have, the
-	/// validators' pot, the treasury and every worker.
+	/// validators' pot, the treasury, the chain fee's beneficiary and every worker.
 	pub fn max_payouts() -> u32 {
 		T::Registry::max_royalty_recipients()
-			.saturating_add(2)
+			.saturating_add(3)
 			.saturating_add(T::MaxRedundancy::get())
 	}
 
@@ -81,9 +82,10 @@ impl<T: Config> Pallet<T> {
 		T::DbWeight::get().reads_writes(1, 1).saturating_add(T::WeightInfo::expire_requests(0))
 	}
 
-	/// The weight of drawing and assigning up to [`Config::MaxRedundancy`] more workers.
+	/// The weight of drawing and assigning up to [`Config::MaxRedundancy`] more workers from a
+	/// full pool.
 	pub fn escalation_weight() -> Weight {
-		T::WeightInfo::request_inference(0, T::MaxRedundancy::get())
+		Self::request_weight(0, T::MaxRedundancy::get(), None)
 	}
 
 	/// The weight of comparing `elements` output elements.
@@ -100,14 +102,42 @@ impl<T: Config> Pallet<T> {
 			.saturating_mul(redundancy.into())
 	}
 
-	/// The call terms of `model` and the execution fee of calling it on `input_len` bytes with
+	/// The chain fee of a call whose `redundancy` workers each bring `output_len` output bytes
+	/// and whose settlement makes `payouts` payouts: what the workers' result transactions
+	/// (`submit_result`, or `commit_result` and `reveal_result` each) and the settlement would
+	/// cost at the transaction fee's rates, [`Config::WeightToFee`] of their weight and
+	/// [`Config::OutputFeePerByte`] per output byte. The workers send them free; the
+	/// requester pays this instead.
+	pub fn chain_fee(output_len: u32, redundancy: u32, payouts: u32) -> BalanceOf<T> {
+		let results = if redundancy <= 1 {
+			T::WeightInfo::submit_result(output_len)
+		} else {
+			T::WeightInfo::commit_result()
+				.saturating_add(T::WeightInfo::reveal_result(output_len, redundancy))
+				.saturating_mul(u64::from(redundancy))
+		};
+		let weight = results.saturating_add(Self::settle_weight(payouts));
+		let bytes = BalanceOf::<T>::from(output_len).saturating_mul(redundancy.into());
+		T::WeightToFee::weight_to_fee(&weight)
+			.saturating_add(T::OutputFeePerByte::get().saturating_mul(bytes))
+	}
+
+	/// The most [`Pallet::chain_fee`] a call with `redundancy` workers can cost: outputs of
+	/// [`Config::MaxOutputLen`] bytes and every payout a settlement can make. It is held with
+	/// the fee; settlement charges the chain fee of the output and payouts it made and returns
+	/// the rest to the requester.
+	pub fn max_chain_fee(redundancy: u32) -> BalanceOf<T> {
+		Self::chain_fee(T::MaxOutputLen::get(), redundancy, Self::max_payouts())
+	}
+
+	/// The call terms of `model` and the fee of calling it on `input_len` bytes with
 	/// `redundancy` workers, refused for the reasons `request_inference` refuses them before
 	/// it reads the input.
 	fn terms(
 		model: ModelId,
 		input_len: u32,
 		redundancy: u32,
-	) -> Result<(CallTerms<BalanceOf<T>>, BalanceOf<T>), RequestError> {
+	) -> Result<(CallTerms<BalanceOf<T>>, FeeOf<T>), RequestError> {
 		if !(1..=T::MaxRedundancy::get()).contains(&redundancy) {
 			return Err(RequestError::InvalidRedundancy);
 		}
@@ -118,23 +148,28 @@ impl<T: Config> Pallet<T> {
 			Unavailable::NotFound => RequestError::ModelNotFound,
 			_ => RequestError::ModelNotActive,
 		})?;
-		Ok((terms, Self::execution_fee(input_len, redundancy)))
+		let fee = FeeParts {
+			royalty: terms.price,
+			execution: Self::execution_fee(input_len, redundancy),
+			chain: Self::max_chain_fee(redundancy),
+		};
+		Ok((terms, fee))
 	}
 
-	/// The royalty and execution parts of the fee of calling `model` on `input_len` bytes with
-	/// `redundancy` workers, refused for the reasons `request_inference` refuses them before
-	/// it reads the input.
+	/// The parts of the fee of calling `model` on `input_len` bytes with `redundancy`
+	/// workers, refused for the reasons `request_inference` refuses them before it reads the
+	/// input.
 	pub fn quote(
 		model: ModelId,
 		input_len: u32,
 		redundancy: u32,
-	) -> Result<(BalanceOf<T>, BalanceOf<T>), RequestError> {
-		Self::terms(model, input_len, redundancy).map(|(terms, execution)| (terms.price, execution))
+	) -> Result<FeeOf<T>, RequestError> {
+		Self::terms(model, input_len, redundancy).map(|(_, fee)| fee)
 	}
 
 	/// Checks a request against everything but the state of workers and of the requester's
 	/// balance: redundancy, the model, the input and `max_fee`. Returns the bounded input, the
-	/// model's terms and the execution fee.
+	/// model's terms and the fee.
 	fn admit(
 		model: ModelId,
 		input: Vec<u8>,
@@ -142,19 +177,21 @@ impl<T: Config> Pallet<T> {
 		redundancy: u32,
 	) -> Result<Admitted<T>, RequestError> {
 		let input_len = u32::try_from(input.len()).unwrap_or(u32::MAX);
-		let (terms, execution) = Self::terms(model, input_len, redundancy)?;
+		let (terms, fee) = Self::terms(model, input_len, redundancy)?;
 		let input: InputOf<T> = input.try_into().map_err(|_| RequestError::InputTooLarge)?;
 		let limits = Limits { max_tensors: MAX_TENSORS, max_data_bytes: input.len() as u64 };
 		let set = TensorSet::decode_canonical(&input, &limits)
 			.map_err(|_| RequestError::InputNotCanonical)?;
 		terms.schema.check_inputs(&set).map_err(|_| RequestError::InputDoesNotFitSchema)?;
-		ensure!(terms.price.saturating_add(execution) <= max_fee, RequestError::FeeAboveMax);
-		Ok((input, terms, execution))
+		ensure!(fee.total() <= max_fee, RequestError::FeeAboveMax);
+		Ok((input, terms, fee))
 	}
 
 	/// Whether `who` could make this request now, after paying `tx_fee` for the transaction:
-	/// every check of [`Pallet::request_inference`], in its order, without changing anything.
-	/// Returns the royalty and execution parts of the fee.
+	/// every check of [`Pallet::request_inference`], in its order, without changing anything,
+	/// except that a request waiting only for busy workers
+	/// ([`RequestError::WorkersBusy`]) is checked for the requester's balance too. Returns the
+	/// parts of the fee and how many workers the draw read (those holding the model ready).
 	pub fn check_request(
 		who: &T::AccountId,
 		model: ModelId,
@@ -162,15 +199,18 @@ impl<T: Config> Pallet<T> {
 		max_fee: BalanceOf<T>,
 		redundancy: u32,
 		tx_fee: BalanceOf<T>,
-	) -> Result<(BalanceOf<T>, BalanceOf<T>), RequestError> {
-		let (_, terms, execution) = Self::admit(model, input, max_fee, redundancy)?;
-		Self::draw(NextRequestId::<T>::get(), model, terms.version, redundancy)?;
-		let needed = terms.price.saturating_add(execution).saturating_add(tx_fee);
+	) -> Result<(FeeOf<T>, u32), RequestError> {
+		let (_, terms, fee) = Self::admit(model, input, max_fee, redundancy)?;
+		let drawn = Self::draw(NextRequestId::<T>::get(), model, terms.version, redundancy);
+		if let Err(error) = drawn {
+			ensure!(error == RequestError::WorkersBusy, error);
+		}
+		let needed = fee.total().saturating_add(tx_fee);
 		ensure!(
 			T::Currency::can_hold(&HoldReason::Escrow.into(), who, needed),
 			RequestError::InsufficientBalance
 		);
-		Ok((terms.price, execution))
+		drawn.map(|(_, ready)| (fee, ready))
 	}
 
 	/// Totals and per-model settled calls of the `epochs` most recent epochs, the current one
@@ -202,18 +242,29 @@ impl<T: Config> Pallet<T> {
 
 	/// Draws the `redundancy` workers of request `id` among those ready for `version` of
 	/// `model`: [`RequestError::NoReadyWorker`] if none holds it ready,
-	/// [`RequestError::NotEnoughWorkers`] if too few of them are free.
+	/// [`RequestError::NotEnoughWorkers`] if fewer than `redundancy` do,
+	/// [`RequestError::WorkersBusy`] if too few of them are free now. Returns the workers and
+	/// how many hold the version ready (what the draw scanned, for the weight).
 	fn draw(
 		id: RequestId,
 		model: ModelId,
 		version: ModelVersion,
 		redundancy: u32,
-	) -> Result<Vec<T::AccountId>, RequestError> {
-		ensure!(T::Verifier::is_served(model, version), RequestError::NoReadyWorker);
+	) -> Result<(Vec<T::AccountId>, u32), RequestError> {
+		let ready = T::Verifier::ready_count(model, version, T::Verifier::max_workers());
+		ensure!(ready > 0, RequestError::NoReadyWorker);
+		ensure!(ready >= redundancy, RequestError::NotEnoughWorkers);
 		let workers =
 			T::Verifier::select_workers(&Self::seed(id, 0), redundancy, &[], model, version);
-		ensure!(workers.len() == redundancy as usize, RequestError::NotEnoughWorkers);
-		Ok(workers)
+		ensure!(workers.len() == redundancy as usize, RequestError::WorkersBusy);
+		Ok((workers, ready))
+	}
+
+	/// The weight of a request of `input_len` bytes at `redundancy` whose draw scanned `ready`
+	/// workers; [`Pallet::request_inference`] is charged for a full pool before it runs.
+	pub fn request_weight(input_len: u32, redundancy: u32, ready: Option<u32>) -> Weight {
+		let scanned = ready.unwrap_or_else(T::Verifier::max_workers).max(redundancy);
+		T::WeightInfo::request_inference(input_len, redundancy, scanned)
 	}
 
 	/// Admits a request; see [`Pallet::request_inference`].
@@ -223,14 +274,15 @@ impl<T: Config> Pallet<T> {
 		input: Vec<u8>,
 		max_fee: BalanceOf<T>,
 		redundancy: u32,
-	) -> Result<RequestId, DispatchError> {
-		let (input, terms, execution) =
+	) -> Result<(RequestId, u32), DispatchError> {
+		let (input, terms, parts) =
 			Self::admit(model, input, max_fee, redundancy).map_err(Error::<T>::from)?;
 		let input_len = input.len() as u32;
-		let fee = terms.price.saturating_add(execution);
+		let fee = parts.total();
 
 		let id = NextRequestId::<T>::get();
-		let workers = Self::draw(id, model, terms.version, redundancy).map_err(Error::<T>::from)?;
+		let (workers, ready) =
+			Self::draw(id, model, terms.version, redundancy).map_err(Error::<T>::from)?;
 		let now = frame_system::Pallet::<T>::block_number();
 		let (phase, timeout) = if redundancy == 1 {
 			(Phase::Running, T::ResultTimeout::get())
@@ -256,8 +308,9 @@ impl<T: Config> Pallet<T> {
 			artifact_hash: terms.artifact_hash,
 			input_hash: sp_io::hashing::blake2_256(&input),
 			input_len,
-			royalty: terms.price,
-			execution,
+			royalty: parts.royalty,
+			execution: parts.execution,
+			chain: parts.chain,
 			redundancy,
 			slots: BoundedVec::truncate_from(slots),
 			replaced: BoundedVec::new(),
@@ -276,7 +329,7 @@ impl<T: Config> Pallet<T> {
 			workers,
 			deadline,
 		});
-		Ok(id)
+		Ok((id, ready))
 	}
 
 	/// The selection seed of draw `round` for request `id`: blake2-256 of the parent block
@@ -699,9 +752,18 @@ impl<T: Config> Pallet<T> {
 			)
 			.map(|slot| slot.worker.clone())
 			.collect();
-		let payouts =
+		let mut payouts =
 			T::Verifier::settlement(request.model, request.royalty, request.execution, &agreeing)
 				.ok_or(Error::<T>::SettlementFailed)?;
+		// The chain fee of the output and payouts this settlement made, within what was held.
+		let output_len = u32::try_from(output.len()).unwrap_or(u32::MAX);
+		let beneficiary = T::ChainFeeBeneficiary::get();
+		let paid_already = payouts.iter().any(|(account, _)| *account == beneficiary);
+		let count = u32::try_from(payouts.len())
+			.unwrap_or(u32::MAX)
+			.saturating_add(u32::from(!paid_already));
+		let chain = Self::chain_fee(output_len, request.redundancy, count).min(request.chain);
+		credit(&mut payouts, &beneficiary, chain);
 		// A failure report is contradicted only by a verified result: one worker's output is
 		// nobody's proof that the model could be run.
 		let verified = agreeing.len() >= 2;
@@ -751,8 +813,15 @@ impl<T: Config> Pallet<T> {
 				);
 			}
 		}
+		let _ = T::Currency::release(
+			&reason,
+			&request.requester,
+			request.chain.saturating_sub(chain),
+			Precision::BestEffort,
+		);
 		T::Registry::note_call(request.model, &request.requester, request.royalty);
-		Self::note_epoch(request.model, request.fee(), request.royalty);
+		let paid = request.royalty.saturating_add(request.execution).saturating_add(chain);
+		Self::note_epoch(request.model, paid, request.royalty);
 		let count = payouts.len() as u32;
 		Self::deposit_event(Event::InferenceSettled {
 			request: id,
@@ -1076,6 +1145,7 @@ impl<T: Config> From<RequestError> for Error<T> {
 			RequestError::InsufficientBalance => Error::InsufficientBalance,
 			RequestError::NotEnoughWorkers => Error::NotEnoughWorkers,
 			RequestError::NoReadyWorker => Error::NoReadyWorker,
+			RequestError::WorkersBusy => Error::WorkersBusy,
 		}
 	}
 }

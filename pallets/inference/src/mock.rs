@@ -164,6 +164,9 @@ impl pallet_inference::Config for Test {
 	type Verifier = Verification;
 	type BaseExecutionFee = ConstU128<BASE_FEE>;
 	type ExecutionFeePerByte = ConstU128<PER_BYTE>;
+	type WeightToFee = ChainWeightFee;
+	type OutputFeePerByte = OutputFeePerByte;
+	type ChainFeeBeneficiary = ValidatorPotAccount;
 	type MaxRedundancy = ConstU32<5>;
 	type MaxInputLen = ConstU32<1_024>;
 	type MaxOutputLen = ConstU32<1_024>;
@@ -178,6 +181,24 @@ impl pallet_inference::Config for Test {
 	type EpochsKept = ConstU32<2>;
 	type MaxModelsPerEpoch = ConstU32<2>;
 	type WeightInfo = ();
+}
+
+parameter_types! {
+	/// Chain fee per output byte: none unless a test sets it.
+	pub static OutputFeePerByte: Balance = 0;
+	/// Chain fee per millisecond of weight: none unless a test sets it.
+	pub static FeePerMillisecond: Balance = 0;
+}
+
+/// The chain fee of a weight: [`FeePerMillisecond`] per whole millisecond of `ref_time`.
+pub struct ChainWeightFee;
+
+impl frame_support::weights::WeightToFee for ChainWeightFee {
+	type Balance = Balance;
+
+	fn weight_to_fee(weight: &Weight) -> Balance {
+		Balance::from(weight.ref_time() / 1_000_000_000).saturating_mul(FeePerMillisecond::get())
+	}
 }
 
 parameter_types! {
@@ -322,9 +343,12 @@ pub fn output(variant: u8) -> Vec<u8> {
 	tensors("y", &[0.5, 1.5 + f32::from(variant)])
 }
 
-/// The fee of a call with [`input`] at `redundancy`.
+/// The fee of a call with [`input`] at `redundancy`: the price, the execution fee and the most
+/// the chain fee can be.
 pub fn fee(redundancy: u32) -> Balance {
-	PRICE + (BASE_FEE + PER_BYTE * input().len() as Balance) * Balance::from(redundancy)
+	PRICE
+		+ (BASE_FEE + PER_BYTE * input().len() as Balance) * Balance::from(redundancy)
+		+ Inference::max_chain_fee(redundancy)
 }
 
 /// `worker`'s attestation signature for `output` in `request`.

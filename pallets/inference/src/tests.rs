@@ -115,6 +115,24 @@ fn outcome(id: RequestId) -> Outcome {
 }
 
 #[test]
+fn a_request_is_charged_for_the_workers_its_draw_scanned() {
+	run(|model| {
+		let length = input().len() as u32;
+		let info = Inference::request_inference(
+			RuntimeOrigin::signed(REQUESTER),
+			model,
+			input(),
+			fee(1),
+			1,
+		)
+		.expect("requested");
+		assert_eq!(info.actual_weight, Some(Inference::request_weight(length, 1, Some(3))));
+		assert!(Inference::request_weight(length, 1, Some(3))
+			.all_lte(Inference::request_weight(length, 1, None)));
+	});
+}
+
+#[test]
 fn request_holds_the_fee_and_assigns_workers() {
 	run(|model| {
 		let id = request(model, 1);
@@ -151,6 +169,60 @@ fn request_holds_the_fee_and_assigns_workers() {
 		assigned.dedup();
 		assert_eq!(assigned.len(), 3);
 		assert_eq!(Requests::<Test>::get(three).expect("running").phase, Phase::Commit);
+	});
+}
+
+#[test]
+fn the_requester_pays_the_chain_fee_of_the_result_it_gets_and_no_more() {
+	OutputFeePerByte::set(2);
+	FeePerMillisecond::set(100);
+	run(|model| {
+		// The most the results and the settlement can cost is held with the fee.
+		let most = Inference::max_chain_fee(1);
+		let output_len = output(0).len() as u32;
+		assert!(most >= 2 * 1_024, "the longest output's bytes are held: {most}");
+		assert_eq!(fee(1), PRICE + BASE_FEE + PER_BYTE * input().len() as Balance + most);
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(REQUESTER),
+				model,
+				input(),
+				fee(1) - 1,
+				1
+			),
+			Error::<Test>::FeeAboveMax
+		);
+		let id = request(model, 1);
+		assert_eq!(Requests::<Test>::get(id).expect("running").chain, most);
+		assert_eq!(escrow(REQUESTER), fee(1));
+
+		// Settlement charges the chain fee of the output it stores and its five payouts (two
+		// royalty beneficiaries, the pot, which takes the chain fee too, the treasury and the
+		// worker) and returns the rest.
+		let pot = free(VALIDATOR_POT);
+		let worker = workers_of(id)[0];
+		assert_ok!(submit(id, worker, 0));
+		let chain = Inference::chain_fee(output_len, 1, 5);
+		assert!(chain >= 2 * Balance::from(output_len) && chain < most, "{chain} of {most}");
+		let paid = fee(1) - most + chain;
+		assert_eq!(escrow(REQUESTER), 0);
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE - paid);
+		let execution = BASE_FEE + PER_BYTE * input().len() as Balance;
+		assert_eq!(free(VALIDATOR_POT), pot + execution / 10 + chain);
+		assert_eq!(Epochs::<Test>::get(0).fees, paid);
+		match events().last() {
+			Some(Event::InferenceSettled { payouts, .. }) => {
+				assert_eq!(payouts.iter().map(|(_, amount)| amount).sum::<Balance>(), paid);
+			},
+			other => panic!("not settled: {other:?}"),
+		}
+
+		// A refund returns the chain fee with the rest.
+		let id = request(model, 1);
+		run_to(1 + RESULT_TIMEOUT + 1);
+		assert!(matches!(outcome(id), Outcome::Refunded { .. }));
+		assert_eq!(escrow(REQUESTER), 0);
+		assert_eq!(free(REQUESTER), INITIAL_BALANCE - paid);
 	});
 }
 
@@ -199,7 +271,7 @@ fn bad_requests_fail_before_anything_is_held() {
 		);
 		assert_eq!(
 			Inference::check_request(&REQUESTER, model, input(), fee(1), 1, 0),
-			Ok((PRICE, fee(1) - PRICE))
+			Ok((FeeParts { royalty: PRICE, execution: fee(1) - PRICE, chain: 0 }, 3))
 		);
 		assert_ok!(Registry::set_status(
 			RuntimeOrigin::signed(OWNER),
@@ -1323,7 +1395,8 @@ fn the_deadline_weight_fits_the_costliest_deadline() {
 }
 
 #[test]
-fn the_pool_refuses_a_request_that_would_fail_and_passes_other_calls() {
+fn the_pool_refuses_a_request_that_would_fail_keeps_one_waiting_for_busy_workers_and_passes_other_calls(
+) {
 	use crate::CheckInferenceRequest;
 	use frame_support::dispatch::DispatchInfo;
 	use modelhub_primitives::api::RequestError;
@@ -1372,6 +1445,43 @@ fn the_pool_refuses_a_request_that_would_fail_and_passes_other_calls() {
 			validate(PAUPER, request(model, fee(1), 1)),
 			refused(RequestError::InsufficientBalance)
 		);
+		// Busy workers: the pool keeps the request for a result timeout at a time, a block
+		// author leaves it for a later block, and the call alone fails.
+		for _ in 0..3 * 8 {
+			self::request(model, 1);
+		}
+		let busy = request(model, fee(1), 1);
+		let validity = |source| {
+			CheckInferenceRequest::<Test>::new()
+				.validate_only(
+					Some(REQUESTER).into(),
+					&busy,
+					&DispatchInfo::default(),
+					0,
+					source,
+					0,
+				)
+				.map(|(valid, ..)| valid.longevity)
+		};
+		assert_eq!(validity(TransactionSource::External), Ok(RESULT_TIMEOUT));
+		assert_eq!(
+			validity(TransactionSource::InBlock),
+			Err(TransactionValidityError::Invalid(InvalidTransaction::ExhaustsResources))
+		);
+		assert_eq!(
+			validate(PAUPER, request(model, fee(1), 1)),
+			refused(RequestError::InsufficientBalance)
+		);
+		assert_noop!(
+			Inference::request_inference(
+				RuntimeOrigin::signed(REQUESTER),
+				model,
+				input(),
+				fee(1),
+				1
+			),
+			Error::<Test>::WorkersBusy
+		);
 		for worker in WORKER..WORKER + 3 {
 			assert_ok!(Pool::withdraw_ready(RuntimeOrigin::signed(worker), model, 1));
 		}
@@ -1388,6 +1498,7 @@ fn the_pool_refuses_a_request_that_would_fail_and_passes_other_calls() {
 		// The codes are the errors' indices, as clients decode them.
 		assert_eq!(RequestError::ModelNotFound.code(), 0);
 		assert_eq!(RequestError::NoReadyWorker.code(), 9);
+		assert_eq!(RequestError::WorkersBusy.code(), 10);
 	});
 }
 
@@ -1566,6 +1677,8 @@ fn random_hub_life_keeps_every_fee_held_once_and_never_slashes_an_honest_worker(
 		Behaviour::Failing,
 	];
 	let workers: Vec<AccountId> = (0..cast.len() as u64).map(|i| WORKER + i).collect();
+	// A chain fee is held with every fee, charged in part at settlement and returned in part.
+	FeePerMillisecond::set(10);
 	for seed in [1u64, 0x5eed, 0xdead_beef] {
 		new_test_ext().execute_with(|| {
 			for worker in &workers {

@@ -29,7 +29,29 @@ pub type InputOf<T> = BoundedVec<u8, <T as Config>::MaxInputLen>;
 /// A request that passed the checks of its own content: its bounded input, the model's terms
 /// and the execution fee.
 pub type Admitted<T> =
-	(InputOf<T>, modelhub_primitives::registry::CallTerms<BalanceOf<T>>, BalanceOf<T>);
+	(InputOf<T>, modelhub_primitives::registry::CallTerms<BalanceOf<T>>, FeeOf<T>);
+
+/// A request's fee parts in the pallet's balance.
+pub type FeeOf<T> = FeeParts<BalanceOf<T>>;
+
+/// The parts of a request's fee, as held from the requester.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct FeeParts<Balance> {
+	/// The model's price, paid across its lineage.
+	pub royalty: Balance,
+	/// The execution fee, shared by the workers, the validators' pot and the treasury.
+	pub execution: Balance,
+	/// The most the chain fee can be ([`crate::Pallet::max_chain_fee`]); settlement charges
+	/// what the call used and returns the rest.
+	pub chain: Balance,
+}
+
+impl<Balance: sp_runtime::Saturating + Copy> FeeParts<Balance> {
+	/// The whole amount held.
+	pub fn total(&self) -> Balance {
+		self.royalty.saturating_add(self.execution).saturating_add(self.chain)
+	}
+}
 /// Output bytes.
 pub type OutputOf<T> = BoundedVec<u8, <T as Config>::MaxOutputLen>;
 /// Index of an epoch: block number divided by [`Config::EpochLength`].
@@ -77,6 +99,8 @@ pub struct Request<T: Config> {
 	pub royalty: BalanceOf<T>,
 	/// The execution part of the fee.
 	pub execution: BalanceOf<T>,
+	/// The chain fee held: the most the results' transactions and the settlement can cost.
+	pub chain: BalanceOf<T>,
 	/// Workers that must run it; a strict majority of them settles it.
 	pub redundancy: u32,
 	/// The assigned workers.
@@ -94,7 +118,12 @@ pub struct Request<T: Config> {
 impl<T: Config> Request<T> {
 	/// The whole fee held in escrow.
 	pub fn fee(&self) -> BalanceOf<T> {
-		sp_runtime::Saturating::saturating_add(self.royalty, self.execution)
+		self.parts().total()
+	}
+
+	/// The parts of the fee held.
+	pub fn parts(&self) -> FeeParts<BalanceOf<T>> {
+		FeeParts { royalty: self.royalty, execution: self.execution, chain: self.chain }
 	}
 
 	/// Every worker drawn for it: those in its slots, then those replaced.

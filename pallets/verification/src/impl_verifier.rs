@@ -152,8 +152,14 @@ impl<T: Config> Verifier<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		chosen
 	}
 
-	fn is_served(model: ModelId, version: ModelVersion) -> bool {
-		ReadyWorkers::<T>::iter_key_prefix((model, version)).next().is_some()
+	fn ready_count(model: ModelId, version: ModelVersion, at_most: u32) -> u32 {
+		let counted =
+			ReadyWorkers::<T>::iter_key_prefix((model, version)).take(at_most as usize).count();
+		u32::try_from(counted).unwrap_or(u32::MAX)
+	}
+
+	fn max_workers() -> u32 {
+		T::MaxWorkers::get()
 	}
 
 	fn not_ready(worker: &T::AccountId, model: ModelId, version: ModelVersion) {

@@ -440,13 +440,13 @@ fn workers_declare_and_withdraw_ready_model_versions() {
 			Pool::declare_ready(signed(ALICE), 77, 1),
 			Error::<Test>::ModelVersionNotFound
 		);
-		assert!(!Pool::is_served(model, version));
+		assert_eq!(Pool::ready_count(model, version, 8), 0);
 		assert_ok!(Pool::declare_ready(signed(ALICE), model, version));
 		assert_eq!(
 			last_event(),
 			Event::<Test>::WorkerReady { worker: ALICE, model, version }.into()
 		);
-		assert!(Pool::is_served(model, version));
+		assert_eq!(Pool::ready_count(model, version, 8), 1);
 		assert_noop!(
 			Pool::declare_ready(signed(ALICE), model, version),
 			Error::<Test>::AlreadyReady
@@ -472,7 +472,7 @@ fn workers_declare_and_withdraw_ready_model_versions() {
 			last_event(),
 			Event::<Test>::ReadinessWithdrawn { worker: ALICE, model, version }.into()
 		);
-		assert!(!Pool::is_served(model, version));
+		assert_eq!(Pool::ready_count(model, version, 8), 0);
 		assert!(select(&[3; 32], 1, &[]).is_empty());
 		// The freed room takes another declaration.
 		assert_ok!(Pool::declare_ready(signed(ALICE), extra.0, extra.1));
@@ -499,7 +499,7 @@ fn only_ready_workers_are_drawn_and_leaving_withdraws_every_declaration() {
 		// A worker that says it cannot get the model is no longer drawn for it.
 		Pool::not_ready(&ALICE, model, version);
 		assert!(select(&[1; 32], 1, &[]).is_empty());
-		assert!(!Pool::is_served(model, version));
+		assert_eq!(Pool::ready_count(model, version, 8), 0);
 		// Saying so twice changes nothing.
 		Pool::not_ready(&ALICE, model, version);
 
@@ -507,7 +507,7 @@ fn only_ready_workers_are_drawn_and_leaving_withdraws_every_declaration() {
 		assert_ok!(Pool::declare_ready(signed(ALICE), other.0, other.1));
 		assert_ok!(Pool::unregister_worker(signed(ALICE)));
 		assert!(Readiness::<Test>::get(ALICE).is_empty());
-		assert!(!Pool::is_served(model, version));
+		assert_eq!(Pool::ready_count(model, version, 8), 0);
 		assert_eq!(Pool::select_workers(&[1; 32], 2, &[], other.0, other.1), vec![BOB]);
 		assert_noop!(
 			Pool::declare_ready(signed(ALICE), model, version),

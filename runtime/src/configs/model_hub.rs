@@ -151,6 +151,11 @@ impl pallet_inference::Config for Runtime {
 	type Verifier = Verification;
 	type BaseExecutionFee = dynamic_params::inference::BaseExecutionFee;
 	type ExecutionFeePerByte = dynamic_params::inference::ExecutionFeePerByte;
+	/// The chain fee is what the results' transactions would pay: the transaction fee's weight
+	/// conversion and per-byte rate, to the validators' pot.
+	type WeightToFee = super::fees::WeightToFee;
+	type OutputFeePerByte = super::TransactionByteFee;
+	type ChainFeeBeneficiary = ValidatorPotAccount;
 	type MaxRedundancy = ConstU32<5>;
 	/// 1 MiB: a 224×224 RGB image in f32 is 588 KiB.
 	type MaxInputLen = ConstU32<{ 1024 * 1024 }>;
@@ -257,11 +262,11 @@ pub mod benchmark_helper {
 			model
 		}
 
-		fn register_workers(model: ModelId, count: u32) -> Vec<AccountId> {
+		fn register_workers(model: ModelId, count: u32, pool: u32) -> Vec<AccountId> {
 			let version =
 				pallet_model_registry::Models::<Runtime>::get(model).map_or(1, |info| info.version);
 			let mut workers = Vec::new();
-			for index in 0..256u32 {
+			for index in 0..pool.max(count) {
 				let worker = account("worker", index);
 				let seed = format!("//opg-worker-{index}").into_bytes();
 				let key = sp_io::crypto::sr25519_generate(KEY_TYPE, Some(seed));
