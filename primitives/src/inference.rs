@@ -186,19 +186,16 @@ pub fn result_commitment<AccountId: Encode>(
 /// attestation keys, slashing, and the split of a settled fee.
 pub trait Verifier<AccountId, Balance> {
 	/// Picks up to `count` distinct workers ready for `version` of `model` that may take a job,
-	/// each pick weighted by bond, leaving out `exclude`. Deterministic in `seed`. Returns
-	/// fewer when too few are eligible.
+	/// each pick weighted by bond, leaving out `exclude`. Deterministic in `seed`. Returns the
+	/// picks, fewer when too few are eligible, and how many workers hold the version ready
+	/// (busy, excluded or not): the draw reads each of them.
 	fn select_workers(
 		seed: &[u8; 32],
 		count: u32,
 		exclude: &[AccountId],
 		model: ModelId,
 		version: ModelVersion,
-	) -> Vec<AccountId>;
-
-	/// How many workers hold `version` of `model` ready, busy or not, counting at most
-	/// `at_most` of them.
-	fn ready_count(model: ModelId, version: ModelVersion, at_most: u32) -> u32;
+	) -> (Vec<AccountId>, u32);
 
 	/// The most workers that may hold one model version ready: what one draw scans at most.
 	fn max_workers() -> u32;

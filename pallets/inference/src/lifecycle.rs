@@ -251,11 +251,10 @@ impl<T: Config> Pallet<T> {
 		version: ModelVersion,
 		redundancy: u32,
 	) -> Result<(Vec<T::AccountId>, u32), RequestError> {
-		let ready = T::Verifier::ready_count(model, version, T::Verifier::max_workers());
+		let (workers, ready) =
+			T::Verifier::select_workers(&Self::seed(id, 0), redundancy, &[], model, version);
 		ensure!(ready > 0, RequestError::NoReadyWorker);
 		ensure!(ready >= redundancy, RequestError::NotEnoughWorkers);
-		let workers =
-			T::Verifier::select_workers(&Self::seed(id, 0), redundancy, &[], model, version);
 		ensure!(workers.len() == redundancy as usize, RequestError::WorkersBusy);
 		Ok((workers, ready))
 	}
@@ -445,7 +444,7 @@ impl<T: Config> Pallet<T> {
 		if (request.replaced.len() as u32) < T::MaxReassignments::get() {
 			let exclude: Vec<T::AccountId> = request.drawn().cloned().collect();
 			let round = (request.replaced.len() as u32).saturating_add(1);
-			let chosen = T::Verifier::select_workers(
+			let (chosen, _) = T::Verifier::select_workers(
 				&Self::seed(id, round),
 				1,
 				&exclude,
@@ -702,6 +701,7 @@ impl<T: Config> Pallet<T> {
 				request.model,
 				request.version,
 			)
+			.0
 		} else {
 			Vec::new()
 		};

@@ -113,9 +113,11 @@ impl<T: Config> Verifier<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		exclude: &[T::AccountId],
 		model: ModelId,
 		version: ModelVersion,
-	) -> Vec<T::AccountId> {
+	) -> (Vec<T::AccountId>, u32) {
+		let mut ready = 0u32;
 		let mut pool: Vec<(T::AccountId, u128)> =
 			ReadyWorkers::<T>::iter_key_prefix((model, version))
+				.inspect(|_| ready = ready.saturating_add(1))
 				.filter(|who| !exclude.contains(who))
 				.filter_map(|who| {
 					let info = Workers::<T>::get(&who)?;
@@ -149,13 +151,7 @@ impl<T: Config> Verifier<T::AccountId, BalanceOf<T>> for Pallet<T> {
 				chosen.push(pool.swap_remove(index).0);
 			}
 		}
-		chosen
-	}
-
-	fn ready_count(model: ModelId, version: ModelVersion, at_most: u32) -> u32 {
-		let counted =
-			ReadyWorkers::<T>::iter_key_prefix((model, version)).take(at_most as usize).count();
-		u32::try_from(counted).unwrap_or(u32::MAX)
+		(chosen, ready)
 	}
 
 	fn max_workers() -> u32 {

@@ -58,7 +58,7 @@ fn model() -> (ModelId, ModelVersion) {
 /// Draws workers for [`model`].
 fn select(seed: &[u8; 32], count: u32, exclude: &[AccountId]) -> Vec<AccountId> {
 	let (model, version) = model();
-	Pool::select_workers(seed, count, exclude, model, version)
+	Pool::select_workers(seed, count, exclude, model, version).0
 }
 
 /// `who` declares [`model`] ready.
@@ -440,13 +440,13 @@ fn workers_declare_and_withdraw_ready_model_versions() {
 			Pool::declare_ready(signed(ALICE), 77, 1),
 			Error::<Test>::ModelVersionNotFound
 		);
-		assert_eq!(Pool::ready_count(model, version, 8), 0);
+		assert_eq!(Pool::select_workers(&[1; 32], 0, &[], model, version).1, 0);
 		assert_ok!(Pool::declare_ready(signed(ALICE), model, version));
 		assert_eq!(
 			last_event(),
 			Event::<Test>::WorkerReady { worker: ALICE, model, version }.into()
 		);
-		assert_eq!(Pool::ready_count(model, version, 8), 1);
+		assert_eq!(Pool::select_workers(&[1; 32], 0, &[], model, version).1, 1);
 		assert_noop!(
 			Pool::declare_ready(signed(ALICE), model, version),
 			Error::<Test>::AlreadyReady
@@ -472,7 +472,7 @@ fn workers_declare_and_withdraw_ready_model_versions() {
 			last_event(),
 			Event::<Test>::ReadinessWithdrawn { worker: ALICE, model, version }.into()
 		);
-		assert_eq!(Pool::ready_count(model, version, 8), 0);
+		assert_eq!(Pool::select_workers(&[1; 32], 0, &[], model, version).1, 0);
 		assert!(select(&[3; 32], 1, &[]).is_empty());
 		// The freed room takes another declaration.
 		assert_ok!(Pool::declare_ready(signed(ALICE), extra.0, extra.1));
@@ -492,14 +492,14 @@ fn only_ready_workers_are_drawn_and_leaving_withdraws_every_declaration() {
 			assert_eq!(select(&seed, 2, &[]), vec![ALICE]);
 		}
 		let other = publish();
-		assert!(Pool::select_workers(&[1; 32], 1, &[], other.0, other.1).is_empty());
+		assert!(Pool::select_workers(&[1; 32], 1, &[], other.0, other.1).0.is_empty());
 		assert_ok!(Pool::declare_ready(signed(BOB), other.0, other.1));
-		assert_eq!(Pool::select_workers(&[1; 32], 2, &[], other.0, other.1), vec![BOB]);
+		assert_eq!(Pool::select_workers(&[1; 32], 2, &[], other.0, other.1).0, vec![BOB]);
 
 		// A worker that says it cannot get the model is no longer drawn for it.
 		Pool::not_ready(&ALICE, model, version);
 		assert!(select(&[1; 32], 1, &[]).is_empty());
-		assert_eq!(Pool::ready_count(model, version, 8), 0);
+		assert_eq!(Pool::select_workers(&[1; 32], 0, &[], model, version).1, 0);
 		// Saying so twice changes nothing.
 		Pool::not_ready(&ALICE, model, version);
 
@@ -507,8 +507,8 @@ fn only_ready_workers_are_drawn_and_leaving_withdraws_every_declaration() {
 		assert_ok!(Pool::declare_ready(signed(ALICE), other.0, other.1));
 		assert_ok!(Pool::unregister_worker(signed(ALICE)));
 		assert!(Readiness::<Test>::get(ALICE).is_empty());
-		assert_eq!(Pool::ready_count(model, version, 8), 0);
-		assert_eq!(Pool::select_workers(&[1; 32], 2, &[], other.0, other.1), vec![BOB]);
+		assert_eq!(Pool::select_workers(&[1; 32], 0, &[], model, version).1, 0);
+		assert_eq!(Pool::select_workers(&[1; 32], 2, &[], other.0, other.1).0, vec![BOB]);
 		assert_noop!(
 			Pool::declare_ready(signed(ALICE), model, version),
 			Error::<Test>::WorkerUnbonding
