@@ -66,9 +66,12 @@ async function follow(api, from, visit, done, timeoutMs) {
   return done();
 }
 
-async function timestampOf(api, number) {
-  const hash = await api.rpc.chain.getBlockHash(number);
-  return (await (await api.at(hash)).query.timestamp.now()).toNumber();
+/** Seconds from the parent of block `first` to the block stamped `lastMs`; null if none. */
+async function secondsSince(api, first, lastMs) {
+  if (first === null || lastMs === null) return null;
+  const hash = await api.rpc.chain.getBlockHash(first - 1);
+  const start = (await (await api.at(hash)).query.timestamp.now()).toNumber();
+  return (lastMs - start) / 1000;
 }
 
 /** Signs `count` calls made by `call(i)`, spread over `senders` with consecutive nonces. */
@@ -93,17 +96,19 @@ async function transferBurst(api, senders, count, sink, timeoutMs) {
   let lastMs = null;
   let mostInBlock = 0;
   await follow(api, start, ({ number, ms, hashes, events }) => {
-    mostInBlock = Math.max(mostInBlock, hashes.filter((hash) => accepted.has(hash)).length);
+    let inBlock = 0;
     hashes.forEach((hash, index) => {
       if (!accepted.has(hash)) return;
-      included += 1;
+      inBlock += 1;
       first ??= number;
       lastMs = ms;
       if (events.some(({ phase, event }) => phase.isApplyExtrinsic && phase.asApplyExtrinsic.toNumber() === index
         && api.events.system.ExtrinsicFailed.is(event))) failed += 1;
     });
+    included += inBlock;
+    mostInBlock = Math.max(mostInBlock, inBlock);
   }, () => included === accepted.size, timeoutMs);
-  const span = first === null ? null : (lastMs - await timestampOf(api, first - 1)) / 1000;
+  const span = await secondsSince(api, first, lastMs);
   return { sent: count, refused: Object.fromEntries(refused), included, failed, mostInBlock, seconds: span,
     perSecond: span ? (included - failed) / span : 0 };
 }
@@ -121,9 +126,8 @@ async function requestBurst(api, senders, count, model, input, maxFee, timeoutMs
   let lastMs = null;
   let mostInBlock = 0;
   let quietSince = Date.now();
-  const ended = () => included + droppedCount() >= accepted.size && open.size === 0;
+  // Of the burst's transactions, how many the pool still holds (asked when the chain is quiet).
   let pending = accepted.size;
-  const droppedCount = () => accepted.size - included - pending;
   await follow(api, start, ({ number, ms, hashes, events }) => {
     const ours = new Set();
     hashes.forEach((hash, index) => {
@@ -150,18 +154,18 @@ async function requestBurst(api, senders, count, model, input, maxFee, timeoutMs
     }
     quietSince = Date.now();
   }, () => {
-    // The pool may drop what it admitted (a request that waited past its longevity): what is
-    // neither included nor pending any more was dropped.
+    // The burst ends when the pool holds none of it and every included request has ended; the
+    // pool may have dropped some (a request that waited past its longevity).
     if (Date.now() - quietSince > 2_000) {
       quietSince = Date.now();
       api.rpc.author.pendingExtrinsics().then((xts) => {
         pending = xts.filter((xt) => accepted.has(xt.hash.toHex())).length;
       }, () => {});
     }
-    return ended();
+    return pending === 0 && open.size === 0;
   }, timeoutMs);
-  const span = first === null || lastMs === null ? null : (lastMs - await timestampOf(api, first - 1)) / 1000;
-  return { sent: count, refused: Object.fromEntries(refused), dropped: Math.max(0, droppedCount()), included, failed,
+  const span = await secondsSince(api, first, lastMs);
+  return { sent: count, refused: Object.fromEntries(refused), dropped: Math.max(0, accepted.size - included - pending), included, failed,
     mostInBlock, settled, refunded, open: open.size, seconds: span, perSecond: span ? settled / span : 0 };
 }
 

@@ -45,8 +45,8 @@
 //! what those transactions and the settlement would cost at the transaction fee's rates
 //! ([`Pallet::chain_fee`]: their weight, and [`Config::OutputFeePerByte`] per output byte), paid
 //! to [`Config::ChainFeeBeneficiary`]; the part of the held chain fee the call did not use
-//! returns to the requester. Each part moves straight from the requester's held balance to its recipient, so the sum paid out is exactly
-//! the fee and total issuance never changes. A part that cannot be paid (a new account below
+//! returns to the requester. Each part moves straight from the requester's held balance to
+//! its recipient, so the sum paid out is exactly the fee and total issuance never changes. A part that cannot be paid (a new account below
 //! the existential deposit) returns to the requester. Workers that revealed an output beyond the
 //! model's fraud margin are slashed; so are workers that reported a failure when a verified
 //! majority (at least two workers agreeing) settled the request, never on one unchecked

@@ -820,7 +820,7 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		);
 		T::Registry::note_call(request.model, &request.requester, request.royalty);
-		let paid = request.royalty.saturating_add(request.execution).saturating_add(chain);
+		let paid = FeeParts { chain, ..request.parts() }.total();
 		Self::note_epoch(request.model, paid, request.royalty);
 		let count = payouts.len() as u32;
 		Self::deposit_event(Event::InferenceSettled {
