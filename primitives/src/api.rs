@@ -274,8 +274,9 @@ pub struct ModelUsageStats<Balance> {
 	pub royalties: Balance,
 	/// Its share of the hub's settled calls in the window.
 	pub share: Perbill,
-	/// Its place among models by calls in the window (1 is the most called; ties go to the
-	/// lower id); 0 without calls.
+	/// Its place among models by calls in the window: one more than the number of models
+	/// with more calls (models with equal calls share a place); 0 without calls. All time,
+	/// every model ever published counts, removed ones included.
 	pub rank: u32,
 }
 

@@ -32,40 +32,114 @@ pub struct Concentration {
 /// Computes the [`Concentration`] of `volumes`, one entry per model (zeros count as models with
 /// no calls for the Gini coefficient, and are left out of `models_called`).
 pub fn concentration(volumes: &[u64]) -> Concentration {
-	let mut sorted: Vec<u64> = volumes.to_vec();
-	sorted.sort_unstable();
-	let total = sorted.iter().map(|v| u128::from(*v)).fold(0u128, u128::saturating_add);
-	if total == 0 {
-		return Concentration::default();
+	VolumeSums::of(volumes).concentration()
+}
+
+/// The sums the [`Concentration`] of call volume is computed from. Each can be kept up to date
+/// one call at a time: one more call to a model with `c` calls adds `2c + 1` to `squares`, and
+/// to `spread` the number of other models with at most `c` calls less the number with more.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub struct VolumeSums {
+	/// Models, those without calls included.
+	pub models: u64,
+	/// Models with at least one call.
+	pub models_called: u64,
+	/// Calls.
+	pub calls: u64,
+	/// Calls of the [`TOP_N`] most-called models.
+	pub top: u64,
+	/// Σ calls² over models.
+	pub squares: u128,
+	/// Σ |calls_i − calls_j| over pairs of models.
+	pub spread: u128,
+}
+
+impl VolumeSums {
+	/// The sums of `volumes`, one entry per model.
+	pub fn of(volumes: &[u64]) -> Self {
+		Self::with_idle(volumes, 0)
 	}
-	let models_called = sorted.iter().filter(|v| **v > 0).count() as u32;
-	let top =
-		sorted.iter().rev().take(TOP_N).map(|v| u128::from(*v)).fold(0u128, u128::saturating_add);
-	// A u64 squared is below 2^128; the sum of up to 2^64 of them stays below 2^192.
-	let squares = sorted.iter().fold(U256::zero(), |sum, v| {
-		sum.saturating_add(U256::from(*v).saturating_mul(U256::from(*v)))
-	});
-	let total_wide = U256::from(total);
-	// Gini = Σ (2i − n − 1)·x_i / (n·Σx), i from 1, x ascending; positive and negative terms
-	// are summed apart so every intermediate stays unsigned.
-	let n = sorted.len() as u64;
-	let (mut plus, mut minus) = (U256::zero(), U256::zero());
-	for (index, value) in (1u64..).zip(sorted.iter()) {
-		let rank = index.saturating_mul(2);
-		let term = U256::from(*value);
-		let weight = U256::from(rank.abs_diff(n.saturating_add(1)));
-		if rank > n {
-			plus = plus.saturating_add(term.saturating_mul(weight));
-		} else {
-			minus = minus.saturating_add(term.saturating_mul(weight));
+
+	/// The sums of `volumes`, one entry per model, and of `idle` more models without calls.
+	pub fn with_idle(volumes: &[u64], idle: u64) -> Self {
+		let mut sorted: Vec<u64> = volumes.to_vec();
+		sorted.sort_unstable();
+		let calls = sorted.iter().fold(0u64, |sum, v| sum.saturating_add(*v));
+		let top = sorted.iter().rev().take(TOP_N).fold(0u64, |sum, v| sum.saturating_add(*v));
+		let squares = sorted.iter().fold(0u128, |sum, v| {
+			sum.saturating_add(u128::from(*v).saturating_mul(u128::from(*v)))
+		});
+		// Σ over pairs of the difference = Σ (2i − n − 1)·x_i, i from 1, x ascending; positive
+		// and negative terms are summed apart so every intermediate stays unsigned.
+		let n = (sorted.len() as u64).saturating_add(idle);
+		let (mut plus, mut minus) = (0u128, 0u128);
+		for (index, value) in (idle.saturating_add(1)..).zip(sorted.iter()) {
+			let rank = index.saturating_mul(2);
+			let term =
+				u128::from(*value).saturating_mul(u128::from(rank.abs_diff(n.saturating_add(1))));
+			if rank > n {
+				plus = plus.saturating_add(term);
+			} else {
+				minus = minus.saturating_add(term);
+			}
+		}
+		Self {
+			models: n,
+			models_called: sorted.iter().filter(|v| **v > 0).count() as u64,
+			calls,
+			top,
+			squares,
+			spread: plus.saturating_sub(minus),
 		}
 	}
-	Concentration {
-		calls: u64::try_from(total).unwrap_or(u64::MAX),
-		models_called,
-		top_share: Perbill::from_rational(top, total),
-		hhi: ratio(squares, total_wide.saturating_mul(total_wide)),
-		gini: ratio(plus.saturating_sub(minus), U256::from(n).saturating_mul(total_wide)),
+
+	/// Counts one more model, without calls: it differs from every other model by their calls.
+	pub fn add_model(&mut self) {
+		self.spread = self.spread.saturating_add(u128::from(self.calls));
+		self.models = self.models.saturating_add(1);
+	}
+
+	/// Counts one more call to a model that had `calls` calls, while `more` other models have
+	/// more than `calls`: the model draws one call nearer to each of those and one call further
+	/// from each of the others. `top` is the caller's to keep.
+	pub fn add_call(&mut self, calls: u64, more: u64) {
+		let others = self.models.saturating_sub(1);
+		let at_most = others.saturating_sub(more);
+		self.spread =
+			self.spread.saturating_add(u128::from(at_most)).saturating_sub(u128::from(more));
+		self.squares =
+			self.squares.saturating_add(u128::from(calls).saturating_mul(2).saturating_add(1));
+		self.calls = self.calls.saturating_add(1);
+		if calls == 0 {
+			self.models_called = self.models_called.saturating_add(1);
+		}
+	}
+
+	/// The concentration these sums describe.
+	pub fn concentration(&self) -> Concentration {
+		if self.calls == 0 {
+			return Concentration::default();
+		}
+		let total = U256::from(self.calls);
+		Concentration {
+			calls: self.calls,
+			models_called: u32::try_from(self.models_called).unwrap_or(u32::MAX),
+			top_share: Perbill::from_rational(self.top.min(self.calls), self.calls),
+			hhi: ratio(U256::from(self.squares), total.saturating_mul(total)),
+			gini: ratio(U256::from(self.spread), U256::from(self.models).saturating_mul(total)),
+		}
 	}
 }
 

@@ -364,9 +364,52 @@ fn top_share_counts_the_ten_largest() {
 
 #[test]
 fn concentration_never_overflows() {
-	let big = concentration(&[u64::MAX, u64::MAX, 0]);
+	// As long as all calls together fit in a u64, squares and spreads fit in their u128s.
+	let half = u64::MAX / 2;
+	let big = concentration(&[half, half, 0]);
 	assert_eq!(big.hhi, Perbill::from_percent(50));
 	assert_eq!(big.models_called, 2);
+	assert_eq!(big.gini, Perbill::from_rational(1u32, 3u32));
+	// Beyond that, every figure saturates within its range.
+	let beyond = concentration(&[u64::MAX, u64::MAX, 0]);
+	assert_eq!((beyond.calls, beyond.models_called), (u64::MAX, 2));
+	assert!(beyond.hhi <= Perbill::one() && beyond.gini <= Perbill::one());
+}
+
+#[test]
+fn volume_sums_kept_one_call_at_a_time_equal_a_recount() {
+	let mut volumes: Vec<u64> = Vec::new();
+	let mut sums = VolumeSums::default();
+	let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+	for step in 0..5_000u64 {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		if volumes.is_empty() || seed.is_multiple_of(16) {
+			volumes.push(0);
+			sums.add_model();
+		} else {
+			// Skewed: the product of two uniform picks favours low indexes.
+			let n = volumes.len() as u64;
+			let pick = (((seed >> 8) % n) * ((seed >> 32) % n) / n) as usize;
+			let calls = volumes[pick];
+			let more = volumes.iter().filter(|other| **other > calls).count() as u64;
+			sums.add_call(calls, more);
+			volumes[pick] += 1;
+		}
+		let mut top: Vec<u64> = volumes.clone();
+		top.sort_unstable_by(|a, b| b.cmp(a));
+		sums.top = top.iter().take(TOP_N).sum();
+		if step.is_multiple_of(97) {
+			assert_eq!(sums, VolumeSums::of(&volumes), "step {step}");
+		}
+	}
+	assert_eq!(sums, VolumeSums::of(&volumes));
+	assert_eq!(sums.concentration(), concentration(&volumes));
+	let called: Vec<u64> = volumes.iter().copied().filter(|calls| *calls > 0).collect();
+	let idle = (volumes.len() - called.len()) as u64;
+	assert!(idle > 0);
+	assert_eq!(VolumeSums::with_idle(&called, idle), sums);
 }
 
 #[test]

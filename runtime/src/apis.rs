@@ -325,13 +325,14 @@ pub mod model_hub {
 	use super::*;
 	use modelhub_primitives::{
 		api::{ModelState, PendingRequest, WorkerRegistration, MAX_PAGE},
-		stats::concentration,
+		stats::VolumeSums,
 	};
 	use pallet_inference::FeeParts;
 	use pallet_model_registry::{ModelStatus, ModelUsage, Models};
 	use sp_runtime::Perbill;
 
 	type Inference = pallet_inference::Pallet<Runtime>;
+	type ModelRegistry = pallet_model_registry::Pallet<Runtime>;
 
 	/// A model's summary from its stored record and usage.
 	fn summary(
@@ -366,23 +367,17 @@ pub mod model_hub {
 		Models::<Runtime>::get(id).map(|model| summary(id, model))
 	}
 
-	/// See [`modelhub_primitives::api::ModelHubApi::models`]. Reads every model to order them,
-	/// which is fine for an off-chain call.
+	/// See [`modelhub_primitives::api::ModelHubApi::models`]. Reads `offset + limit` keys of
+	/// the registry's index for `order`, and the records of the models on the page.
 	pub fn models(
 		order: ModelOrder,
 		offset: u32,
 		limit: u32,
 	) -> Vec<ModelSummary<AccountId, Balance, BlockNumber>> {
-		let mut all: Vec<_> =
-			Models::<Runtime>::iter().map(|(id, model)| summary(id, model)).collect();
-		match order {
-			ModelOrder::Calls => all.sort_by(|a, b| b.calls.cmp(&a.calls).then(a.id.cmp(&b.id))),
-			ModelOrder::Revenue => {
-				all.sort_by(|a, b| b.revenue.cmp(&a.revenue).then(a.id.cmp(&b.id)))
-			},
-			ModelOrder::Newest => all.sort_by_key(|model| core::cmp::Reverse(model.id)),
-		}
-		all.into_iter().skip(offset as usize).take(limit.min(MAX_PAGE) as usize).collect()
+		ModelRegistry::models_page(order, offset, limit.min(MAX_PAGE))
+			.into_iter()
+			.filter_map(|id| Models::<Runtime>::get(id).map(|model| summary(id, model)))
+			.collect()
 	}
 
 	/// A fee and its split as settlement pays it.
@@ -487,13 +482,13 @@ pub mod model_hub {
 		})
 	}
 
-	/// See [`modelhub_primitives::api::ModelHubApi::model_usage`]. Ranks the model among every
-	/// model with calls in the window, which is fine for an off-chain call.
+	/// See [`modelhub_primitives::api::ModelHubApi::model_usage`]. Over epochs it reads the
+	/// window's listed models (bounded per epoch); all time, the registry's totals.
 	pub fn model_usage(model: ModelId, window: StatsWindow) -> Option<ModelUsageStats<Balance>> {
 		if !Models::<Runtime>::contains_key(model) {
 			return None;
 		}
-		let (first_epoch, last_epoch, total, calls, royalties, volumes) = match window {
+		let (first_epoch, last_epoch, total, calls, royalties, more) = match window {
 			StatsWindow::Epochs(epochs) => {
 				let (first, last, totals, volumes) = Inference::window(epochs);
 				let usage: (u64, Balance) = (first..=last)
@@ -504,26 +499,18 @@ pub mod model_hub {
 							royalties.saturating_add(usage.royalties),
 						)
 					});
-				let volumes: Vec<(ModelId, u64)> = volumes.into_iter().collect();
-				(first, last, totals.calls, usage.0, usage.1, volumes)
+				let more = volumes.values().filter(|volume| **volume > usage.0).count() as u64;
+				(first, last, totals.calls, usage.0, usage.1, more)
 			},
 			StatsWindow::AllTime => {
-				let volumes: Vec<(ModelId, u64)> =
-					ModelUsage::<Runtime>::iter().map(|(id, usage)| (id, usage.calls)).collect();
-				let total = volumes.iter().fold(0u64, |sum, (_, calls)| sum.saturating_add(*calls));
 				let usage = ModelUsage::<Runtime>::get(model);
-				(0, Inference::current_epoch(), total, usage.calls, usage.revenue, volumes)
+				let total = ModelRegistry::market_concentration().0.calls;
+				let more = ModelRegistry::models_with_more_calls(usage.calls);
+				(0, Inference::current_epoch(), total, usage.calls, usage.revenue, more)
 			},
 		};
-		let rank = if calls == 0 {
-			0
-		} else {
-			let ahead = volumes
-				.iter()
-				.filter(|(id, volume)| *volume > calls || (*volume == calls && *id < model))
-				.count();
-			u32::try_from(ahead).unwrap_or(u32::MAX).saturating_add(1)
-		};
+		let rank =
+			if calls == 0 { 0 } else { u32::try_from(more).unwrap_or(u32::MAX).saturating_add(1) };
 		Some(ModelUsageStats {
 			first_epoch,
 			last_epoch,
@@ -534,17 +521,18 @@ pub mod model_hub {
 		})
 	}
 
-	/// See [`modelhub_primitives::api::ModelHubApi::market_stats`]. Concentration is over every
-	/// model in the registry, those without calls in the window included; it reads each
-	/// model's record, which is fine for an off-chain call and why this is no extrinsic.
+	/// See [`modelhub_primitives::api::ModelHubApi::market_stats`]. Concentration is over
+	/// every model ever published, those without calls in the window included: over epochs,
+	/// from the window's listed models (bounded per epoch) and the registry's count of models;
+	/// all time, from the registry's totals.
 	pub fn market_stats(window: StatsWindow) -> MarketStats<Balance> {
-		let models = pallet_model_registry::Models::<Runtime>::iter_keys();
 		match window {
 			StatsWindow::Epochs(epochs) => {
 				let (first_epoch, last_epoch, totals, calls) = Inference::window(epochs);
-				let volumes: Vec<u64> =
-					models.map(|model| calls.get(&model).copied().unwrap_or(0)).collect();
-				let mut concentration = concentration(&volumes);
+				let volumes: Vec<u64> = calls.into_values().collect();
+				let models = pallet_model_registry::Market::<Runtime>::get().volume.models;
+				let idle = models.saturating_sub(volumes.len() as u64);
+				let mut concentration = VolumeSums::with_idle(&volumes, idle).concentration();
 				concentration.calls = totals.calls;
 				MarketStats {
 					first_epoch,
@@ -556,20 +544,13 @@ pub mod model_hub {
 				}
 			},
 			StatsWindow::AllTime => {
-				let mut royalties: Balance = 0;
-				let volumes: Vec<u64> = models
-					.map(|model| {
-						let usage = pallet_model_registry::ModelUsage::<Runtime>::get(model);
-						royalties = royalties.saturating_add(usage.revenue);
-						usage.calls
-					})
-					.collect();
+				let (concentration, royalties) = ModelRegistry::market_concentration();
 				MarketStats {
 					first_epoch: 0,
 					last_epoch: Inference::current_epoch(),
 					fees: None,
 					royalties,
-					concentration: concentration(&volumes),
+					concentration,
 					unlisted_calls: 0,
 				}
 			},

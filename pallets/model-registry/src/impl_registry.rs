@@ -74,7 +74,8 @@ impl<T: Config> Pallet<T> {
 	///   unreleased deposits it paid;
 	/// - every model has versions `1..=version`, is listed under its owner, and has an id below
 	///   [`NextModelId`];
-	/// - royalty splits are valid and lineages within bounds.
+	/// - royalty splits are valid and lineages within bounds;
+	/// - the market's indexes and totals agree with the models' usage ([`Self::check_market`]).
 	#[cfg(any(feature = "try-runtime", feature = "std", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use frame_support::traits::fungible::InspectHold;
@@ -104,6 +105,7 @@ impl<T: Config> Pallet<T> {
 				ensure!(model.owner == owner, "owner lists a model it does not own");
 			}
 		}
+		Self::check_market()?;
 		for (who, amount) in held {
 			let on_hold = T::Currency::balance_on_hold(&HoldReason::ModelDeposit.into(), &who);
 			ensure!(on_hold == amount, "held deposit differs from recorded deposits");
@@ -151,6 +153,7 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 
 	fn note_call(model: ModelId, payer: &T::AccountId, royalty: BalanceOf<T>) {
 		ModelUsage::<T>::mutate(model, |usage| {
+			Self::note_settled(model, usage, royalty);
 			usage.payers.insert(&payer.encode());
 			usage.calls = usage.calls.saturating_add(1);
 			usage.revenue = usage.revenue.saturating_add(royalty);

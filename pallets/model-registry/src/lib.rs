@@ -50,6 +50,7 @@ pub use pallet::*;
 mod benchmarking;
 mod features;
 mod impl_registry;
+pub mod market;
 #[cfg(test)]
 mod mock;
 #[cfg(any(feature = "std", feature = "runtime-benchmarks"))]
@@ -190,6 +191,36 @@ pub mod pallet {
 	/// Usage counters per model: calls, failures, revenue, last call.
 	#[pallet::storage]
 	pub type ModelUsage<T: Config> = StorageMap<_, Twox64Concat, ModelId, UsageOf<T>, ValueQuery>;
+
+	/// Every model ever published taken together: the all-time market's totals.
+	#[pallet::storage]
+	pub type Market<T: Config> = StorageValue<_, MarketTotals<BalanceOf<T>>, ValueQuery>;
+
+	/// The [`TOP_N`](modelhub_primitives::stats::TOP_N) models ever published with the most
+	/// settled calls and their calls, most first (ties to the lower id). Exact because calls
+	/// only grow: a model outside it enters as soon as it passes the last.
+	#[pallet::storage]
+	pub type TopModels<T> = StorageValue<_, market::TopList, ValueQuery>;
+
+	/// For each `calls` from 1 up to the most any model has: how many models ever published
+	/// have at least `calls` settled calls. One entry per level a model reaches, written as
+	/// the call that reaches it settles.
+	#[pallet::storage]
+	pub type ModelsWithCalls<T> = StorageMap<_, Twox64Concat, u64, u64, ValueQuery>;
+
+	/// Every model with records, ordered by settled calls (most first, ties to the lower id):
+	/// keys only ([`market::calls_key`]), read in storage order to page through models.
+	#[pallet::storage]
+	pub type ModelsByCalls<T> = StorageMap<_, Identity, market::CallsKey, ()>;
+
+	/// Every model with records, ordered by royalties earned (most first, ties to the lower
+	/// id): keys only ([`market::revenue_key`]).
+	#[pallet::storage]
+	pub type ModelsByRevenue<T> = StorageMap<_, Identity, market::RevenueKey, ()>;
+
+	/// Every model with records, newest first: keys only ([`market::age_key`]).
+	#[pallet::storage]
+	pub type ModelsByAge<T> = StorageMap<_, Identity, market::AgeKey, ()>;
 
 	/// Events of the registry.
 	#[pallet::event]

@@ -815,3 +815,91 @@ fn a_delisted_ancestor_earns_nothing_and_its_part_stays_below_it() {
 		assert_eq!(payout, vec![(CHARLIE, 1_000)]);
 	});
 }
+
+/// The market's totals, kept one call at a time, against a recount from every model's usage;
+/// pages against a full sort.
+fn assert_market_matches_a_recount() {
+	use modelhub_primitives::{api::ModelOrder, stats::concentration};
+	let mut usage: Vec<(ModelId, u64, Balance)> = Models::<Test>::iter_keys()
+		.map(|id| {
+			let usage = ModelUsage::<Test>::get(id);
+			(id, usage.calls, usage.revenue)
+		})
+		.collect();
+	let volumes: Vec<u64> = usage.iter().map(|(_, calls, _)| *calls).collect();
+	let (market, royalties) = Registry::market_concentration();
+	assert_eq!(market, concentration(&volumes));
+	assert_eq!(royalties, usage.iter().map(|(_, _, revenue)| revenue).sum::<Balance>());
+	for (id, calls, _) in &usage {
+		let more = volumes.iter().filter(|other| **other > *calls).count() as u64;
+		assert_eq!(Registry::models_with_more_calls(*calls), more, "model {id}");
+	}
+	usage.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+	let by_calls: Vec<ModelId> = usage.iter().map(|(id, _, _)| *id).collect();
+	usage.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+	let by_revenue: Vec<ModelId> = usage.iter().map(|(id, _, _)| *id).collect();
+	let mut newest = by_calls.clone();
+	newest.sort_by(|a, b| b.cmp(a));
+	for (order, expected) in [
+		(ModelOrder::Calls, by_calls),
+		(ModelOrder::Revenue, by_revenue),
+		(ModelOrder::Newest, newest),
+	] {
+		assert_eq!(Registry::models_page(order, 0, u32::MAX), expected, "{order:?}");
+		let (offset, limit) = (expected.len() / 3, 4);
+		let page: Vec<ModelId> = expected.iter().skip(offset).take(limit).copied().collect();
+		assert_eq!(Registry::models_page(order, offset as u32, limit as u32), page, "{order:?}");
+	}
+}
+
+#[test]
+fn market_totals_and_pages_follow_every_call() {
+	let mut rng = Rng(0x6d61_726b_6574_0001);
+	run(|| {
+		assert_eq!(Registry::market_concentration().0, Default::default());
+		// Each owner may own four models.
+		let owners = [ALICE, BOB, CHARLIE, DAVE];
+		let mut models = Vec::new();
+		for step in 0..600u32 {
+			if models.is_empty() || (models.len() < 16 && rng.below(30) == 0) {
+				models.push(publish(owners[models.len() % 4]));
+			} else {
+				// Skewed demand: low ids are called most; some calls earn nothing.
+				let pick = (rng.below(models.len() as u64) * rng.below(models.len() as u64))
+					/ models.len() as u64;
+				let royalty = if rng.below(4) == 0 { 0 } else { 1 + rng.below(1_000) as Balance };
+				Registry::note_call(models[pick as usize], &owners[rng.below(3) as usize], royalty);
+			}
+			if step.is_multiple_of(50) {
+				assert_market_matches_a_recount();
+			}
+		}
+		assert_market_matches_a_recount();
+		assert!(Registry::market_concentration().0.calls > 400);
+	});
+}
+
+#[test]
+fn a_removed_model_leaves_the_pages_and_its_calls_stay_in_the_totals() {
+	use modelhub_primitives::api::ModelOrder;
+	run(|| {
+		let gone = publish(ALICE);
+		let kept = publish(BOB);
+		for _ in 0..3 {
+			Registry::note_call(gone, &CHARLIE, 10);
+		}
+		Registry::note_call(kept, &CHARLIE, 10);
+		let before = Registry::market_concentration();
+		assert_ok!(Registry::set_status(RuntimeOrigin::signed(ALICE), gone, ModelStatus::Retired));
+		System::set_block_number(System::block_number() + REMOVAL_DELAY);
+		assert_ok!(Registry::remove_model(RuntimeOrigin::signed(ALICE), gone));
+
+		for order in [ModelOrder::Calls, ModelOrder::Revenue, ModelOrder::Newest] {
+			assert_eq!(Registry::models_page(order, 0, 10), vec![kept]);
+		}
+		assert_eq!(Registry::market_concentration(), before);
+		assert_eq!((before.0.calls, before.0.models_called, before.1), (4, 2, 40));
+		// The removed model still counts among those with more calls than `kept`.
+		assert_eq!(Registry::models_with_more_calls(1), 1);
+	});
+}

@@ -8,7 +8,7 @@ use modelhub_primitives::{
 	agreement::Agreement,
 	registry::{ModelId, ModelVersion},
 	schema::IoSchema,
-	stats::PayerSketch,
+	stats::{PayerSketch, VolumeSums},
 };
 use scale_info::TypeInfo;
 use sp_runtime::Permill;
@@ -210,4 +210,26 @@ pub struct Usage<Balance, BlockNumber> {
 	/// Distinct accounts that paid for a settled call, as a 64-byte HyperLogLog sketch
 	/// (`estimate()` gives the count).
 	pub payers: PayerSketch,
+}
+
+/// Every model ever published taken together, kept up to date as models are published and
+/// calls settle, so that the all-time market is read in constant time. Removing a model's
+/// records leaves these totals as they were: its calls happened.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub struct MarketTotals<Balance> {
+	/// Models, calls and the sums their concentration is computed from.
+	pub volume: VolumeSums,
+	/// Royalties earned across all settled calls.
+	pub royalties: Balance,
 }

@@ -88,7 +88,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		Models::<T>::remove(model);
-		ModelUsage::<T>::remove(model);
+		Self::note_removed(model, &ModelUsage::<T>::take(model));
 		ModelsByOwner::<T>::mutate_exists(&who, |owned| {
 			if let Some(list) = owned {
 				list.retain(|id| *id != model);

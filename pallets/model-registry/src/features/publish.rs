@@ -127,6 +127,7 @@ impl<T: Config> Pallet<T> {
 			},
 		);
 		NextModelId::<T>::put(next);
+		Self::note_published(id);
 
 		Self::deposit_event(Event::ModelPublished {
 			model: id,
