@@ -61,10 +61,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::NextRequestId` (r:1 w:1)
 	/// Proof: `Inference::NextRequestId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
-	/// Storage: `Verification::ReadyWorkers` (r:257 w:0)
-	/// Proof: `Verification::ReadyWorkers` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::ReadyWorkers` (r:257 w:0)
+	/// Proof: `Verification::ReadyWorkers` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Workers` (r:256 w:5)
 	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -83,14 +83,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `r` is `[1, 5]`.
 	/// The range of component `w` is `[5, 256]`.
 	fn request_inference(b: u32, r: u32, w: u32, ) -> Weight {
-		// Proof size: measured `1286 + w * (188 ±0)`, estimated `8523 + w * (2666 ±0)`.
-		// Minimum execution time: 3_076_654_000 picoseconds.
-		Weight::from_parts(1_033_318_074, 0)
+		// Proof size: measured `1395 + w * (188 ±0)`, estimated `8523 + w * (2666 ±0)`.
+		// Minimum execution time: 3_314_657_000 picoseconds.
+		Weight::from_parts(53_308_076, 0)
 			.saturating_add(Weight::from_parts(0, 8523))
-			// Standard error: 202
-			.saturating_add(Weight::from_parts(3_872, 0).saturating_mul(b.into()))
-			// Standard error: 846_036
-			.saturating_add(Weight::from_parts(15_804_636, 0).saturating_mul(w.into()))
+			// Standard error: 157
+			.saturating_add(Weight::from_parts(2_735, 0).saturating_mul(b.into()))
+			// Standard error: 37_459_914
+			.saturating_add(Weight::from_parts(187_571_277, 0).saturating_mul(r.into()))
+			// Standard error: 655_190
+			.saturating_add(Weight::from_parts(14_913_483, 0).saturating_mul(w.into()))
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(w.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -117,6 +119,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelUsage` (r:1 w:1)
 	/// Proof: `ModelRegistry::ModelUsage` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsWithCalls` (r:1 w:1)
+	/// Proof: `ModelRegistry::ModelsWithCalls` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::TopModels` (r:1 w:1)
+	/// Proof: `ModelRegistry::TopModels` (`max_values`: Some(1), `max_size`: Some(161), added: 656, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Market` (r:1 w:1)
+	/// Proof: `ModelRegistry::Market` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByCalls` (r:1 w:2)
+	/// Proof: `ModelRegistry::ModelsByCalls` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByRevenue` (r:1 w:2)
+	/// Proof: `ModelRegistry::ModelsByRevenue` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Epochs` (r:1 w:1)
 	/// Proof: `Inference::Epochs` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::EpochModelCalls` (r:1 w:1)
@@ -133,14 +145,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(1048596), added: 1051071, mode: `MaxEncodedLen`)
 	/// The range of component `o` is `[64, 65536]`.
 	fn submit_result(o: u32, ) -> Weight {
-		// Proof size: measured `5425`, estimated `14005`.
-		// Minimum execution time: 662_391_000 picoseconds.
-		Weight::from_parts(775_379_059, 0)
+		// Proof size: measured `5643`, estimated `14005`.
+		// Minimum execution time: 734_614_000 picoseconds.
+		Weight::from_parts(822_351_178, 0)
 			.saturating_add(Weight::from_parts(0, 14005))
-			// Standard error: 735
-			.saturating_add(Weight::from_parts(10_351, 0).saturating_mul(o.into()))
-			.saturating_add(T::DbWeight::get().reads(17_u64))
-			.saturating_add(T::DbWeight::get().writes(17_u64))
+			// Standard error: 1_361
+			.saturating_add(Weight::from_parts(16_230, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(22_u64))
+			.saturating_add(T::DbWeight::get().writes(24_u64))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:1)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(615), added: 3090, mode: `MaxEncodedLen`)
@@ -148,8 +160,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn commit_result() -> Weight {
 		// Proof size: measured `719`, estimated `4080`.
-		// Minimum execution time: 86_458_000 picoseconds.
-		Weight::from_parts(113_958_000, 0)
+		// Minimum execution time: 75_429_000 picoseconds.
+		Weight::from_parts(84_270_000, 0)
 			.saturating_add(Weight::from_parts(0, 4080))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -176,6 +188,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelUsage` (r:1 w:1)
 	/// Proof: `ModelRegistry::ModelUsage` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsWithCalls` (r:1 w:1)
+	/// Proof: `ModelRegistry::ModelsWithCalls` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::TopModels` (r:1 w:1)
+	/// Proof: `ModelRegistry::TopModels` (`max_values`: Some(1), `max_size`: Some(161), added: 656, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Market` (r:1 w:1)
+	/// Proof: `ModelRegistry::Market` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByCalls` (r:1 w:2)
+	/// Proof: `ModelRegistry::ModelsByCalls` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByRevenue` (r:1 w:2)
+	/// Proof: `ModelRegistry::ModelsByRevenue` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Epochs` (r:1 w:1)
 	/// Proof: `Inference::Epochs` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::EpochModelCalls` (r:1 w:1)
@@ -193,17 +215,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `o` is `[64, 65536]`.
 	/// The range of component `r` is `[2, 5]`.
 	fn reveal_result(o: u32, r: u32, ) -> Weight {
-		// Proof size: measured `4815 + o * (1 ±0) + r * (773 ±0)`, estimated `68247 + r * (2699 ±1)`.
-		// Minimum execution time: 1_023_272_000 picoseconds.
-		Weight::from_parts(955_763_902, 0)
+		// Proof size: measured `5032 + o * (1 ±0) + r * (773 ±0)`, estimated `68247 + r * (2699 ±1)`.
+		// Minimum execution time: 1_048_834_000 picoseconds.
+		Weight::from_parts(1_843_739_107, 0)
 			.saturating_add(Weight::from_parts(0, 68247))
-			// Standard error: 1_162
-			.saturating_add(Weight::from_parts(11_872, 0).saturating_mul(o.into()))
-			// Standard error: 21_986_701
-			.saturating_add(Weight::from_parts(46_999_402, 0).saturating_mul(r.into()))
-			.saturating_add(T::DbWeight::get().reads(15_u64))
+			// Standard error: 936
+			.saturating_add(Weight::from_parts(9_390, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(20_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes(14_u64))
+			.saturating_add(T::DbWeight::get().writes(20_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2699).saturating_mul(r.into()))
 	}
@@ -222,11 +242,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::Assignments` (r:0 w:2)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
-	fn report_failure(_r: u32, ) -> Weight {
+	fn report_failure(r: u32, ) -> Weight {
 		// Proof size: measured `47727`, estimated `683486`.
-		// Minimum execution time: 2_926_786_000 picoseconds.
-		Weight::from_parts(3_547_072_917, 0)
+		// Minimum execution time: 3_039_454_000 picoseconds.
+		Weight::from_parts(3_214_177_330, 0)
 			.saturating_add(Weight::from_parts(0, 683486))
+			// Standard error: 35_480_234
+			.saturating_add(Weight::from_parts(116_207_588, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(516_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -256,12 +278,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(1048596), added: 1051071, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 64]`.
 	fn expire_requests(n: u32, ) -> Weight {
-		// Proof size: measured `25679 + n * (1282 ±0)`, estimated `69546 + n * (12695 ±0)`.
-		// Minimum execution time: 34_669_000 picoseconds.
-		Weight::from_parts(1_644_074_235, 0)
+		// Proof size: measured `25751 + n * (1282 ±0)`, estimated `69546 + n * (12695 ±0)`.
+		// Minimum execution time: 53_189_000 picoseconds.
+		Weight::from_parts(1_227_275_282, 0)
 			.saturating_add(Weight::from_parts(0, 69546))
-			// Standard error: 4_439_370
-			.saturating_add(Weight::from_parts(389_881_274, 0).saturating_mul(n.into()))
+			// Standard error: 11_787_242
+			.saturating_add(Weight::from_parts(436_022_649, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(86_u64))
 			.saturating_add(T::DbWeight::get().reads((18_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(84_u64))
@@ -280,6 +302,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelUsage` (r:1 w:1)
 	/// Proof: `ModelRegistry::ModelUsage` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsWithCalls` (r:1 w:1)
+	/// Proof: `ModelRegistry::ModelsWithCalls` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::TopModels` (r:1 w:1)
+	/// Proof: `ModelRegistry::TopModels` (`max_values`: Some(1), `max_size`: Some(161), added: 656, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Market` (r:1 w:1)
+	/// Proof: `ModelRegistry::Market` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByCalls` (r:1 w:2)
+	/// Proof: `ModelRegistry::ModelsByCalls` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByRevenue` (r:1 w:2)
+	/// Proof: `ModelRegistry::ModelsByRevenue` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Epochs` (r:1 w:1)
 	/// Proof: `Inference::Epochs` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::EpochModelCalls` (r:1 w:1)
@@ -300,26 +332,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(615), added: 3090, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[1, 144]`.
 	fn settle(p: u32, ) -> Weight {
-		// Proof size: measured `7549 + p * (88 ±0)`, estimated `11402 + p * (2603 ±7)`.
-		// Minimum execution time: 473_155_000 picoseconds.
-		Weight::from_parts(480_588_000, 0)
+		// Proof size: measured `7775 + p * (88 ±0)`, estimated `11402 + p * (2603 ±0)`.
+		// Minimum execution time: 560_375_000 picoseconds.
+		Weight::from_parts(711_352_812, 0)
 			.saturating_add(Weight::from_parts(0, 11402))
-			// Standard error: 1_139_832
-			.saturating_add(Weight::from_parts(65_968_458, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(13_u64))
+			// Standard error: 1_503_203
+			.saturating_add(Weight::from_parts(58_676_415, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(18_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
-			.saturating_add(T::DbWeight::get().writes(16_u64))
+			.saturating_add(T::DbWeight::get().writes(23_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(p.into()))
 	}
 	/// The range of component `e` is `[1, 16384]`.
 	fn compare_outputs(e: u32, ) -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 668_000 picoseconds.
-		Weight::from_parts(2_767_267, 0)
+		// Minimum execution time: 676_000 picoseconds.
+		Weight::from_parts(824_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
-			// Standard error: 450
-			.saturating_add(Weight::from_parts(202_182, 0).saturating_mul(e.into()))
+			// Standard error: 231
+			.saturating_add(Weight::from_parts(185_561, 0).saturating_mul(e.into()))
 	}
 	/// Storage: `Inference::PruneCursor` (r:1 w:1)
 	/// Proof: `Inference::PruneCursor` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
@@ -331,8 +363,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(65633), added: 68108, mode: `MaxEncodedLen`)
 	fn prune_result() -> Weight {
 		// Proof size: measured `65859`, estimated `69098`.
-		// Minimum execution time: 106_958_000 picoseconds.
-		Weight::from_parts(126_251_000, 0)
+		// Minimum execution time: 105_487_000 picoseconds.
+		Weight::from_parts(118_740_000, 0)
 			.saturating_add(Weight::from_parts(0, 69098))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -342,10 +374,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests.
 impl WeightInfo for () {
 	fn request_inference(b: u32, r: u32, w: u32, ) -> Weight {
-		Weight::from_parts(1_033_318_074, 0)
+		Weight::from_parts(53_308_076, 0)
 			.saturating_add(Weight::from_parts(0, 8523))
-			.saturating_add(Weight::from_parts(3_872, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(15_804_636, 0).saturating_mul(w.into()))
+			.saturating_add(Weight::from_parts(2_735, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(187_571_277, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(14_913_483, 0).saturating_mul(w.into()))
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(w.into())))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
@@ -353,39 +386,39 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2666).saturating_mul(w.into()))
 	}
 	fn submit_result(o: u32, ) -> Weight {
-		Weight::from_parts(775_379_059, 0)
+		Weight::from_parts(822_351_178, 0)
 			.saturating_add(Weight::from_parts(0, 14005))
-			.saturating_add(Weight::from_parts(10_351, 0).saturating_mul(o.into()))
-			.saturating_add(ParityDbWeight::get().reads(17_u64))
-			.saturating_add(ParityDbWeight::get().writes(17_u64))
+			.saturating_add(Weight::from_parts(16_230, 0).saturating_mul(o.into()))
+			.saturating_add(ParityDbWeight::get().reads(22_u64))
+			.saturating_add(ParityDbWeight::get().writes(24_u64))
 	}
 	fn commit_result() -> Weight {
-		Weight::from_parts(113_958_000, 0)
+		Weight::from_parts(84_270_000, 0)
 			.saturating_add(Weight::from_parts(0, 4080))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn reveal_result(o: u32, r: u32, ) -> Weight {
-		Weight::from_parts(955_763_902, 0)
+		Weight::from_parts(1_843_739_107, 0)
 			.saturating_add(Weight::from_parts(0, 68247))
-			.saturating_add(Weight::from_parts(11_872, 0).saturating_mul(o.into()))
-			.saturating_add(Weight::from_parts(46_999_402, 0).saturating_mul(r.into()))
-			.saturating_add(ParityDbWeight::get().reads(15_u64))
+			.saturating_add(Weight::from_parts(9_390, 0).saturating_mul(o.into()))
+			.saturating_add(ParityDbWeight::get().reads(20_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(r.into())))
-			.saturating_add(ParityDbWeight::get().writes(14_u64))
+			.saturating_add(ParityDbWeight::get().writes(20_u64))
 			.saturating_add(ParityDbWeight::get().writes((4_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2699).saturating_mul(r.into()))
 	}
-	fn report_failure(_r: u32, ) -> Weight {
-		Weight::from_parts(3_547_072_917, 0)
+	fn report_failure(r: u32, ) -> Weight {
+		Weight::from_parts(3_214_177_330, 0)
 			.saturating_add(Weight::from_parts(0, 683486))
+			.saturating_add(Weight::from_parts(116_207_588, 0).saturating_mul(r.into()))
 			.saturating_add(ParityDbWeight::get().reads(516_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn expire_requests(n: u32, ) -> Weight {
-		Weight::from_parts(1_644_074_235, 0)
+		Weight::from_parts(1_227_275_282, 0)
 			.saturating_add(Weight::from_parts(0, 69546))
-			.saturating_add(Weight::from_parts(389_881_274, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(436_022_649, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(86_u64))
 			.saturating_add(ParityDbWeight::get().reads((18_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(84_u64))
@@ -393,22 +426,22 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 12695).saturating_mul(n.into()))
 	}
 	fn settle(p: u32, ) -> Weight {
-		Weight::from_parts(480_588_000, 0)
+		Weight::from_parts(711_352_812, 0)
 			.saturating_add(Weight::from_parts(0, 11402))
-			.saturating_add(Weight::from_parts(65_968_458, 0).saturating_mul(p.into()))
-			.saturating_add(ParityDbWeight::get().reads(13_u64))
+			.saturating_add(Weight::from_parts(58_676_415, 0).saturating_mul(p.into()))
+			.saturating_add(ParityDbWeight::get().reads(18_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
-			.saturating_add(ParityDbWeight::get().writes(16_u64))
+			.saturating_add(ParityDbWeight::get().writes(23_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(p.into()))
 	}
 	fn compare_outputs(e: u32, ) -> Weight {
-		Weight::from_parts(2_767_267, 0)
+		Weight::from_parts(824_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
-			.saturating_add(Weight::from_parts(202_182, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(185_561, 0).saturating_mul(e.into()))
 	}
 	fn prune_result() -> Weight {
-		Weight::from_parts(126_251_000, 0)
+		Weight::from_parts(118_740_000, 0)
 			.saturating_add(Weight::from_parts(0, 69098))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))

@@ -62,18 +62,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Market` (r:1 w:1)
+	/// Proof: `ModelRegistry::Market` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByCalls` (r:0 w:1)
+	/// Proof: `ModelRegistry::ModelsByCalls` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::Versions` (r:0 w:1)
 	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(4877), added: 7352, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByAge` (r:0 w:1)
+	/// Proof: `ModelRegistry::ModelsByAge` (`max_values`: None, `max_size`: Some(8), added: 2483, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByRevenue` (r:0 w:1)
+	/// Proof: `ModelRegistry::ModelsByRevenue` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// The range of component `b` is `[1, 16]`.
-	fn publish_model(b: u32, ) -> Weight {
-		// Proof size: measured `2479`, estimated `5563`.
-		// Minimum execution time: 180_648_000 picoseconds.
-		Weight::from_parts(269_757_528, 0)
+	fn publish_model(_b: u32, ) -> Weight {
+		// Proof size: measured `2664`, estimated `5563`.
+		// Minimum execution time: 205_238_000 picoseconds.
+		Weight::from_parts(389_773_825, 0)
 			.saturating_add(Weight::from_parts(0, 5563))
-			// Standard error: 314_741
-			.saturating_add(Weight::from_parts(1_683_937, 0).saturating_mul(b.into()))
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
 	/// Storage: `ModelRegistry::Models` (r:1 w:1)
 	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
@@ -84,9 +90,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ModelRegistry::Versions` (r:0 w:1)
 	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(4877), added: 7352, mode: `MaxEncodedLen`)
 	fn publish_version() -> Weight {
-		// Proof size: measured `2159`, estimated `5276`.
-		// Minimum execution time: 115_529_000 picoseconds.
-		Weight::from_parts(207_461_000, 0)
+		// Proof size: measured `2231`, estimated `5276`.
+		// Minimum execution time: 118_319_000 picoseconds.
+		Weight::from_parts(139_311_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -94,9 +100,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ModelRegistry::Models` (r:1 w:1)
 	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
 	fn set_price() -> Weight {
-		// Proof size: measured `1963`, estimated `5276`.
-		// Minimum execution time: 22_581_000 picoseconds.
-		Weight::from_parts(29_725_000, 0)
+		// Proof size: measured `2035`, estimated `5276`.
+		// Minimum execution time: 25_814_000 picoseconds.
+		Weight::from_parts(44_189_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -104,13 +110,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ModelRegistry::Models` (r:1 w:1)
 	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
 	/// The range of component `b` is `[1, 16]`.
-	fn set_royalties(b: u32, ) -> Weight {
-		// Proof size: measured `1963`, estimated `5276`.
-		// Minimum execution time: 23_285_000 picoseconds.
-		Weight::from_parts(29_119_885, 0)
+	fn set_royalties(_b: u32, ) -> Weight {
+		// Proof size: measured `2035`, estimated `5276`.
+		// Minimum execution time: 25_998_000 picoseconds.
+		Weight::from_parts(44_186_076, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
-			// Standard error: 3_124
-			.saturating_add(Weight::from_parts(70_085, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -118,12 +122,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
 	/// The range of component `v` is `[1, 64]`.
 	fn set_status(v: u32, ) -> Weight {
-		// Proof size: measured `1963`, estimated `5276`.
-		// Minimum execution time: 24_387_000 picoseconds.
-		Weight::from_parts(28_861_001, 0)
+		// Proof size: measured `2035`, estimated `5276`.
+		// Minimum execution time: 34_965_000 picoseconds.
+		Weight::from_parts(58_832_354, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
-			// Standard error: 2_172
-			.saturating_add(Weight::from_parts(148_000, 0).saturating_mul(v.into()))
+			// Standard error: 7_155
+			.saturating_add(Weight::from_parts(558_358, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -135,21 +139,27 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::Versions` (r:64 w:64)
 	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(4877), added: 7352, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelUsage` (r:1 w:0)
+	/// Proof: `ModelRegistry::ModelUsage` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsByOwner` (r:1 w:1)
 	/// Proof: `ModelRegistry::ModelsByOwner` (`max_values`: None, `max_size`: Some(2098), added: 4573, mode: `MaxEncodedLen`)
-	/// Storage: `ModelRegistry::ModelUsage` (r:0 w:1)
-	/// Proof: `ModelRegistry::ModelUsage` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByCalls` (r:0 w:1)
+	/// Proof: `ModelRegistry::ModelsByCalls` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByAge` (r:0 w:1)
+	/// Proof: `ModelRegistry::ModelsByAge` (`max_values`: None, `max_size`: Some(8), added: 2483, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ModelsByRevenue` (r:0 w:1)
+	/// Proof: `ModelRegistry::ModelsByRevenue` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// The range of component `v` is `[1, 64]`.
 	fn remove_model(v: u32, ) -> Weight {
-		// Proof size: measured `6772 + v * (47 ±0)`, estimated `5563 + v * (7352 ±0)`.
-		// Minimum execution time: 163_388_000 picoseconds.
-		Weight::from_parts(157_691_355, 0)
+		// Proof size: measured `6880 + v * (47 ±0)`, estimated `5563 + v * (7352 ±0)`.
+		// Minimum execution time: 184_027_000 picoseconds.
+		Weight::from_parts(141_183_984, 0)
 			.saturating_add(Weight::from_parts(0, 5563))
-			// Standard error: 482_810
-			.saturating_add(Weight::from_parts(72_640_516, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(4_u64))
+			// Standard error: 379_338
+			.saturating_add(Weight::from_parts(103_531_500, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 7352).saturating_mul(v.into()))
 	}
@@ -158,9 +168,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ModelRegistry::ModelsByOwner` (r:2 w:2)
 	/// Proof: `ModelRegistry::ModelsByOwner` (`max_values`: None, `max_size`: Some(2098), added: 4573, mode: `MaxEncodedLen`)
 	fn transfer_ownership() -> Weight {
-		// Proof size: measured `7127`, estimated `10136`.
-		// Minimum execution time: 119_447_000 picoseconds.
-		Weight::from_parts(149_830_000, 0)
+		// Proof size: measured `7205`, estimated `10136`.
+		// Minimum execution time: 142_422_000 picoseconds.
+		Weight::from_parts(188_100_000, 0)
 			.saturating_add(Weight::from_parts(0, 10136))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -168,9 +178,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ModelRegistry::Models` (r:1 w:1)
 	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
 	fn delist_model() -> Weight {
-		// Proof size: measured `1963`, estimated `5276`.
-		// Minimum execution time: 23_153_000 picoseconds.
-		Weight::from_parts(29_339_000, 0)
+		// Proof size: measured `2035`, estimated `5276`.
+		// Minimum execution time: 25_117_000 picoseconds.
+		Weight::from_parts(42_386_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -179,57 +189,55 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 /// The same weights with ParityDB's database weights, for tests.
 impl WeightInfo for () {
-	fn publish_model(b: u32, ) -> Weight {
-		Weight::from_parts(269_757_528, 0)
+	fn publish_model(_b: u32, ) -> Weight {
+		Weight::from_parts(389_773_825, 0)
 			.saturating_add(Weight::from_parts(0, 5563))
-			.saturating_add(Weight::from_parts(1_683_937, 0).saturating_mul(b.into()))
-			.saturating_add(ParityDbWeight::get().reads(5_u64))
-			.saturating_add(ParityDbWeight::get().writes(6_u64))
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
+			.saturating_add(ParityDbWeight::get().writes(10_u64))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(207_461_000, 0)
+		Weight::from_parts(139_311_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn set_price() -> Weight {
-		Weight::from_parts(29_725_000, 0)
+		Weight::from_parts(44_189_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
-	fn set_royalties(b: u32, ) -> Weight {
-		Weight::from_parts(29_119_885, 0)
+	fn set_royalties(_b: u32, ) -> Weight {
+		Weight::from_parts(44_186_076, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
-			.saturating_add(Weight::from_parts(70_085, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn set_status(v: u32, ) -> Weight {
-		Weight::from_parts(28_861_001, 0)
+		Weight::from_parts(58_832_354, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
-			.saturating_add(Weight::from_parts(148_000, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(558_358, 0).saturating_mul(v.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn remove_model(v: u32, ) -> Weight {
-		Weight::from_parts(157_691_355, 0)
+		Weight::from_parts(141_183_984, 0)
 			.saturating_add(Weight::from_parts(0, 5563))
-			.saturating_add(Weight::from_parts(72_640_516, 0).saturating_mul(v.into()))
-			.saturating_add(ParityDbWeight::get().reads(4_u64))
+			.saturating_add(Weight::from_parts(103_531_500, 0).saturating_mul(v.into()))
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(v.into())))
-			.saturating_add(ParityDbWeight::get().writes(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 7352).saturating_mul(v.into()))
 	}
 	fn transfer_ownership() -> Weight {
-		Weight::from_parts(149_830_000, 0)
+		Weight::from_parts(188_100_000, 0)
 			.saturating_add(Weight::from_parts(0, 10136))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn delist_model() -> Weight {
-		Weight::from_parts(29_339_000, 0)
+		Weight::from_parts(42_386_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
