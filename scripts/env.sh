@@ -72,14 +72,16 @@ modelhub_start_node() {
 }
 
 # Registers worker $3 (a secret URI) at ws URL $2 with a 100 OPG bond and capacity $4, then runs
-# it with its log in $1/worker-<name>.log; further arguments go to `modelhub-worker run`.
+# it with its log in $1/worker-<name>.log; further arguments go to `modelhub-worker run`. A local
+# chain's sample models are files, and test servers listen on loopback: both are allowed here.
 modelhub_start_worker() {
 	local dir="$1" url="$2" suri="$3" capacity="$4"
 	shift 4
 	local name="${suri//\//}"
 	"$MODELHUB_WORKER_BIN" register --url "$url" --suri "$suri" --bond 100 --capacity "$capacity" \
 		>"$dir/register-$name.json"
-	"$MODELHUB_WORKER_BIN" run --url "$url" --suri "$suri" --models-dir "$dir/models-$name" "$@" \
+	"$MODELHUB_WORKER_BIN" run --url "$url" --suri "$suri" --models-dir "$dir/models-$name" \
+		--allow-file-artifacts --allow-private-artifacts "$@" \
 		2>"$dir/worker-$name.log" &
 	MODELHUB_PIDS+=("$!")
 }

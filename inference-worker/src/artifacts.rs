@@ -26,6 +26,42 @@ pub struct ArtifactRef {
 	pub uri: String,
 }
 
+/// Which artifact locations the worker reads. The default reads only what a public chain's
+/// artifacts should use: `http(s)` to public addresses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sources {
+	/// Read `file://` URIs (a development chain's sample models). Off by default: on a public
+	/// chain a publisher would make workers read their own files, and learn from their
+	/// failure reports which paths exist.
+	pub allow_files: bool,
+	/// Fetch from loopback, private, link-local and other non-public addresses. Off by
+	/// default: a publisher would otherwise reach services inside the worker's network.
+	pub allow_private: bool,
+	/// Base URL of an IPFS HTTP gateway: `ipfs://<cid>/<path>` is read from
+	/// `<gateway>/ipfs/<cid>/<path>`. Without one, `ipfs://` artifacts are unavailable.
+	pub ipfs_gateway: Option<String>,
+}
+
+impl Sources {
+	/// Everything a local development chain uses: files and private addresses too.
+	#[cfg(test)]
+	pub fn local() -> Self {
+		Self { allow_files: true, allow_private: true, ipfs_gateway: None }
+	}
+
+	/// The HTTP(S) URL an `ipfs://` URI is read from.
+	fn gateway_url(&self, uri: &str) -> Result<String, FetchError> {
+		let path = uri.strip_prefix("ipfs://").unwrap_or(uri).trim_start_matches('/');
+		let gateway = self.ipfs_gateway.as_deref().ok_or_else(|| {
+			FetchError::Unavailable(format!("{uri}: no IPFS gateway configured (--ipfs-gateway)"))
+		})?;
+		if path.is_empty() {
+			return Err(FetchError::Unavailable(format!("{uri}: no content id")));
+		}
+		Ok(format!("{}/ipfs/{path}", gateway.trim_end_matches('/')))
+	}
+}
+
 /// Why an artifact could not be had.
 #[derive(Debug)]
 pub enum FetchError {
@@ -127,8 +163,14 @@ fn read_file(path: &str, sink: &mut Sink) -> Result<(), FetchError> {
 	}
 }
 
-/// Reads an `http://` or `https://` URI into `sink`, within `timeout`.
-async fn read_http(uri: &str, sink: &mut Sink, timeout: Duration) -> Result<(), FetchError> {
+/// Reads an `http://` or `https://` URI into `sink`, within `timeout`; from private addresses
+/// only if `allow_private`.
+async fn read_http(
+	uri: &str,
+	sink: &mut Sink,
+	timeout: Duration,
+	allow_private: bool,
+) -> Result<(), FetchError> {
 	// Size and hash mismatches found while streaming stop the download at once.
 	let mut mismatch = None;
 	let mut write = |bytes: &[u8]| match sink.write(bytes) {
@@ -139,7 +181,8 @@ async fn read_http(uri: &str, sink: &mut Sink, timeout: Duration) -> Result<(), 
 			Err(text)
 		},
 	};
-	let transfer = tokio::time::timeout(timeout, crate::http::get(uri, &mut write)).await;
+	let transfer =
+		tokio::time::timeout(timeout, crate::http::get(uri, allow_private, &mut write)).await;
 	if let Some(error) = mismatch {
 		return Err(error);
 	}
@@ -150,19 +193,30 @@ async fn read_http(uri: &str, sink: &mut Sink, timeout: Duration) -> Result<(), 
 	}
 }
 
+/// Runs `work` on a blocking thread.
+async fn blocking<T: Send + 'static>(
+	work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, FetchError> {
+	tokio::task::spawn_blocking(work)
+		.await
+		.map_err(|error| FetchError::Unavailable(format!("file task failed: {error}")))
+}
+
 /// A content-addressed directory of verified artifacts, bounded in bytes.
 pub struct ArtifactCache {
 	dir: PathBuf,
 	max_bytes: u64,
 	timeout: Duration,
+	sources: Sources,
 	/// Files in the cache with their size and last use (a counter).
 	entries: Mutex<HashMap<[u8; 32], (u64, u64)>>,
 	clock: std::sync::atomic::AtomicU64,
 }
 
 impl ArtifactCache {
-	/// Opens (creating) the cache in `dir`, indexing the artifacts already there.
-	pub fn open(dir: &Path, max_bytes: u64, timeout: Duration) -> Result<Self> {
+	/// Opens (creating) the cache in `dir`, indexing the artifacts already there; it fetches
+	/// from `sources`.
+	pub fn open(dir: &Path, max_bytes: u64, timeout: Duration, sources: Sources) -> Result<Self> {
 		std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
 		let mut entries = HashMap::new();
 		for entry in std::fs::read_dir(dir)? {
@@ -178,6 +232,7 @@ impl ArtifactCache {
 			dir: dir.to_path_buf(),
 			max_bytes,
 			timeout,
+			sources,
 			entries: Mutex::new(entries),
 			clock: std::sync::atomic::AtomicU64::new(1),
 		})
@@ -202,19 +257,24 @@ impl ArtifactCache {
 	}
 
 	/// The artifact's bytes: from the cache (a hit, `true`), or fetched, verified and cached.
+	/// File reads, writes and hashing run on blocking threads, off the async runtime.
 	pub async fn get(&self, artifact: &ArtifactRef) -> Result<(Vec<u8>, bool), FetchError> {
 		let path = self.path_of(&artifact.hash);
 		if self.contains(&artifact.hash) {
-			if let Ok(bytes) = std::fs::read(&path) {
-				if bytes.len() as u64 == artifact.size
-					&& sp_crypto_hashing::blake2_256(&bytes) == artifact.hash
-				{
-					let now = self.touch();
-					if let Ok(mut entries) = self.entries.lock() {
-						entries.insert(artifact.hash, (artifact.size, now));
-					}
-					return Ok((bytes, true));
+			let (cached, expected) = (path.clone(), artifact.clone());
+			let verified = blocking(move || {
+				std::fs::read(&cached).ok().filter(|bytes| {
+					bytes.len() as u64 == expected.size
+						&& sp_crypto_hashing::blake2_256(bytes) == expected.hash
+				})
+			})
+			.await?;
+			if let Some(bytes) = verified {
+				let now = self.touch();
+				if let Ok(mut entries) = self.entries.lock() {
+					entries.insert(artifact.hash, (artifact.size, now));
 				}
+				return Ok((bytes, true));
 			}
 			// Gone or damaged on disk: forget it and fetch again.
 			if let Ok(mut entries) = self.entries.lock() {
@@ -230,14 +290,38 @@ impl ArtifactCache {
 		}
 		let part = self.dir.join(format!("{}.{}.part", hex(&artifact.hash), self.touch()));
 		let mut sink = Sink::new(part.clone(), artifact.size)?;
-		let fetched = if let Some(file) = artifact.uri.strip_prefix("file://") {
-			read_file(file, &mut sink)
-		} else if artifact.uri.starts_with("http://") || artifact.uri.starts_with("https://") {
-			read_http(&artifact.uri, &mut sink, self.timeout).await
+		let uri = artifact.uri.as_str();
+		let private = self.sources.allow_private;
+		let fetched = if let Some(file) = uri.strip_prefix("file://") {
+			if self.sources.allow_files {
+				let file = file.to_string();
+				let (read, returned) = blocking(move || {
+					let read = read_file(&file, &mut sink);
+					(read, sink)
+				})
+				.await?;
+				sink = returned;
+				read
+			} else {
+				Err(FetchError::Unavailable(format!(
+					"{uri}: file:// artifacts are read only with --allow-file-artifacts"
+				)))
+			}
+		} else if uri.starts_with("http://") || uri.starts_with("https://") {
+			read_http(uri, &mut sink, self.timeout, private).await
+		} else if uri.starts_with("ipfs://") {
+			match self.sources.gateway_url(uri) {
+				Ok(url) => read_http(&url, &mut sink, self.timeout, private).await,
+				Err(error) => Err(error),
+			}
 		} else {
-			Err(FetchError::Unavailable(format!("{}: unsupported URI scheme", artifact.uri)))
+			Err(FetchError::Unavailable(format!("{uri}: unsupported URI scheme")))
 		};
-		let verified = fetched.and_then(|()| sink.finish(artifact));
+		let expected = artifact.clone();
+		let verified = match fetched {
+			Ok(()) => blocking(move || sink.finish(&expected)).await?,
+			Err(error) => Err(error),
+		};
 		let verified = match verified {
 			Ok(verified) => verified,
 			Err(error) => {
@@ -246,14 +330,17 @@ impl ArtifactCache {
 			},
 		};
 		self.make_room(artifact.size);
-		std::fs::rename(&verified, &path)
-			.map_err(|error| FetchError::Unavailable(format!("{}: {error}", path.display())))?;
+		let placed = path.clone();
+		let bytes = blocking(move || {
+			std::fs::rename(&verified, &placed)?;
+			std::fs::read(&placed)
+		})
+		.await?
+		.map_err(|error| FetchError::Unavailable(format!("{}: {error}", path.display())))?;
 		let now = self.touch();
 		if let Ok(mut entries) = self.entries.lock() {
 			entries.insert(artifact.hash, (artifact.size, now));
 		}
-		let bytes = std::fs::read(&path)
-			.map_err(|error| FetchError::Unavailable(format!("{}: {error}", path.display())))?;
 		Ok((bytes, false))
 	}
 
@@ -346,16 +433,26 @@ mod tests {
 	async fn a_file_artifact_is_verified_and_then_served_from_the_cache() {
 		let dir = temp_dir("file");
 		let artifact = artifact_file(&dir.0, "model.onnx", b"onnx bytes");
-		let cache = ArtifactCache::open(&dir.0.join("cache"), 1 << 20, Duration::from_secs(5))
-			.expect("cache");
+		let cache = ArtifactCache::open(
+			&dir.0.join("cache"),
+			1 << 20,
+			Duration::from_secs(5),
+			Sources::local(),
+		)
+		.expect("cache");
 		let (bytes, hit) = cache.get(&artifact).await.expect("fetch");
 		assert_eq!((bytes.as_slice(), hit), (&b"onnx bytes"[..], false));
 		std::fs::remove_file(dir.0.join("model.onnx")).expect("remove source");
 		let (bytes, hit) = cache.get(&artifact).await.expect("cached");
 		assert_eq!((bytes.as_slice(), hit), (&b"onnx bytes"[..], true));
 		// A reopened cache still knows it.
-		let cache = ArtifactCache::open(&dir.0.join("cache"), 1 << 20, Duration::from_secs(5))
-			.expect("reopen");
+		let cache = ArtifactCache::open(
+			&dir.0.join("cache"),
+			1 << 20,
+			Duration::from_secs(5),
+			Sources::local(),
+		)
+		.expect("reopen");
 		assert!(cache.contains(&artifact.hash));
 	}
 
@@ -363,8 +460,13 @@ mod tests {
 	async fn wrong_hash_or_size_is_rejected_and_nothing_is_cached() {
 		let dir = temp_dir("mismatch");
 		let mut artifact = artifact_file(&dir.0, "model.onnx", b"onnx bytes");
-		let cache = ArtifactCache::open(&dir.0.join("cache"), 1 << 20, Duration::from_secs(5))
-			.expect("cache");
+		let cache = ArtifactCache::open(
+			&dir.0.join("cache"),
+			1 << 20,
+			Duration::from_secs(5),
+			Sources::local(),
+		)
+		.expect("cache");
 		artifact.hash[0] ^= 1;
 		assert!(matches!(cache.get(&artifact).await, Err(FetchError::Mismatch(_))));
 		artifact.hash[0] ^= 1;
@@ -379,20 +481,67 @@ mod tests {
 	#[tokio::test]
 	async fn missing_files_and_unknown_schemes_are_unavailable() {
 		let dir = temp_dir("missing");
-		let cache = ArtifactCache::open(&dir.0.join("cache"), 1 << 20, Duration::from_secs(5))
-			.expect("cache");
-		for uri in ["file:///nonexistent/model.onnx", "ipfs://bafy", "ftp://host/model.onnx"] {
+		let cache = ArtifactCache::open(
+			&dir.0.join("cache"),
+			1 << 20,
+			Duration::from_secs(5),
+			Sources::local(),
+		)
+		.expect("cache");
+		for uri in ["file:///nonexistent/model.onnx", "ipfs://", "ftp://host/model.onnx"] {
 			let artifact = ArtifactRef { hash: [0; 32], size: 1, uri: uri.into() };
 			assert!(matches!(cache.get(&artifact).await, Err(FetchError::Unavailable(_))), "{uri}");
 		}
 	}
 
 	#[tokio::test]
+	async fn files_private_addresses_and_ipfs_follow_the_operator_s_sources() {
+		let dir = temp_dir("sources");
+		let body = b"model behind a gateway".to_vec();
+		let file = artifact_file(&dir.0, "model.onnx", &body);
+		let public = ArtifactCache::open(
+			&dir.0.join("public"),
+			1 << 20,
+			Duration::from_secs(5),
+			Sources::default(),
+		)
+		.expect("cache");
+		let refused = |result: Result<(Vec<u8>, bool), FetchError>, why: &str| match result {
+			Err(FetchError::Unavailable(text)) => assert!(text.contains(why), "{text}"),
+			other => panic!("expected {why:?}, got {other:?}"),
+		};
+		refused(public.get(&file).await, "--allow-file-artifacts");
+		let served = ArtifactRef { uri: serve(body.clone(), "200 OK", 1), ..file.clone() };
+		refused(public.get(&served).await, "private address");
+		let ipfs = ArtifactRef { uri: "ipfs://bafycid/model.onnx".into(), ..file.clone() };
+		refused(public.get(&ipfs).await, "no IPFS gateway");
+		assert_eq!(std::fs::read_dir(dir.0.join("public")).expect("list").count(), 0);
+
+		// Through a gateway (here on loopback, so private addresses allowed).
+		let gateway = serve(body.clone(), "200 OK", 1);
+		let gateway = gateway.trim_end_matches("/model.onnx").to_string();
+		let sources = Sources { ipfs_gateway: Some(gateway.clone()), ..Sources::local() };
+		assert_eq!(
+			sources.gateway_url("ipfs://bafycid/model.onnx").ok(),
+			Some(format!("{gateway}/ipfs/bafycid/model.onnx"))
+		);
+		let local =
+			ArtifactCache::open(&dir.0.join("local"), 1 << 20, Duration::from_secs(5), sources)
+				.expect("cache");
+		assert_eq!(local.get(&ipfs).await.expect("through the gateway"), (body, false));
+	}
+
+	#[tokio::test]
 	async fn http_artifacts_are_fetched_and_verified() {
 		let dir = temp_dir("http");
 		let body = b"model served over http".to_vec();
-		let cache = ArtifactCache::open(&dir.0.join("cache"), 1 << 20, Duration::from_secs(5))
-			.expect("cache");
+		let cache = ArtifactCache::open(
+			&dir.0.join("cache"),
+			1 << 20,
+			Duration::from_secs(5),
+			Sources::local(),
+		)
+		.expect("cache");
 		let artifact = ArtifactRef {
 			hash: sp_crypto_hashing::blake2_256(&body),
 			size: body.len() as u64,
@@ -415,7 +564,8 @@ mod tests {
 	async fn the_least_recently_used_artifact_is_evicted_first() {
 		let dir = temp_dir("evict");
 		let cache =
-			ArtifactCache::open(&dir.0.join("cache"), 25, Duration::from_secs(5)).expect("cache");
+			ArtifactCache::open(&dir.0.join("cache"), 25, Duration::from_secs(5), Sources::local())
+				.expect("cache");
 		let a = artifact_file(&dir.0, "a", &[1; 10]);
 		let b = artifact_file(&dir.0, "b", &[2; 10]);
 		let c = artifact_file(&dir.0, "c", &[3; 10]);

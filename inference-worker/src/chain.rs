@@ -8,7 +8,10 @@ use modelhub_primitives::{
 	tensor::DType,
 	worker::ExecutionProfile,
 };
-use std::collections::HashMap;
+use std::{
+	collections::HashMap,
+	time::{Duration, Instant},
+};
 use subxt::{
 	config::{DefaultExtrinsicParamsBuilder, RpcConfigFor},
 	dynamic::{self, Value},
@@ -339,6 +342,20 @@ pub struct WorkerRecord {
 	pub status: WorkerStatusField,
 }
 
+/// A worker's record of paid jobs and slashes (`pallet_verification::WorkerStats`).
+#[derive(Clone, Debug, Default, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub struct WorkerStats {
+	/// Jobs it was paid for.
+	pub jobs: u64,
+	/// OPG it earned from settled jobs.
+	pub earnings: u128,
+	/// Times it was slashed.
+	pub slashes: u32,
+	/// OPG slashed from its bond.
+	pub slashed: u128,
+}
+
 /// What a worker declares about itself (`pallet_verification::WorkerMeta`).
 #[derive(Clone, Debug, PartialEq, Eq, DecodeAsType, EncodeAsType)]
 #[decode_as_type(crate_path = "scale_decode")]
@@ -373,8 +390,64 @@ pub struct Chain {
 	signer: Keypair,
 	/// The signing account.
 	pub account: [u8; 32],
-	/// The next nonce this process will use, when known.
-	next_nonce: tokio::sync::Mutex<Option<u64>>,
+	/// Which nonce the next transaction takes.
+	nonces: tokio::sync::Mutex<Nonces>,
+}
+
+/// How long the node's next nonce may stay behind the nonces this process has used, without
+/// moving, before the transactions in between count as dropped: two six-second blocks.
+pub const NONCE_GAP_TIMEOUT: Duration = Duration::from_secs(12);
+
+/// Which nonce the next transaction takes.
+///
+/// The node's next nonce (`system_accountNextIndex`: the account's nonce plus its transactions
+/// ready in the pool) can lag a transaction just submitted, so the process counts on from its
+/// own last nonce while it is ahead of the node's. A transaction the pool accepted and later
+/// dropped leaves a gap that the node's next nonce never passes, and every later transaction
+/// would wait behind it in the pool's future queue; so when the node's next nonce has not moved
+/// for [`NONCE_GAP_TIMEOUT`] while the process is ahead of it, the process goes back to it and
+/// fills the gap, which lets the waiting transactions through.
+#[derive(Debug, Default)]
+pub struct Nonces {
+	/// The nonce after the last one used.
+	next: Option<u64>,
+	/// The node's next nonce last seen, and since when it has not moved.
+	node: Option<(u64, Instant)>,
+}
+
+impl Nonces {
+	/// The nonce to use now, given the node's next nonce `node_next`.
+	pub fn pick(&mut self, node_next: u64, now: Instant) -> u64 {
+		let since = match self.node {
+			Some((seen, since)) if seen == node_next => since,
+			_ => now,
+		};
+		self.node = Some((node_next, since));
+		match self.next {
+			Some(local) if local > node_next => {
+				if now.saturating_duration_since(since) < NONCE_GAP_TIMEOUT {
+					return local;
+				}
+				tracing::warn!(
+					node_next,
+					local,
+					"transactions from nonce {node_next} were dropped: sending from it again"
+				);
+				node_next
+			},
+			_ => node_next,
+		}
+	}
+
+	/// Records that a transaction with `nonce` entered the pool.
+	pub fn used(&mut self, nonce: u64) {
+		self.next = Some(nonce.saturating_add(1));
+	}
+
+	/// Forgets the local count after a rejected submission: the next one asks the node.
+	pub fn reset(&mut self) {
+		self.next = None;
+	}
 }
 
 impl Chain {
@@ -392,7 +465,7 @@ impl Chain {
 			rpc: LegacyRpcMethods::new(client),
 			signer,
 			account,
-			next_nonce: tokio::sync::Mutex::new(None),
+			nonces: tokio::sync::Mutex::new(Nonces::default()),
 		})
 	}
 
@@ -517,6 +590,15 @@ impl Chain {
 		Ok(calls)
 	}
 
+	/// This worker's record of paid jobs and slashes (zero if it has none).
+	pub async fn stats(&self, at: &AtBlock) -> Result<WorkerStats> {
+		let address = dynamic::storage::<([u8; 32],), WorkerStats>("Verification", "WorkerUsage");
+		match at.storage().try_fetch(address, (self.account,)).await? {
+			Some(value) => Ok(value.decode().context("decoding Verification::WorkerUsage")?),
+			None => Ok(WorkerStats::default()),
+		}
+	}
+
 	/// The model versions this worker has declared ready.
 	pub async fn readiness(&self, at: &AtBlock) -> Result<Vec<(u64, u32)>> {
 		let address = dynamic::storage::<([u8; 32],), Vec<(u64, u32)>>("Verification", "Readiness");
@@ -528,26 +610,28 @@ impl Chain {
 
 	/// Signs `call` with the next nonce and puts it in the node's pool; returns its hash.
 	///
-	/// Nonces come from the node's view of the pool and a local counter, so transactions sent in
-	/// quick succession do not collide; a rejected submission makes the next one ask again.
+	/// Nonces come from the node's view of the pool and a local counter ([`Nonces`]), so
+	/// transactions sent in quick succession do not collide, a rejected submission makes the
+	/// next one ask again, and one dropped from the pool is sent again rather than holding up
+	/// every later one.
 	pub async fn submit<Call: Payload>(&self, call: &Call) -> Result<Hash> {
-		let mut next = self.next_nonce.lock().await;
+		let mut nonces = self.nonces.lock().await;
 		let pool_next = self
 			.rpc
 			.system_account_next_index(&self.signer.public_key().to_account_id())
 			.await
 			.context("reading the account nonce")?;
-		let nonce = next.map_or(pool_next, |local| local.max(pool_next));
+		let nonce = nonces.pick(pool_next, Instant::now());
 		let params = DefaultExtrinsicParamsBuilder::<ChainConfig>::new().nonce(nonce).build();
 		let mut transactions = self.finalized().await?.transactions();
 		let signed = transactions.create_signed(call, &self.signer, params).await?;
 		match signed.submit().await {
 			Ok(hash) => {
-				*next = Some(nonce + 1);
+				nonces.used(nonce);
 				Ok(hash)
 			},
 			Err(error) => {
-				*next = None;
+				nonces.reset();
 				Err(error.into())
 			},
 		}
@@ -630,4 +714,39 @@ pub fn declare_ready(model: u64, version: u32) -> impl Payload {
 /// `Verification::withdraw_ready(model, version)`.
 pub fn withdraw_ready(model: u64, version: u32) -> impl Payload {
 	dynamic::transaction("Verification", "withdraw_ready", (model, version))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn nonces_count_on_while_the_node_lags_and_refill_a_dropped_gap() {
+		let start = Instant::now();
+		let at = |seconds: u64| start + Duration::from_secs(seconds);
+		let mut nonces = Nonces::default();
+		// The node's view first; then counting on while the node has not caught up.
+		assert_eq!(nonces.pick(5, at(0)), 5);
+		nonces.used(5);
+		assert_eq!(nonces.pick(5, at(1)), 6);
+		nonces.used(6);
+		// The node caught up with one of them: still ahead, and the node moved, so no gap.
+		assert_eq!(nonces.pick(6, at(10)), 7);
+		nonces.used(7);
+		assert_eq!(nonces.pick(6, at(21)), 8);
+		nonces.used(8);
+		// Nonce 6 was dropped: the node's next stays at 6. Once that lasts the timeout, the
+		// next transaction takes 6 again.
+		assert_eq!(nonces.pick(6, at(22)), 6);
+		nonces.used(6);
+		// Filling the gap lets 7 and 8 through: the node jumps to 9.
+		assert_eq!(nonces.pick(9, at(23)), 9);
+		// A rejected submission asks the node again.
+		nonces.used(9);
+		nonces.reset();
+		assert_eq!(nonces.pick(9, at(24)), 9);
+		// The node ahead of the local count (another client of the same account): the node's.
+		nonces.used(9);
+		assert_eq!(nonces.pick(15, at(25)), 15);
+	}
 }

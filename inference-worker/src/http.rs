@@ -94,16 +94,80 @@ enum Answer {
 	Redirect(String),
 }
 
-/// Fetches `url`, passing the body to `sink` piece by piece.
+/// Whether `ip` is a public address: not loopback, private, shared, link-local, unspecified,
+/// multicast, broadcast, documentation, benchmarking or reserved (IPv4-mapped IPv6 addresses
+/// are judged as IPv4).
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+	use std::net::IpAddr;
+	match ip {
+		IpAddr::V4(v4) => {
+			let [a, b, c, _] = v4.octets();
+			!(v4.is_loopback()
+				|| v4.is_private()
+				|| v4.is_link_local()
+				|| v4.is_unspecified()
+				|| v4.is_broadcast()
+				|| v4.is_multicast()
+				|| v4.is_documentation()
+				|| a == 0 || (a == 100 && (64..128).contains(&b))
+				|| (a == 192 && b == 0 && c == 0)
+				|| (a == 198 && (18..20).contains(&b))
+				|| a >= 240)
+		},
+		IpAddr::V6(v6) => {
+			if let Some(v4) = v6.to_ipv4_mapped() {
+				return is_public(IpAddr::V4(v4));
+			}
+			let first = v6.segments()[0];
+			!(v6.is_loopback()
+				|| v6.is_unspecified()
+				|| v6.is_multicast()
+				|| (first & 0xfe00) == 0xfc00
+				|| (first & 0xffc0) == 0xfe80
+				|| (first == 0x2001 && v6.segments()[1] == 0x0db8))
+		},
+	}
+}
+
+/// Connects to `url`'s host: to the first of its addresses, each of which must be public
+/// unless `allow_private` (checked on the resolved addresses that are then used, so a name
+/// cannot resolve to a public address for the check and a private one for the connection).
+async fn connect(url: &Url, allow_private: bool) -> Result<tokio::net::TcpStream, String> {
+	let target = format!("{}:{}", url.host, url.port);
+	let addresses: Vec<std::net::SocketAddr> =
+		tokio::net::lookup_host((url.host.as_str(), url.port))
+			.await
+			.map_err(|error| format!("resolving {target}: {error}"))?
+			.collect();
+	if !allow_private {
+		if let Some(private) = addresses.iter().find(|address| !is_public(address.ip())) {
+			return Err(format!(
+				"{target} resolves to the private address {}: refused without \
+				 --allow-private-artifacts",
+				private.ip()
+			));
+		}
+	}
+	let mut last = format!("{target}: no address");
+	for address in addresses {
+		match tokio::net::TcpStream::connect(address).await {
+			Ok(stream) => return Ok(stream),
+			Err(error) => last = format!("connecting to {target} ({address}): {error}"),
+		}
+	}
+	Err(last)
+}
+
+/// Fetches `url`, passing the body to `sink` piece by piece; hosts (redirects included) must
+/// resolve to public addresses unless `allow_private`.
 pub async fn get(
 	url: &str,
+	allow_private: bool,
 	sink: &mut (dyn FnMut(&[u8]) -> Result<(), String> + Send),
 ) -> Result<(), String> {
 	let mut url = Url::parse(url)?;
 	for _ in 0..=MAX_REDIRECTS {
-		let tcp = tokio::net::TcpStream::connect((url.host.as_str(), url.port))
-			.await
-			.map_err(|error| format!("connecting to {}:{}: {error}", url.host, url.port))?;
+		let tcp = connect(&url, allow_private).await?;
 		let answer = if url.tls {
 			let config = tls_config()?;
 			let name = rustls::pki_types::ServerName::try_from(url.host.clone())
@@ -281,6 +345,44 @@ mod tests {
 		assert_eq!((joined.host.as_str(), joined.port, joined.path.as_str()), ("h", 1, "/b"));
 	}
 
+	#[test]
+	fn only_public_addresses_are_public() {
+		for private in [
+			"127.0.0.1",
+			"10.1.2.3",
+			"172.16.0.1",
+			"192.168.1.1",
+			"169.254.169.254",
+			"100.64.0.1",
+			"0.0.0.0",
+			"224.0.0.1",
+			"255.255.255.255",
+			"198.18.0.1",
+			"::1",
+			"::",
+			"fd00::1",
+			"fe80::1",
+			"::ffff:127.0.0.1",
+			"::ffff:10.0.0.1",
+			"2001:db8::1",
+		] {
+			assert!(!is_public(private.parse().expect("ip")), "{private}");
+		}
+		for public in ["1.1.1.1", "93.184.216.34", "2606:4700::1111", "::ffff:8.8.8.8"] {
+			assert!(is_public(public.parse().expect("ip")), "{public}");
+		}
+	}
+
+	#[tokio::test]
+	async fn private_hosts_are_refused_unless_allowed() {
+		let address = serve(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec()]);
+		let url = format!("http://localhost:{}/model.onnx", address.port());
+		let refused = get(&url, false, &mut |_| Ok(())).await.err().unwrap_or_default();
+		assert!(refused.contains("private address"), "{refused}");
+		let url = format!("http://{address}/model.onnx");
+		assert_eq!(fetch(&url).await.as_deref(), Ok(&b"ok"[..]));
+	}
+
 	/// Serves one scripted response per connection on 127.0.0.1.
 	fn serve(responses: Vec<Vec<u8>>) -> std::net::SocketAddr {
 		use std::io::{BufRead, Write};
@@ -302,7 +404,7 @@ mod tests {
 
 	async fn fetch(url: &str) -> Result<Vec<u8>, String> {
 		let mut body = Vec::new();
-		get(url, &mut |bytes| {
+		get(url, true, &mut |bytes| {
 			body.extend_from_slice(bytes);
 			Ok(())
 		})

@@ -12,6 +12,7 @@ mod chain;
 mod engine;
 mod http;
 mod metrics;
+mod ops;
 mod readiness;
 mod sessions;
 mod tensor_io;
@@ -42,6 +43,15 @@ enum Command {
 	Run(RunArgs),
 	/// Runs one inference locally and prints the canonical output as JSON with its hash.
 	Exec(ExecArgs),
+	/// Prints this worker's record on chain as JSON: bond, status, declared profile, models
+	/// held ready, open and paid jobs, earnings and slashes.
+	Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+	#[command(flatten)]
+	account: Account,
 }
 
 #[derive(Debug, Args)]
@@ -50,13 +60,42 @@ struct Account {
 	#[arg(long, default_value = "ws://127.0.0.1:9944")]
 	url: String,
 	/// Secret URI of the worker's account (a mnemonic, `0x` seed or dev path like `//Alice`);
-	/// default: $MODELHUB_WORKER_SURI.
+	/// default: the file `--suri-file`, else $MODELHUB_WORKER_SURI. On the command line it
+	/// shows in `ps`: prefer the file or the variable outside development.
 	#[arg(long)]
 	suri: Option<String>,
-	/// Secret URI of the attestation key; default: $MODELHUB_ATTESTATION_SURI, else the
-	/// account's key.
+	/// A file holding the account's secret URI (surrounding whitespace ignored).
+	#[arg(long, value_name = "FILE", conflicts_with = "suri")]
+	suri_file: Option<PathBuf>,
+	/// Secret URI of the attestation key; default: the file `--attestation-suri-file`, else
+	/// $MODELHUB_ATTESTATION_SURI, else the account's key.
 	#[arg(long)]
 	attestation_suri: Option<String>,
+	/// A file holding the attestation key's secret URI.
+	#[arg(long, value_name = "FILE", conflicts_with = "attestation_suri")]
+	attestation_suri_file: Option<PathBuf>,
+}
+
+/// A secret given on the command line, in a file, or in the environment variable `variable`,
+/// in that order.
+fn secret(
+	given: &Option<String>,
+	file: &Option<PathBuf>,
+	variable: &str,
+) -> Result<Option<String>> {
+	if let Some(value) = given {
+		return Ok(Some(value.clone()));
+	}
+	if let Some(path) = file {
+		let text = std::fs::read_to_string(path)
+			.with_context(|| format!("reading the secret in {}", path.display()))?;
+		let value = text.trim();
+		if value.is_empty() {
+			bail!("{} is empty", path.display());
+		}
+		return Ok(Some(value.to_string()));
+	}
+	Ok(std::env::var(variable).ok().filter(|value| !value.is_empty()))
 }
 
 /// How ONNX Runtime executes models: what the worker declares as its execution profile.
@@ -149,7 +188,24 @@ struct RunArgs {
 	/// Seconds one artifact download may take.
 	#[arg(long, default_value_t = 120)]
 	fetch_timeout: u64,
-	/// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9616).
+	/// Read `file://` artifacts (a local development chain's sample models). Off by default:
+	/// a publisher would make the worker read its own files.
+	#[arg(long)]
+	allow_file_artifacts: bool,
+	/// Fetch artifacts from loopback, private and other non-public addresses. Off by default:
+	/// a publisher would reach services inside the worker's network.
+	#[arg(long)]
+	allow_private_artifacts: bool,
+	/// Base URL of an IPFS HTTP gateway; `ipfs://<cid>/<path>` artifacts are fetched from
+	/// `<gateway>/ipfs/<cid>/<path>` (e.g. https://ipfs.io).
+	#[arg(long)]
+	ipfs_gateway: Option<String>,
+	/// On SIGINT or SIGTERM, seconds to keep serving the jobs already assigned (after
+	/// withdrawing every readiness declaration) before stopping with jobs open.
+	#[arg(long, default_value_t = 240)]
+	drain_timeout: u64,
+	/// Serve Prometheus metrics (`/metrics`), liveness (`/health`) and readiness (`/ready`)
+	/// on this address (e.g. 127.0.0.1:9616).
 	#[arg(long)]
 	prometheus: Option<std::net::SocketAddr>,
 	#[command(flatten)]
@@ -397,18 +453,17 @@ fn keypair(suri: &str) -> Result<subxt_signer::sr25519::Keypair> {
 fn keys(
 	account: &Account,
 ) -> Result<(subxt_signer::sr25519::Keypair, subxt_signer::sr25519::Keypair, [u8; 32])> {
-	let from_env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-	let suri = account
-		.suri
-		.clone()
-		.or_else(|| from_env("MODELHUB_WORKER_SURI"))
-		.ok_or_else(|| anyhow!("give the account with --suri or $MODELHUB_WORKER_SURI"))?;
+	let suri =
+		secret(&account.suri, &account.suri_file, "MODELHUB_WORKER_SURI")?.ok_or_else(|| {
+			anyhow!("give the account with --suri-file, $MODELHUB_WORKER_SURI or --suri")
+		})?;
 	let signer = keypair(&suri)?;
-	let attestation_suri = account
-		.attestation_suri
-		.clone()
-		.or_else(|| from_env("MODELHUB_ATTESTATION_SURI"))
-		.unwrap_or(suri);
+	let attestation_suri = secret(
+		&account.attestation_suri,
+		&account.attestation_suri_file,
+		"MODELHUB_ATTESTATION_SURI",
+	)?
+	.unwrap_or(suri);
 	let attestor = keypair(&attestation_suri)?;
 	let mut preimage = b"opg:salt-secret:v1".to_vec();
 	preimage.extend_from_slice(attestation_suri.as_bytes());
@@ -465,6 +520,47 @@ fn register(args: RegisterArgs) -> Result<()> {
 	})
 }
 
+fn status(args: StatusArgs) -> Result<()> {
+	let (signer, attestor, _) = keys(&args.account)?;
+	tokio_runtime()?.block_on(async {
+		let chain = chain::Chain::connect(&args.account.url, signer).await?;
+		let at = chain.finalized().await?;
+		let record = chain.worker(&at).await?;
+		let stats = chain.stats(&at).await?;
+		let ready = chain.readiness(&at).await?;
+		let open = chain.assignments(&at).await?;
+		let registration = record.map(|record| {
+			json!({
+				"bond": record.bond.to_string(),
+				"status": match record.status {
+					chain::WorkerStatusField::Active => json!("active"),
+					chain::WorkerStatusField::Unbonding { until } => json!({ "unbondingUntil": until }),
+				},
+				"attestationKeyMatches": record.attestation_key == attestor.public_key().0,
+				"capacity": record.meta.capacity,
+				"runtime": String::from_utf8_lossy(&record.meta.runtime),
+				"profile": profile_json(&record.meta.profile),
+				"pendingJobs": record.pending_jobs,
+			})
+		});
+		println!(
+			"{}",
+			json!({
+				"account": hex(&chain.account),
+				"block": at.block_number(),
+				"registration": registration,
+				"ready": ready.iter().map(|(model, version)| json!({ "model": model, "version": version })).collect::<Vec<_>>(),
+				"openJobs": open,
+				"paidJobs": stats.jobs,
+				"earnings": stats.earnings.to_string(),
+				"slashes": stats.slashes,
+				"slashed": stats.slashed.to_string(),
+			})
+		);
+		Ok(())
+	})
+}
+
 fn run(args: RunArgs) -> Result<()> {
 	let (signer, attestor, salt_secret) = keys(&args.account)?;
 	let environment = engine::environment(args.engine.ort_library.as_deref())?;
@@ -480,6 +576,11 @@ fn run(args: RunArgs) -> Result<()> {
 		queue: args.queue,
 		settings: args.engine.settings(),
 		fetch_timeout: std::time::Duration::from_secs(args.fetch_timeout),
+		sources: artifacts::Sources {
+			allow_files: args.allow_file_artifacts,
+			allow_private: args.allow_private_artifacts,
+			ipfs_gateway: args.ipfs_gateway,
+		},
 		fetch_attempts: 3,
 		resubmit_after: 3,
 		max_attempts: 3,
@@ -503,16 +604,18 @@ fn run(args: RunArgs) -> Result<()> {
 	)?);
 	tokio_runtime()?.block_on(async move {
 		if let Some(address) = args.prometheus {
+			let status = engine.status.clone();
 			tokio::spawn(async move {
-				if let Err(error) =
-					substrate_prometheus_endpoint::init_prometheus(address, registry).await
-				{
-					tracing::error!("metrics server on {address}: {error}");
+				if let Err(error) = ops::serve(address, registry, status).await {
+					tracing::error!("operator endpoints on {address}: {error:#}");
 				}
 			});
-			tracing::info!("metrics on http://{address}/metrics");
+			tracing::info!(
+				"metrics, health and readiness on http://{address}/metrics, /health, /ready"
+			);
 		}
-		worker::serve(engine, &args.account.url, signer).await
+		let drain_timeout = std::time::Duration::from_secs(args.drain_timeout);
+		worker::serve(engine, &args.account.url, signer, drain_timeout).await
 	})
 }
 
@@ -530,6 +633,7 @@ fn main() {
 		Command::Register(args) => register(args),
 		Command::Run(args) => run(args),
 		Command::Exec(args) => exec(args),
+		Command::Status(args) => status(args),
 	};
 	if let Err(error) = result {
 		eprintln!("error: {error:#}");

@@ -2,8 +2,8 @@
 
 use anyhow::{anyhow, Result};
 use substrate_prometheus_endpoint::{
-	exponential_buckets, register, CounterVec, Gauge, HistogramOpts, HistogramVec, Opts, Registry,
-	U64,
+	exponential_buckets, register, CounterVec, Gauge, Histogram, HistogramOpts, HistogramVec, Opts,
+	Registry, U64,
 };
 
 /// Every metric the worker keeps.
@@ -12,8 +12,9 @@ pub struct Metrics {
 	/// Jobs by what happened to them: `submitted`, `committed`, `revealed`, `failure_reported`,
 	/// `submit_error`, and, once ended on chain, `settled`, `outvoted` or `refunded`.
 	pub jobs: CounterVec<U64>,
-	/// Seconds ONNX Runtime spent running a job, by model artifact.
-	pub execution_seconds: HistogramVec,
+	/// Seconds ONNX Runtime spent running a job (one series: per-model figures would make a
+	/// label value of every model ever run).
+	pub execution_seconds: Histogram,
 	/// Seconds from seeing a job to its transaction entering the pool, by action.
 	pub job_seconds: HistogramVec,
 	/// Artifact and session cache look-ups, by cache (`artifact`, `session`) and `hit`/`miss`.
@@ -40,13 +41,12 @@ impl Metrics {
 			)
 			.map_err(error)?,
 			execution_seconds: register(
-				HistogramVec::new(
+				Histogram::with_opts(
 					HistogramOpts::new(
 						"modelhub_worker_execution_seconds",
 						"ONNX Runtime execution time per job",
 					)
 					.buckets(latency.clone()),
-					&["artifact"],
 				)
 				.map_err(error)?,
 				registry,

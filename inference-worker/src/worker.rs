@@ -69,6 +69,8 @@ pub struct Options {
 	pub settings: Settings,
 	/// How long one artifact download may take.
 	pub fetch_timeout: Duration,
+	/// Which artifact locations are read.
+	pub sources: crate::artifacts::Sources,
 	/// Attempts to fetch an artifact before reporting it unavailable.
 	pub fetch_attempts: u32,
 	/// Finalized blocks to wait for a sent transaction to take effect before sending again.
@@ -152,7 +154,19 @@ pub struct Engine {
 	readiness: readiness::Shared,
 	/// The latest block seen.
 	block: AtomicU64,
+	/// What the operator endpoints report.
+	pub status: Arc<crate::ops::Status>,
+	/// One lock per artifact being fetched or loaded, so concurrent jobs and preparations of
+	/// one model fetch and build it once.
+	loading: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
+	/// Artifacts whose verified bytes did not load as a model (`InvalidModel`), with when that
+	/// was found: the bytes the chain records never change, so they are not read again for
+	/// [`FAILED_LOAD_MEMORY`].
+	unloadable: Mutex<HashMap<[u8; 32], (Instant, Reason, String)>>,
 }
+
+/// How long an artifact that failed to load is answered from memory.
+const FAILED_LOAD_MEMORY: Duration = Duration::from_secs(600);
 
 impl Engine {
 	/// Opens the artifact cache and prepares the pool.
@@ -167,6 +181,7 @@ impl Engine {
 			&options.models_dir,
 			options.max_cache_bytes,
 			options.fetch_timeout,
+			options.sources.clone(),
 		)?;
 		let profile = options.settings.declared()?;
 		Ok(Self {
@@ -182,17 +197,79 @@ impl Engine {
 			committed: Mutex::new(HashMap::new()),
 			readiness: Default::default(),
 			block: AtomicU64::new(0),
+			status: Default::default(),
+			loading: Mutex::new(HashMap::new()),
+			unloadable: Mutex::new(HashMap::new()),
 		})
 	}
 
-	/// The loaded session for `version`'s artifact: from memory, or fetched and built.
+	/// The loaded session for `version`'s artifact: from memory, or fetched and built, once
+	/// however many jobs ask at the same time. Holds no execution slot.
 	async fn session(&self, version: &ModelVersion) -> Result<Arc<Mutex<Model>>, Failure> {
 		let hash = version.artifact.hash;
-		if let Some(session) = self.sessions.lock().ok().and_then(|mut lru| lru.get(&hash)) {
+		if let Some(session) = self.loaded(&hash) {
 			self.metrics.cache("session", true);
 			return Ok(session);
 		}
-		self.metrics.cache("session", false);
+		let lock = self
+			.loading
+			.lock()
+			.map_err(|_| failure(Reason::ExecutionError, "loading state poisoned"))?
+			.entry(hash)
+			.or_default()
+			.clone();
+		let result = {
+			let _loading = lock.lock().await;
+			// Whoever held the lock before may have loaded it, or found it unloadable.
+			match self.loaded(&hash) {
+				Some(session) => {
+					self.metrics.cache("session", true);
+					Ok(session)
+				},
+				None => match self.remembered_failure(&hash) {
+					Some(failed) => Err(failed),
+					None => {
+						self.metrics.cache("session", false);
+						let loaded = self.load(version).await;
+						if let Err(failed) = &loaded {
+							if failed.reason == Reason::InvalidModel {
+								if let Ok(mut unloadable) = self.unloadable.lock() {
+									unloadable.insert(
+										hash,
+										(Instant::now(), failed.reason, failed.detail.clone()),
+									);
+								}
+							}
+						}
+						loaded
+					},
+				},
+			}
+		};
+		if let Ok(mut loading) = self.loading.lock() {
+			// The last one out removes the lock (the map holds one reference, `lock` another).
+			if Arc::strong_count(&lock) <= 2 {
+				loading.remove(&hash);
+			}
+		}
+		result
+	}
+
+	/// The session for `hash` if it is loaded.
+	fn loaded(&self, hash: &[u8; 32]) -> Option<Arc<Mutex<Model>>> {
+		self.sessions.lock().ok().and_then(|mut lru| lru.get(hash))
+	}
+
+	/// Why `hash` did not load, if that was found less than [`FAILED_LOAD_MEMORY`] ago.
+	fn remembered_failure(&self, hash: &[u8; 32]) -> Option<Failure> {
+		let mut unloadable = self.unloadable.lock().ok()?;
+		unloadable.retain(|_, (at, _, _)| at.elapsed() < FAILED_LOAD_MEMORY);
+		unloadable.get(hash).map(|(_, reason, detail)| failure(*reason, detail.clone()))
+	}
+
+	/// Fetches (with retries) and builds the session for `version`'s artifact.
+	async fn load(&self, version: &ModelVersion) -> Result<Arc<Mutex<Model>>, Failure> {
+		let hash = version.artifact.hash;
 		let mut delay = Duration::from_secs(1);
 		let mut attempt = 1;
 		let (bytes, hit) = loop {
@@ -243,22 +320,27 @@ impl Engine {
 			.schema
 			.check_inputs(&inputs)
 			.map_err(|error| failure(Reason::InvalidInput, format!("{error:?}")))?;
+		// Fetching and loading wait outside the execution slots.
 		let session = self.session(version).await?;
 		if self.options.fail_jobs {
 			return Err(failure(Reason::ExecutionError, "test mode: every job fails"));
 		}
+		self.metrics.queue_depth.inc();
+		let permit = self.permits.acquire().await;
+		self.metrics.queue_depth.dec();
+		self.metrics.running.inc();
 		let started = Instant::now();
-		let mut outputs = tokio::task::spawn_blocking(move || {
+		let ran = tokio::task::spawn_blocking(move || {
 			let mut model = session.lock().map_err(|_| anyhow!("session poisoned"))?;
 			model.run(&inputs)
 		})
-		.await
-		.map_err(|error| failure(Reason::ExecutionError, format!("executor crashed: {error}")))?
-		.map_err(|error| failure(Reason::ExecutionError, format!("{error:#}")))?;
-		self.metrics
-			.execution_seconds
-			.with_label_values(&[&hex(&version.artifact.hash[..8])])
-			.observe(started.elapsed().as_secs_f64());
+		.await;
+		self.metrics.running.dec();
+		drop(permit);
+		let mut outputs = ran
+			.map_err(|error| failure(Reason::ExecutionError, format!("executor crashed: {error}")))?
+			.map_err(|error| failure(Reason::ExecutionError, format!("{error:#}")))?;
+		self.metrics.execution_seconds.observe(started.elapsed().as_secs_f64());
 		if self.options.corrupt_outputs {
 			for tensor in &mut outputs.tensors {
 				tensor.data.iter_mut().for_each(|byte| *byte = 0);
@@ -353,27 +435,78 @@ struct Session {
 	tracks: HashMap<u64, Track>,
 	done: mpsc::UnboundedSender<Finished>,
 	block: u64,
+	/// Jobs assigned to this worker at the latest block.
+	open: usize,
+	/// Model versions the chain lists as ready on this worker at the latest block.
+	declared: usize,
+	/// Set once the worker is asked to stop: the time by which it stops even with jobs open.
+	drain_until: Option<Instant>,
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn stop_signal() -> std::io::Result<()> {
+	use tokio::signal::unix::{signal, SignalKind};
+	let mut terminate = signal(SignalKind::terminate())?;
+	tokio::select! {
+		interrupted = tokio::signal::ctrl_c() => interrupted,
+		_ = terminate.recv() => Ok(()),
+	}
 }
 
 /// Serves jobs from the node at `url` until the process is stopped, reconnecting (with
 /// backoff up to 30 s) whenever the connection drops.
-pub async fn serve(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<()> {
+///
+/// SIGINT or SIGTERM drains: the worker withdraws every model it declared ready, so the chain
+/// assigns it nothing more, finishes the jobs already assigned to it (results, commitments,
+/// reveals), and returns once none is left or `drain_timeout` has passed. A second signal
+/// stops at once.
+pub async fn serve(
+	engine: Arc<Engine>,
+	url: &str,
+	signer: Keypair,
+	drain_timeout: Duration,
+) -> Result<()> {
+	let (drain, stop) = tokio::sync::watch::channel(None::<Instant>);
+	let mut signals = tokio::spawn(async move {
+		if let Err(error) = stop_signal().await {
+			tracing::error!("cannot listen for stop signals: {error}");
+			return std::future::pending().await;
+		}
+		tracing::info!(
+			timeout = ?drain_timeout,
+			"stopping: withdrawing readiness and finishing the jobs already assigned \
+			 (a second signal stops at once)"
+		);
+		let _ = drain.send(Some(Instant::now() + drain_timeout));
+		if stop_signal().await.is_err() {
+			std::future::pending::<()>().await;
+		}
+		// Keeps the sender alive until the second signal.
+		drop(drain);
+	});
 	let mut delay = Duration::from_secs(1);
 	loop {
 		let started = Instant::now();
 		let outcome = tokio::select! {
-			outcome = serve_once(engine.clone(), url, signer.clone()) => outcome,
-			_ = tokio::signal::ctrl_c() => {
-				tracing::info!("stopping");
+			outcome = serve_once(engine.clone(), url, signer.clone(), stop.clone()) => outcome,
+			_ = &mut signals => {
+				tracing::warn!("stopped at once by a second signal");
 				return Ok(());
 			}
 		};
+		engine.status.set_connected(false);
 		match outcome {
 			Ok(()) => return Ok(()),
 			Err(error) if error.downcast_ref::<Fatal>().is_some() => return Err(error),
 			Err(error) => {
 				if started.elapsed() > Duration::from_secs(60) {
 					delay = Duration::from_secs(1);
+				}
+				if let Some(until) = *stop.borrow() {
+					if Instant::now() + delay >= until {
+						tracing::warn!("connection lost while draining: {error:#}; stopping");
+						return Ok(());
+					}
 				}
 				tracing::warn!("connection lost: {error:#}; reconnecting in {delay:?}");
 				tokio::time::sleep(delay).await;
@@ -395,7 +528,12 @@ impl std::fmt::Display for Fatal {
 
 impl std::error::Error for Fatal {}
 
-async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<()> {
+async fn serve_once(
+	engine: Arc<Engine>,
+	url: &str,
+	signer: Keypair,
+	mut stop: tokio::sync::watch::Receiver<Option<Instant>>,
+) -> Result<()> {
 	let chain = Arc::new(Chain::connect(url, signer).await?);
 	let at = chain.finalized().await?;
 	let Some(record) = chain.worker(&at).await? else {
@@ -441,6 +579,7 @@ async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<(
 		block = at.block_number(),
 		"serving jobs"
 	);
+	engine.status.set_connected(true);
 	let (done, mut finished) = mpsc::unbounded_channel();
 	let mut session = Session {
 		engine,
@@ -452,6 +591,9 @@ async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<(
 		tracks: HashMap::new(),
 		done,
 		block: at.block_number(),
+		open: 0,
+		declared: 0,
+		drain_until: *stop.borrow_and_update(),
 	};
 	let mut blocks = if session.engine.options.follow_best {
 		chain.api.stream_best_blocks().await?
@@ -459,7 +601,20 @@ async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<(
 		chain.api.stream_blocks().await?
 	};
 	session.step(&at).await?;
+	let mut signalled = true;
 	loop {
+		if session.drain_until.is_some() {
+			session.engine.status.set_draining();
+		}
+		if session.drained() {
+			return Ok(());
+		}
+		let drain_deadline = async {
+			match session.drain_until {
+				Some(until) => tokio::time::sleep_until(until.into()).await,
+				None => std::future::pending().await,
+			}
+		};
 		tokio::select! {
 			block = blocks.next() => match block {
 				Some(Ok(block)) => {
@@ -470,21 +625,49 @@ async fn serve_once(engine: Arc<Engine>, url: &str, signer: Keypair) -> Result<(
 				None => bail!("the node closed the block subscription"),
 			},
 			Some(message) = finished.recv() => session.finish(message),
+			changed = stop.changed(), if signalled => match changed {
+				Ok(()) => session.drain_until = *stop.borrow_and_update(),
+				Err(_) => signalled = false,
+			},
+			_ = drain_deadline => {
+				let running = session.tracks.values().filter(|track| track.running).count();
+				tracing::warn!(
+					open = session.open,
+					running,
+					"drain timed out: stopping with jobs open"
+				);
+				return Ok(());
+			},
 		}
 	}
 }
 
 impl Session {
+	/// Whether the worker was asked to stop and has nothing left to do: no readiness declared
+	/// and no job assigned at the latest block, and none running.
+	fn drained(&self) -> bool {
+		let done = self.drain_until.is_some()
+			&& self.open == 0
+			&& self.declared == 0
+			&& !self.tracks.values().any(|track| track.running);
+		if done {
+			tracing::info!("drained: every job assigned to this worker has ended; stopping");
+		}
+		done
+	}
+
 	/// Looks at every job still assigned at `at` and starts what each one needs.
 	async fn step(&mut self, at: &chain::AtBlock) -> Result<()> {
 		self.block = at.block_number();
 		self.engine.block.store(self.block, Ordering::Relaxed);
+		self.engine.status.saw_block(self.block);
 		// Readiness informs selection; a review that fails is tried again at the next block
 		// and does not hold up the jobs.
 		if let Err(error) = self.review(at).await {
 			tracing::warn!("reviewing the models held ready: {error:#}");
 		}
 		let assigned = self.chain.assignments(at).await?;
+		self.open = assigned.len();
 		let open: HashSet<u64> = assigned.iter().copied().collect();
 		let ended: Vec<u64> = self
 			.tracks
@@ -560,17 +743,19 @@ impl Session {
 
 	/// Decides which model versions to hold ready at `at`, starts preparing the missing ones
 	/// and withdraws the declarations no longer wanted.
-	async fn review(&self, at: &chain::AtBlock) -> Result<()> {
+	async fn review(&mut self, at: &chain::AtBlock) -> Result<()> {
 		let active = self
 			.chain
 			.worker(at)
 			.await?
 			.is_some_and(|record| matches!(record.status, chain::WorkerStatusField::Active));
 		let declared = self.chain.readiness(at).await?;
+		self.declared = declared.len();
 		let mut versions = HashMap::new();
 		// Best first, so the most called models are prepared first.
 		let mut wanted: Vec<readiness::Key> = Vec::new();
-		if active {
+		// A draining worker wants nothing: every declaration is withdrawn.
+		if active && self.drain_until.is_none() {
 			let options = &self.engine.options;
 			let epoch = u32::try_from(self.block / self.epoch_length).unwrap_or(u32::MAX);
 			let calls = self.chain.epoch_calls(at, epoch).await?;
@@ -737,20 +922,13 @@ async fn report(engine: &Engine, chain: &Chain, request: u64, reason: Reason) ->
 	}
 }
 
-/// Waits for one of the `--max-jobs` slots and runs `version` on `input` in it.
+/// Has `version` loaded, then waits for one of the `--max-jobs` slots and runs it on `input`.
 async fn run_in_slot(
 	engine: &Engine,
 	version: &ModelVersion,
 	input: &[u8],
 ) -> Result<Prepared, Failure> {
-	engine.metrics.queue_depth.inc();
-	let permit = engine.permits.acquire().await;
-	engine.metrics.queue_depth.dec();
-	engine.metrics.running.inc();
-	let prepared = engine.execute(version, input).await;
-	engine.metrics.running.dec();
-	drop(permit);
-	prepared
+	engine.execute(version, input).await
 }
 
 /// Waits for a job slot and runs `version` on `input`, or fails when `budget` runs out first:

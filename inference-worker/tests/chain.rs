@@ -13,6 +13,8 @@
 //!   never declares it ready, and a call is refused before anything is held;
 //! - an artifact served too slowly to fetch: no worker declares it ready while it trickles, so
 //!   a call is refused instead of running out a deadline, and the worker keeps its bond.
+//! - a worker sent SIGTERM while a redundant job is open: it withdraws its readiness, still
+//!   commits and reveals, and exits once the request has settled, paid and unslashed.
 
 mod hub;
 
@@ -141,6 +143,38 @@ async fn one_worker_serves_a_paid_call_and_every_balance_adds_up() -> Result<()>
 	] {
 		assert!(text.contains(line), "metrics lack {line:?}:\n{text}");
 	}
+	// `modelhub-worker status` reads the same record, with the secret from a file.
+	let secret = hub.workers[0].dir.join("suri");
+	std::fs::write(&secret, "//Dave\n")?;
+	let read_status = || -> Result<serde_json::Value> {
+		let output = std::process::Command::new(env!("CARGO_BIN_EXE_modelhub-worker"))
+			.args(["status", "--url", &hub.node.ws_url(), "--suri-file"])
+			.arg(&secret)
+			.output()?;
+		anyhow::ensure!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+		Ok(serde_json::from_slice(&output.stdout)?)
+	};
+	// It reads finalized blocks: wait (bounded) for the settlement to be final.
+	let mut status = read_status()?;
+	for _ in 0..30 {
+		if status["paidJobs"] == 1 {
+			break;
+		}
+		tokio::time::sleep(Duration::from_secs(1)).await;
+		status = read_status()?;
+	}
+	assert_eq!((status["paidJobs"].as_u64(), status["slashes"].as_u64()), (Some(1), Some(0)));
+	assert_eq!(status["registration"]["bond"], (100 * OPG).to_string());
+	assert_eq!(status["registration"]["attestationKeyMatches"], true);
+	assert_eq!(status["ready"][0]["model"], hub.model);
+	// Beside the metrics: liveness and readiness.
+	let ready = get(&metrics, "/ready")?;
+	assert!(ready.starts_with("HTTP/1.1 200") && ready.contains("\"ready\":true"), "{ready}");
+	let health = get(&metrics, "/health")?;
+	assert!(
+		health.starts_with("HTTP/1.1 200") && health.contains("\"connected\":true"),
+		"{health}"
+	);
 	Ok(())
 }
 
@@ -349,5 +383,53 @@ async fn a_slow_artifact_is_never_on_a_request_clock_and_costs_the_worker_nothin
 	assert_eq!(escrow(&hub.api, at, dev::bob().public_key().0).await?, 0);
 	let log = hub.workers[0].log();
 	assert!(!log.contains("declared ready"), "{log}");
+	Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stopped_mid_job_finishes_it_before_exiting() -> Result<()> {
+	let mut hub = Hub::start(&[("//Dave", &[]), ("//Eve", &[])], None).await?;
+	let (dave, eve) = (dev::dave().public_key().0, dev::eve().public_key().0);
+	let (requested, request_block, _) = request(&hub.api, hub.model, &hub.input, 2).await?;
+	assert_eq!(sorted(requested.workers.clone()), sorted(vec![dave, eve]));
+	// Dave is asked to stop with the job open: its commitment and reveal are blocks away.
+	let pid = hub.workers[0].child.id().to_string();
+	let signalled = std::process::Command::new("kill").args(["-TERM", &pid]).status()?;
+	assert!(signalled.success(), "kill -TERM {pid}");
+
+	let (settled_block, settled) =
+		hub.wait_settled(requested.request, request_block, Duration::from_secs(180)).await?;
+	assert_eq!(sorted(settled.workers.clone()), sorted(vec![dave, eve]));
+	let paid = |who: [u8; 32]| -> u128 {
+		settled.payouts.iter().filter(|(payee, _)| *payee == who).map(|(_, amount)| amount).sum()
+	};
+	assert!(paid(dave) > 0 && paid(dave).abs_diff(paid(eve)) <= 1, "{settled:?}");
+	assert_eq!(bond(&hub.api, settled_block, dave).await?, 100 * OPG);
+
+	// Once its job has ended it exits by itself, successfully, no longer declared ready.
+	let exited = tokio::time::timeout(Duration::from_secs(60), async {
+		loop {
+			if let Some(status) = hub.workers[0].child.try_wait()? {
+				return Ok::<_, anyhow::Error>(status);
+			}
+			tokio::time::sleep(Duration::from_millis(200)).await;
+		}
+	})
+	.await
+	.map_err(|_| anyhow!("the worker did not exit; log:\n{}", hub.workers[0].log()))??;
+	let log = hub.workers[0].log();
+	assert!(exited.success(), "{exited}; log:\n{log}");
+	assert!(log.contains("no longer held ready") && log.contains("drained"), "{log}");
+	// It saw its withdrawal in a best block; the finalized chain follows within a few blocks.
+	let mut ready = Vec::new();
+	for _ in 0..30 {
+		let at = hub.api.at_current_block().await?.block_hash();
+		ready = ready_workers(&hub.api, at, hub.model, 1).await?;
+		if ready == vec![eve] {
+			break;
+		}
+		tokio::time::sleep(Duration::from_secs(1)).await;
+	}
+	assert_eq!(ready, vec![eve]);
 	Ok(())
 }

@@ -148,44 +148,44 @@ async fn a_paid_call_over_json_rpc_streams_to_its_output_and_bad_ones_cost_nothi
 	forged[signature_at] ^= 0xff;
 	let above_max = format!("the fee is {fee} but max_fee is {}", fee - 1);
 	let cases: Vec<(Vec<u8>, &str, &str)> = vec![
-		(vec![1, 2, 3], "1011", "not an extrinsic of this chain"),
-		(signed(&api, &remark, &bob).await?, "1011", "does not call Inference.request_inference"),
+		(vec![1, 2, 3], "21011", "not an extrinsic of this chain"),
+		(signed(&api, &remark, &bob).await?, "21011", "does not call Inference.request_inference"),
 		(
 			signed(&api, &request_call(999, input.clone(), fee, 1), &bob).await?,
-			"1001",
+			"21001",
 			"model 999 does not exist",
 		),
 		(
 			signed(&api, &request_call(model, input.clone(), fee, 0), &bob).await?,
-			"1003",
+			"21003",
 			"redundancy",
 		),
 		(
 			signed(&api, &request_call(model, vec![1, 2, 3], fee, 1), &bob).await?,
-			"1006",
+			"21006",
 			"canonical",
 		),
 		(
 			signed(&api, &request_call(model, wrong_schema, fee, 1), &bob).await?,
-			"1007",
+			"21007",
 			"input schema",
 		),
 		(
 			signed(&api, &request_call(model, input.clone(), fee - 1, 1), &bob).await?,
-			"1008",
+			"21008",
 			&above_max,
 		),
 		(
 			signed(&api, &request_call(model, input.clone(), 2 * fee, 2), &bob).await?,
-			"1010",
+			"21010",
 			"ready than the redundancy asks for",
 		),
 		(
 			signed(&api, &request_call(model, input.clone(), fee, 1), &nobody).await?,
-			"1009",
+			"21009",
 			"cannot cover",
 		),
-		(forged, "1012", "signature does not verify"),
+		(forged, "21012", "signature does not verify"),
 	];
 	for (extrinsic, code, text) in &cases {
 		let error = refused(&rpc, extrinsic).await?;
@@ -285,7 +285,10 @@ async fn a_paid_call_over_json_rpc_streams_to_its_output_and_bad_ones_cost_nothi
 		.err()
 		.ok_or_else(|| anyhow!("a malformed address must fail"))?
 		.to_string();
-	assert!(malformed.contains("1005") && malformed.contains("not an SS58 address"), "{malformed}");
+	assert!(
+		malformed.contains("21005") && malformed.contains("not an SS58 address"),
+		"{malformed}"
+	);
 	// modelhub_modelUsage: the one call is all of the hub's demand, over an epoch and all time.
 	for epochs in [Some(1), None] {
 		let usage: Json =
@@ -346,7 +349,7 @@ async fn a_paid_call_over_json_rpc_streams_to_its_output_and_bad_ones_cost_nothi
 	let before = ledger(&api, api.at_current_block().await?.block_hash()).await?;
 	let paused = signed(&api, &request_call(model, input, fee, 1), &bob).await?;
 	let error = refused(&rpc, &paused).await?;
-	assert!(error.contains("1002") && error.contains("paused"), "{error}");
+	assert!(error.contains("21002") && error.contains("paused"), "{error}");
 	assert_eq!(ledger(&api, api.at_current_block().await?.block_hash()).await?, before);
 	Ok(())
 }
@@ -399,7 +402,7 @@ async fn a_request_its_workers_fail_streams_to_its_refund_and_an_unserved_model_
 	let before = ledger(&api, api.at_current_block().await?.block_hash()).await?;
 	let extrinsic = signed(&api, &request_call(unserved, input, OPG, 1), &bob).await?;
 	let error = refused(&rpc, &extrinsic).await?;
-	assert!(error.contains("1013") && error.contains("ready"), "{error}");
+	assert!(error.contains("21013") && error.contains("ready"), "{error}");
 	let now = api.at_current_block().await?.block_number();
 	while api.at_current_block().await?.block_number() < now + 2 {
 		tokio::time::sleep(Duration::from_millis(500)).await;

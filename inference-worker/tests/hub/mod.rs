@@ -158,6 +158,9 @@ impl Worker {
 			suri.into(),
 			"--models-dir".into(),
 			dir.join("models").display().to_string(),
+			// The tests' artifacts are files or served on loopback.
+			"--allow-file-artifacts".into(),
+			"--allow-private-artifacts".into(),
 		];
 		args.extend(extra.iter().map(|arg| arg.to_string()));
 		let log = dir.join("worker.log");
@@ -789,10 +792,16 @@ pub fn sorted(mut accounts: Vec<[u8; 32]>) -> Vec<[u8; 32]> {
 
 /// The worker's Prometheus metrics at `address`, as text.
 pub fn scrape(address: &str) -> Result<String> {
+	get(address, "/metrics")
+}
+
+/// The whole HTTP response (status line, headers and body) to `GET path` at `address`.
+pub fn get(address: &str, path: &str) -> Result<String> {
 	use std::io::{Read, Write};
 	let mut stream = std::net::TcpStream::connect(address)?;
 	stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-	stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
+	let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+	stream.write_all(request.as_bytes())?;
 	let mut text = String::new();
 	stream.read_to_string(&mut text)?;
 	Ok(text)

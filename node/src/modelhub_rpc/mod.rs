@@ -33,36 +33,36 @@ use sp_runtime::Perbill;
 /// Error codes of the `modelhub_*` methods.
 pub mod codes {
 	/// The runtime API call failed.
-	pub const RUNTIME_ERROR: i32 = 1000;
+	pub const RUNTIME_ERROR: i32 = 21000;
 	/// No model has this id.
-	pub const MODEL_NOT_FOUND: i32 = 1001;
+	pub const MODEL_NOT_FOUND: i32 = 21001;
 	/// The model is paused, retired or delisted.
-	pub const MODEL_NOT_ACTIVE: i32 = 1002;
+	pub const MODEL_NOT_ACTIVE: i32 = 21002;
 	/// Redundancy is 0 or above the runtime's maximum.
-	pub const INVALID_REDUNDANCY: i32 = 1003;
+	pub const INVALID_REDUNDANCY: i32 = 21003;
 	/// The input is longer than the runtime accepts.
-	pub const INPUT_TOO_LARGE: i32 = 1004;
+	pub const INPUT_TOO_LARGE: i32 = 21004;
 	/// A parameter has a value the method does not know.
-	pub const INVALID_PARAMETER: i32 = 1005;
+	pub const INVALID_PARAMETER: i32 = 21005;
 	/// The input is not a canonical tensor set.
-	pub const INPUT_NOT_CANONICAL: i32 = 1006;
+	pub const INPUT_NOT_CANONICAL: i32 = 21006;
 	/// The input does not fit the model's input schema.
-	pub const INPUT_DOES_NOT_FIT_SCHEMA: i32 = 1007;
+	pub const INPUT_DOES_NOT_FIT_SCHEMA: i32 = 21007;
 	/// The fee is above the request's `max_fee`.
-	pub const FEE_ABOVE_MAX: i32 = 1008;
+	pub const FEE_ABOVE_MAX: i32 = 21008;
 	/// The signer cannot pay the fee and the transaction fee.
-	pub const INSUFFICIENT_BALANCE: i32 = 1009;
+	pub const INSUFFICIENT_BALANCE: i32 = 21009;
 	/// Fewer workers hold the model's current version ready than the redundancy asks for.
-	pub const NOT_ENOUGH_WORKERS: i32 = 1010;
+	pub const NOT_ENOUGH_WORKERS: i32 = 21010;
 	/// The bytes are not a signed `Inference.request_inference` extrinsic of this chain.
-	pub const BAD_EXTRINSIC: i32 = 1011;
+	pub const BAD_EXTRINSIC: i32 = 21011;
 	/// The transaction pool refused the extrinsic (signature, nonce, transaction fee).
-	pub const TRANSACTION_REJECTED: i32 = 1012;
+	pub const TRANSACTION_REJECTED: i32 = 21012;
 	/// No worker holds the model's current version ready.
-	pub const NO_READY_WORKER: i32 = 1013;
+	pub const NO_READY_WORKER: i32 = 21013;
 	/// Too few of the workers ready for the model are free now (a request waits for them in
 	/// the transaction pool; only a check reports this).
-	pub const WORKERS_BUSY: i32 = 1014;
+	pub const WORKERS_BUSY: i32 = 21014;
 }
 
 /// The fee of one call and where it goes.
