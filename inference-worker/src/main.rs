@@ -160,7 +160,13 @@ struct RegisterArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_override_self = true)]
 struct RunArgs {
+	/// A TOML file of options: each key is an option's long name (`max-jobs = 4`,
+	/// `suri-file = "/etc/modelhub/suri"`, `allow-file-artifacts = true`); options given on
+	/// the command line win.
+	#[arg(long, value_name = "FILE")]
+	config: Option<PathBuf>,
 	#[command(flatten)]
 	account: Account,
 	/// Artifact cache directory.
@@ -619,8 +625,70 @@ fn run(args: RunArgs) -> Result<()> {
 	})
 }
 
+/// The options a `--config` file gives, as command-line arguments: `key = value` becomes
+/// `--key value`, `key = true` becomes `--key` (`false` is left out), and an array repeats the
+/// option for each element.
+fn config_arguments(text: &str) -> Result<Vec<String>> {
+	let table: toml::Table = text.parse().context("parsing the configuration")?;
+	let mut arguments = Vec::new();
+	for (key, value) in table {
+		let option = format!("--{}", key.replace('_', "-"));
+		let values = match value {
+			toml::Value::Array(items) => items,
+			single => vec![single],
+		};
+		for value in values {
+			match value {
+				toml::Value::Boolean(true) => arguments.push(option.clone()),
+				toml::Value::Boolean(false) => {},
+				toml::Value::String(text) => arguments.extend([option.clone(), text]),
+				toml::Value::Integer(number) => {
+					arguments.extend([option.clone(), number.to_string()])
+				},
+				toml::Value::Float(number) => {
+					arguments.extend([option.clone(), number.to_string()])
+				},
+				other => bail!("{key}: {} is not an option value", other.type_str()),
+			}
+		}
+	}
+	Ok(arguments)
+}
+
+/// The command line with the options of `run --config FILE` put before those given, so that
+/// those given win.
+fn with_config(mut arguments: Vec<std::ffi::OsString>) -> Result<Vec<std::ffi::OsString>> {
+	if arguments.get(1).and_then(|command| command.to_str()) != Some("run") {
+		return Ok(arguments);
+	}
+	let mut path = None;
+	for (index, argument) in arguments.iter().enumerate() {
+		let Some(text) = argument.to_str() else { continue };
+		if let Some(value) = text.strip_prefix("--config=") {
+			path = Some(PathBuf::from(value));
+		} else if text == "--config" {
+			path = arguments.get(index + 1).map(PathBuf::from);
+		}
+	}
+	let Some(path) = path else { return Ok(arguments) };
+	let text = std::fs::read_to_string(&path)
+		.with_context(|| format!("reading the configuration {}", path.display()))?;
+	let options = config_arguments(&text).with_context(|| format!("in {}", path.display()))?;
+	let rest = arguments.split_off(2);
+	arguments.extend(options.into_iter().map(Into::into));
+	arguments.extend(rest);
+	Ok(arguments)
+}
+
 fn main() {
-	let cli = Cli::parse();
+	let arguments = match with_config(std::env::args_os().collect()) {
+		Ok(arguments) => arguments,
+		Err(error) => {
+			eprintln!("error: {error:#}");
+			std::process::exit(2);
+		},
+	};
+	let cli = Cli::parse_from(arguments);
 	tracing_subscriber::fmt()
 		.with_env_filter(
 			tracing_subscriber::EnvFilter::try_from_default_env()
@@ -644,6 +712,38 @@ fn main() {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn a_config_file_gives_options_that_the_command_line_overrides() {
+		let dir =
+			std::env::temp_dir().join(format!("modelhub-worker-config-{}", std::process::id()));
+		std::fs::create_dir_all(&dir).expect("dir");
+		let path = dir.join("worker.toml");
+		std::fs::write(
+			&path,
+			"url = \"ws://10.0.0.1:9944\"\nsuri_file = \"/etc/modelhub/suri\"\nmax-jobs = 4\n\
+			 allow-file-artifacts = true\nallow-private-artifacts = false\n",
+		)
+		.expect("write");
+		let given = [
+			"modelhub-worker",
+			"run",
+			"--config",
+			path.to_str().expect("utf-8"),
+			"--max-jobs",
+			"8",
+		];
+		let arguments = with_config(given.iter().map(Into::into).collect()).expect("config");
+		let cli = Cli::try_parse_from(arguments).expect("parses");
+		let Command::Run(run) = cli.command else { panic!("not run") };
+		assert_eq!(run.account.url, "ws://10.0.0.1:9944");
+		assert_eq!(run.account.suri_file, Some(PathBuf::from("/etc/modelhub/suri")));
+		assert_eq!(run.max_jobs, 8, "the command line wins");
+		assert!(run.allow_file_artifacts && !run.allow_private_artifacts);
+		assert!(config_arguments("nested = { a = 1 }").is_err());
+		assert!(config_arguments("not toml").is_err());
+		let _ = std::fs::remove_dir_all(&dir);
+	}
 
 	#[test]
 	fn opg_amounts_parse_to_the_smallest_unit() {

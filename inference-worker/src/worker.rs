@@ -435,6 +435,10 @@ struct Session {
 	tracks: HashMap<u64, Track>,
 	done: mpsc::UnboundedSender<Finished>,
 	block: u64,
+	/// Jobs taken at once: the larger of `--max-jobs` + `--queue` and the capacity registered
+	/// on chain, so every job the chain may assign at once is taken (and failed in time if it
+	/// cannot run) rather than left to its deadline.
+	pool: usize,
 	/// Jobs assigned to this worker at the latest block.
 	open: usize,
 	/// Model versions the chain lists as ready on this worker at the latest block.
@@ -567,6 +571,18 @@ async fn serve_once(
 			Err(error) => tracing::warn!("could not declare the execution profile: {error:#}"),
 		}
 	}
+	let options = &engine.options;
+	let local_pool = options.max_jobs.saturating_add(options.queue);
+	let pool = local_pool.max(record.meta.capacity as usize).max(1);
+	if pool > local_pool {
+		tracing::info!(
+			capacity = record.meta.capacity,
+			max_jobs = options.max_jobs,
+			"taking up to the registered capacity at once: {} run, the rest wait for a slot \
+			 and are reported failed in time if none frees",
+			options.max_jobs
+		);
+	}
 	let max_output_len: u32 = Chain::constant(&at, "Inference", "MaxOutputLen")?;
 	// Aura's slot is twice the timestamp pallet's minimum period.
 	let minimum_period: u64 = Chain::constant(&at, "Timestamp", "MinimumPeriod")?;
@@ -591,6 +607,7 @@ async fn serve_once(
 		tracks: HashMap::new(),
 		done,
 		block: at.block_number(),
+		pool,
 		open: 0,
 		declared: 0,
 		drain_until: *stop.borrow_and_update(),
@@ -683,7 +700,7 @@ impl Session {
 		let options = &self.engine.options;
 		let mut busy = self.tracks.values().filter(|track| track.running).count();
 		for id in assigned {
-			if busy >= options.max_jobs + options.queue {
+			if busy >= self.pool {
 				tracing::debug!(busy, "pool full: later jobs wait for the next block");
 				break;
 			}

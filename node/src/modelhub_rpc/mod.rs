@@ -8,7 +8,13 @@
 
 mod watch;
 
-use std::{marker::PhantomData, sync::Arc};
+use std::{
+	marker::PhantomData,
+	sync::{
+		atomic::{AtomicUsize, Ordering},
+		Arc,
+	},
+};
 
 use jsonrpsee::{
 	core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned, PendingSubscriptionSink,
@@ -63,6 +69,34 @@ pub mod codes {
 	/// Too few of the workers ready for the model are free now (a request waits for them in
 	/// the transaction pool; only a check reports this).
 	pub const WORKERS_BUSY: i32 = 21014;
+	/// The node follows as many inference watches as it allows ([`super::MAX_WATCHES`]).
+	pub const TOO_MANY_WATCHES: i32 = 21015;
+}
+
+/// Most `modelhub_submitAndWatchInference` subscriptions one node follows at once, across all
+/// connections; each connection is also bounded by the node's
+/// `--rpc-max-subscriptions-per-connection`.
+pub const MAX_WATCHES: usize = 4_096;
+
+/// One of the node's [`MAX_WATCHES`] watch places, given back when dropped.
+struct WatchSlot(Arc<AtomicUsize>);
+
+impl WatchSlot {
+	/// A place if fewer than `max` are taken.
+	fn take(taken: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
+		taken
+			.fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
+				(count < max).then(|| count.saturating_add(1))
+			})
+			.ok()
+			.map(|_| Self(taken.clone()))
+	}
+}
+
+impl Drop for WatchSlot {
+	fn drop(&mut self) {
+		self.0.fetch_sub(1, Ordering::AcqRel);
+	}
 }
 
 /// The fee of one call and where it goes.
@@ -638,6 +672,8 @@ pub struct ModelHub<C, P, B> {
 	client: Arc<C>,
 	pool: Arc<P>,
 	executor: Arc<dyn sp_core::traits::SpawnNamed>,
+	/// Watches being followed.
+	watches: Arc<AtomicUsize>,
 	_backend: PhantomData<B>,
 }
 
@@ -655,7 +691,7 @@ impl<C, P, B> ModelHub<C, P, B> {
 		pool: Arc<P>,
 		executor: Arc<dyn sp_core::traits::SpawnNamed>,
 	) -> Self {
-		Self { client, pool, executor, _backend: PhantomData }
+		Self { client, pool, executor, watches: Default::default(), _backend: PhantomData }
 	}
 }
 
@@ -825,6 +861,19 @@ where
 	}
 
 	fn submit_and_watch_inference(&self, pending: PendingSubscriptionSink, extrinsic: Bytes) {
+		let Some(slot) = WatchSlot::take(&self.watches, MAX_WATCHES) else {
+			let error = ErrorObjectOwned::owned(
+				codes::TOO_MANY_WATCHES,
+				format!("this node follows {MAX_WATCHES} inference watches already: try later"),
+				None::<()>,
+			);
+			self.executor.spawn(
+				"modelhub-rpc-watch-refused",
+				Some("rpc"),
+				Box::pin(async move { pending.reject(error).await }),
+			);
+			return;
+		};
 		let watch = watch::Watch {
 			client: self.client.clone(),
 			pool: self.pool.clone(),
@@ -833,7 +882,30 @@ where
 		self.executor.spawn(
 			"modelhub-rpc-watch-inference",
 			Some("rpc"),
-			Box::pin(watch.run(pending, extrinsic.0)),
+			Box::pin(async move {
+				watch.run(pending, extrinsic.0).await;
+				drop(slot);
+			}),
 		);
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn watch_places_are_bounded_and_given_back() {
+		let taken = Arc::new(AtomicUsize::new(0));
+		let first = WatchSlot::take(&taken, 2);
+		let second = WatchSlot::take(&taken, 2);
+		assert!(first.is_some() && second.is_some());
+		assert!(WatchSlot::take(&taken, 2).is_none());
+		drop(first);
+		assert_eq!(taken.load(Ordering::Acquire), 1);
+		let third = WatchSlot::take(&taken, 2);
+		assert!(third.is_some());
+		drop((second, third));
+		assert_eq!(taken.load(Ordering::Acquire), 0);
 	}
 }
