@@ -429,30 +429,24 @@ mod tests {
 		format!("http://{address}/model.onnx")
 	}
 
+	/// A cache in `dir` of at most `max_bytes` that reads files and loopback.
+	fn local_cache(dir: &Path, max_bytes: u64) -> ArtifactCache {
+		ArtifactCache::open(dir, max_bytes, Duration::from_secs(5), Sources::local())
+			.expect("cache")
+	}
+
 	#[tokio::test]
 	async fn a_file_artifact_is_verified_and_then_served_from_the_cache() {
 		let dir = temp_dir("file");
 		let artifact = artifact_file(&dir.0, "model.onnx", b"onnx bytes");
-		let cache = ArtifactCache::open(
-			&dir.0.join("cache"),
-			1 << 20,
-			Duration::from_secs(5),
-			Sources::local(),
-		)
-		.expect("cache");
+		let cache = local_cache(&dir.0.join("cache"), 1 << 20);
 		let (bytes, hit) = cache.get(&artifact).await.expect("fetch");
 		assert_eq!((bytes.as_slice(), hit), (&b"onnx bytes"[..], false));
 		std::fs::remove_file(dir.0.join("model.onnx")).expect("remove source");
 		let (bytes, hit) = cache.get(&artifact).await.expect("cached");
 		assert_eq!((bytes.as_slice(), hit), (&b"onnx bytes"[..], true));
 		// A reopened cache still knows it.
-		let cache = ArtifactCache::open(
-			&dir.0.join("cache"),
-			1 << 20,
-			Duration::from_secs(5),
-			Sources::local(),
-		)
-		.expect("reopen");
+		let cache = local_cache(&dir.0.join("cache"), 1 << 20);
 		assert!(cache.contains(&artifact.hash));
 	}
 
@@ -460,13 +454,7 @@ mod tests {
 	async fn wrong_hash_or_size_is_rejected_and_nothing_is_cached() {
 		let dir = temp_dir("mismatch");
 		let mut artifact = artifact_file(&dir.0, "model.onnx", b"onnx bytes");
-		let cache = ArtifactCache::open(
-			&dir.0.join("cache"),
-			1 << 20,
-			Duration::from_secs(5),
-			Sources::local(),
-		)
-		.expect("cache");
+		let cache = local_cache(&dir.0.join("cache"), 1 << 20);
 		artifact.hash[0] ^= 1;
 		assert!(matches!(cache.get(&artifact).await, Err(FetchError::Mismatch(_))));
 		artifact.hash[0] ^= 1;
@@ -481,13 +469,7 @@ mod tests {
 	#[tokio::test]
 	async fn missing_files_and_unknown_schemes_are_unavailable() {
 		let dir = temp_dir("missing");
-		let cache = ArtifactCache::open(
-			&dir.0.join("cache"),
-			1 << 20,
-			Duration::from_secs(5),
-			Sources::local(),
-		)
-		.expect("cache");
+		let cache = local_cache(&dir.0.join("cache"), 1 << 20);
 		for uri in ["file:///nonexistent/model.onnx", "ipfs://", "ftp://host/model.onnx"] {
 			let artifact = ArtifactRef { hash: [0; 32], size: 1, uri: uri.into() };
 			assert!(matches!(cache.get(&artifact).await, Err(FetchError::Unavailable(_))), "{uri}");
@@ -535,13 +517,7 @@ mod tests {
 	async fn http_artifacts_are_fetched_and_verified() {
 		let dir = temp_dir("http");
 		let body = b"model served over http".to_vec();
-		let cache = ArtifactCache::open(
-			&dir.0.join("cache"),
-			1 << 20,
-			Duration::from_secs(5),
-			Sources::local(),
-		)
-		.expect("cache");
+		let cache = local_cache(&dir.0.join("cache"), 1 << 20);
 		let artifact = ArtifactRef {
 			hash: sp_crypto_hashing::blake2_256(&body),
 			size: body.len() as u64,
@@ -563,9 +539,7 @@ mod tests {
 	#[tokio::test]
 	async fn the_least_recently_used_artifact_is_evicted_first() {
 		let dir = temp_dir("evict");
-		let cache =
-			ArtifactCache::open(&dir.0.join("cache"), 25, Duration::from_secs(5), Sources::local())
-				.expect("cache");
+		let cache = local_cache(&dir.0.join("cache"), 25);
 		let a = artifact_file(&dir.0, "a", &[1; 10]);
 		let b = artifact_file(&dir.0, "b", &[2; 10]);
 		let c = artifact_file(&dir.0, "c", &[3; 10]);
