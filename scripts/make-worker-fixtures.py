@@ -5,6 +5,11 @@ package gives (the reference the worker must match).
 - `identity.onnx`: one Identity node per protocol dtype, input `in_<dtype>` to output
   `out_<dtype>`: twelve inputs and outputs of every dtype in one model, and
   `identity.expected.json`, its outputs for `identity.input.json` (exact: nothing is computed).
+- Models that misbehave, for the worker's isolation tests, each taking `x` f32[1] to `y` f32[1]
+  (with `NAME.schema.json` and the input `hostile.input.json`): `hang.onnx` loops 2^62 times
+  (it never ends), `hog.onnx` asks for a buffer of x * 2^31 floats (8 GiB for x = 1),
+  `crash.onnx` divides INT32_MIN by -1 at run time, which ONNX Runtime does not check and the
+  x86 divide instruction traps (SIGFPE, the process dies).
 - `--expected MODEL INPUT [--threads N]` prints the outputs ONNX Runtime gives for a model and an
   input file on this machine, as JSON. Floating-point outputs differ in their last bits from one
   CPU to another, so the worker's tests compute them at test time instead of storing them.
@@ -62,6 +67,75 @@ def identity_model() -> onnx.ModelProto:
     return model
 
 
+def scalar_io():
+    return ([helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+
+
+def finish(graph) -> onnx.ModelProto:
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="modelhub-fixture")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def hang_model() -> onnx.ModelProto:
+    """A Loop of 2^62 iterations adding one to `x`: it never ends."""
+    body = helper.make_graph(
+        [helper.make_node("Add", ["v_in", "one"], ["v_out"]),
+         helper.make_node("Identity", ["cond_in"], ["cond_out"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_in", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [1])],
+        [helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])])
+    inputs, outputs = scalar_io()
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["trips", "cond", "x"], ["y"], body=body)], "hang", inputs,
+        outputs, [helper.make_tensor("trips", TensorProto.INT64, [], [2**62]),
+                  helper.make_tensor("cond", TensorProto.BOOL, [], [True])])
+    return finish(graph)
+
+
+def hog_model() -> onnx.ModelProto:
+    """Fills a buffer of x * 2^31 floats (sized at run time, so nothing folds it at load)."""
+    nodes = [
+        helper.make_node("Mul", ["x", "scale"], ["n"]),
+        helper.make_node("Cast", ["n"], ["n64"], to=TensorProto.INT64),
+        helper.make_node("ConstantOfShape", ["n64"], ["big"],
+                         value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])),
+        helper.make_node("ReduceSum", ["big"], ["s"], keepdims=1),
+        helper.make_node("Add", ["x", "s"], ["y"]),
+    ]
+    inputs, outputs = scalar_io()
+    graph = helper.make_graph(nodes, "hog", inputs, outputs,
+                              [helper.make_tensor("scale", TensorProto.FLOAT, [1], [2.0**31])])
+    return finish(graph)
+
+
+def crash_model() -> onnx.ModelProto:
+    """INT32_MIN / -1 on a value computed from `x` (so constant folding cannot run it at load):
+    the integer division overflows and the CPU traps."""
+    nodes = [
+        helper.make_node("Cast", ["x"], ["xi"], to=TensorProto.INT32),
+        helper.make_node("Sub", ["xi", "xi"], ["zero"]),
+        helper.make_node("Add", ["zero", "min"], ["a"]),
+        helper.make_node("Div", ["a", "minus_one"], ["q"]),
+        helper.make_node("Cast", ["q"], ["y"], to=TensorProto.FLOAT),
+    ]
+    inputs, outputs = scalar_io()
+    graph = helper.make_graph(nodes, "crash", inputs, outputs,
+                              [helper.make_tensor("min", TensorProto.INT32, [1], [-2**31]),
+                               helper.make_tensor("minus_one", TensorProto.INT32, [1], [-1])])
+    return finish(graph)
+
+
+HOSTILE = {"hang": hang_model, "hog": hog_model, "crash": crash_model}
+
+
 def to_json(array: np.ndarray, dtype: str) -> dict:
     values = array.ravel().tolist()
     if dtype in ("f32", "f64", "f16"):
@@ -94,6 +168,15 @@ def write_fixtures():
     result = expected(OUT / "identity.onnx", inputs)
     (OUT / "identity.expected.json").write_text(json.dumps(result) + "\n")
     print(f"identity: {', '.join(result['outputs'])}")
+    schema = {"opset": 17, "output_rounding_bits": 52,
+              "inputs": [{"name": "x", "dtype": "f32", "shape": [1]}],
+              "outputs": [{"name": "y", "dtype": "f32", "shape": [1]}]}
+    for name, build in HOSTILE.items():
+        (OUT / f"{name}.onnx").write_bytes(build().SerializeToString())
+        (OUT / f"{name}.schema.json").write_text(json.dumps(schema, indent=2) + "\n")
+    hostile_input = {"inputs": {"x": {"dtype": "f32", "shape": [1], "data": [1.0]}}}
+    (OUT / "hostile.input.json").write_text(json.dumps(hostile_input) + "\n")
+    print(f"hostile: {', '.join(HOSTILE)}")
 
 
 def main():

@@ -10,6 +10,7 @@ use modelhub_primitives::{
 };
 use std::{
 	collections::HashMap,
+	sync::Arc,
 	time::{Duration, Instant},
 };
 use subxt::{
@@ -392,6 +393,9 @@ pub struct Chain {
 	pub account: [u8; 32],
 	/// Which nonce the next transaction takes.
 	nonces: tokio::sync::Mutex<Nonces>,
+	/// Test only: how many of the next transactions to sign and then drop, as a pool that
+	/// accepted them and lost them would.
+	pub test_drops: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// How long the node's next nonce may stay behind the nonces this process has used, without
@@ -466,6 +470,7 @@ impl Chain {
 			signer,
 			account,
 			nonces: tokio::sync::Mutex::new(Nonces::default()),
+			test_drops: Default::default(),
 		})
 	}
 
@@ -625,6 +630,16 @@ impl Chain {
 		let params = DefaultExtrinsicParamsBuilder::<ChainConfig>::new().nonce(nonce).build();
 		let mut transactions = self.finalized().await?.transactions();
 		let signed = transactions.create_signed(call, &self.signer, params).await?;
+		let drop = self.test_drops.fetch_update(
+			std::sync::atomic::Ordering::SeqCst,
+			std::sync::atomic::Ordering::SeqCst,
+			|left| left.checked_sub(1),
+		);
+		if drop.is_ok() {
+			tracing::warn!(nonce, "test mode: dropping a signed transaction");
+			nonces.used(nonce);
+			return Ok(signed.hash());
+		}
 		match signed.submit().await {
 			Ok(hash) => {
 				nonces.used(nonce);

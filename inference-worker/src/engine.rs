@@ -23,6 +23,9 @@ use std::{path::Path, sync::OnceLock};
 /// The one ONNX Runtime environment of the process.
 static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
 
+/// The path of the ONNX Runtime library the environment loaded.
+static LIBRARY_PATH: OnceLock<std::path::PathBuf> = OnceLock::new();
+
 /// The version of the ONNX Runtime library the environment loaded.
 static LIBRARY_VERSION: OnceLock<Version> = OnceLock::new();
 
@@ -59,6 +62,11 @@ fn library_version(path: &Path) -> Result<Version> {
 /// The version of the loaded ONNX Runtime library; call [`environment`] first.
 pub fn onnx_runtime_version() -> Result<Version> {
 	LIBRARY_VERSION.get().copied().ok_or_else(|| anyhow!("ONNX Runtime is not loaded"))
+}
+
+/// The path of the loaded ONNX Runtime library; call [`environment`] first.
+pub fn library_path() -> Result<std::path::PathBuf> {
+	LIBRARY_PATH.get().cloned().ok_or_else(|| anyhow!("ONNX Runtime is not loaded"))
 }
 
 /// The instruction-set class of this CPU, as ONNX Runtime's CPU kernels tell them apart.
@@ -118,6 +126,7 @@ pub fn environment(library: Option<&Path>) -> Result<&'static Environment> {
 		.build()
 		.context("creating the ONNX Runtime environment")?;
 	let _ = LIBRARY_VERSION.set(version);
+	let _ = LIBRARY_PATH.set(path);
 	Ok(ENVIRONMENT.get_or_init(|| environment))
 }
 

@@ -6,10 +6,13 @@
 //! - `exec` runs one inference locally, with no chain: model builders use it to test a model
 //!   before publishing, and it prints the canonical output and its hash exactly as a worker
 //!   would attest them.
+//! - `host` (internal) serves one model to `run` over its standard input and output, in a
+//!   process of its own (see [`host`]).
 
 mod artifacts;
 mod chain;
 mod engine;
+mod host;
 mod http;
 mod metrics;
 mod ops;
@@ -46,6 +49,23 @@ enum Command {
 	/// Prints this worker's record on chain as JSON: bond, status, declared profile, models
 	/// held ready, open and paid jobs, earnings and slashes.
 	Status(StatusArgs),
+	/// Internal: serves one model to `run` over standard input and output.
+	#[command(hide = true)]
+	Host(HostArgs),
+}
+
+#[derive(Debug, Args)]
+struct HostArgs {
+	#[command(flatten)]
+	engine: EngineArgs,
+	/// Most bytes of address space the process may map.
+	#[arg(long)]
+	memory_limit: Option<u64>,
+}
+
+/// Parses a MiB count where 0 means no limit, into bytes.
+fn memory_limit(mib: u64) -> Option<u64> {
+	(mib > 0).then(|| mib.saturating_mul(1 << 20))
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +211,17 @@ struct RunArgs {
 	/// Jobs waiting for an executor; beyond that, jobs wait on chain.
 	#[arg(long, default_value_t = 16)]
 	queue: usize,
+	/// Most seconds one execution may run, whatever its deadline leaves; a run past its
+	/// budget is stopped (its model's process is killed) and the job reported as failed.
+	#[arg(long, default_value_t = 300)]
+	max_execution_secs: u64,
+	/// Most seconds loading one model may take.
+	#[arg(long, default_value_t = 120)]
+	max_load_secs: u64,
+	/// Most MiB of address space each model's process may map (`RLIMIT_AS`; ONNX Runtime
+	/// itself, with a small model loaded, maps about 64 MiB); 0: no limit.
+	#[arg(long, default_value_t = 8_192)]
+	model_memory_mib: u64,
 	/// Seconds one artifact download may take.
 	#[arg(long, default_value_t = 120)]
 	fetch_timeout: u64,
@@ -226,6 +257,10 @@ struct RunArgs {
 	/// Test only: report every job as failed.
 	#[arg(long, hide = true)]
 	test_fail_jobs: bool,
+	/// Test only: sign and drop this many of the first transactions, as a transaction pool
+	/// that accepted them and then lost them would.
+	#[arg(long, hide = true, default_value_t = 0)]
+	test_drop_transactions: u32,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +298,12 @@ struct ExecArgs {
 	/// Untimed runs before the timed ones.
 	#[arg(long, default_value_t = 3)]
 	warmup: usize,
+	/// Run the model as `run` does, in a process of its own under `--model-memory-mib`.
+	#[arg(long)]
+	isolated: bool,
+	/// With `--isolated`: most MiB of address space the model's process may map; 0: no limit.
+	#[arg(long, default_value_t = 8_192)]
+	model_memory_mib: u64,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -340,15 +381,13 @@ fn read_schema(path: &Path) -> Result<(modelhub_primitives::schema::IoSchema, u8
 	Ok((schema, bits))
 }
 
+/// Runs a loaded model on a tensor set: in this process or in a model host.
+type Runner = Box<dyn FnMut(&TensorSet) -> Result<TensorSet>>;
+
 /// Times `args.repeat` runs of a worker's per-job path on a loaded model.
-fn time_runs(
-	model: &mut engine::Model,
-	inputs: &TensorSet,
-	bits: u8,
-	args: &ExecArgs,
-) -> Result<Value> {
+fn time_runs(run: &mut Runner, inputs: &TensorSet, bits: u8, args: &ExecArgs) -> Result<Value> {
 	let mut run_once = || -> Result<[u8; 32]> {
-		let mut outputs = model.run(inputs)?;
+		let mut outputs = run(inputs)?;
 		outputs.canonicalize_floats(bits);
 		Ok(outputs.content_hash())
 	};
@@ -368,6 +407,7 @@ fn time_runs(
 	Ok(json!({
 		"runs": args.repeat,
 		"threads": args.engine.threads,
+		"isolated": args.isolated,
 		"mean_ms": latencies.iter().sum::<f64>() / latencies.len() as f64,
 		"p50_ms": percentile(0.5),
 		"p90_ms": percentile(0.9),
@@ -388,11 +428,21 @@ fn exec(args: ExecArgs) -> Result<()> {
 		std::fs::read(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
 	let environment = engine::environment(args.engine.ort_library.as_deref())?;
 	let settings = args.engine.settings();
-	let mut model = engine::Model::load(environment, &model_bytes, settings)?;
+	let mut run: Runner = if args.isolated {
+		let config = host::HostConfig::current(settings, memory_limit(args.model_memory_mib))?;
+		let mut host = host::Host::spawn(&config)?;
+		host.load(&model_bytes).map_err(|error| anyhow!("loading the model: {error}"))?;
+		Box::new(move |inputs: &TensorSet| {
+			host.run(&codec::Encode::encode(inputs)).map_err(|error| anyhow!("{error}"))
+		})
+	} else {
+		let mut model = engine::Model::load(environment, &model_bytes, settings)?;
+		Box::new(move |inputs: &TensorSet| model.run(inputs))
+	};
 	let bits = args.rounding_bits.or(schema.as_ref().map(|(_, bits)| *bits)).unwrap_or(52);
 	let timing =
-		if args.repeat > 0 { Some(time_runs(&mut model, &inputs, bits, &args)?) } else { None };
-	let mut outputs = model.run(&inputs)?;
+		if args.repeat > 0 { Some(time_runs(&mut run, &inputs, bits, &args)?) } else { None };
+	let mut outputs = run(&inputs)?;
 	outputs.canonicalize_floats(bits);
 	if let Some((schema, _)) = &schema {
 		schema
@@ -569,7 +619,9 @@ fn status(args: StatusArgs) -> Result<()> {
 
 fn run(args: RunArgs) -> Result<()> {
 	let (signer, attestor, salt_secret) = keys(&args.account)?;
-	let environment = engine::environment(args.engine.ort_library.as_deref())?;
+	engine::environment(args.engine.ort_library.as_deref())?;
+	let hosts =
+		host::HostConfig::current(args.engine.settings(), memory_limit(args.model_memory_mib))?;
 	let registry = substrate_prometheus_endpoint::Registry::new();
 	let metrics = metrics::Metrics::new(&registry)?;
 	let mib = 1u64 << 20;
@@ -581,6 +633,8 @@ fn run(args: RunArgs) -> Result<()> {
 		max_jobs: args.max_jobs.max(1),
 		queue: args.queue,
 		settings: args.engine.settings(),
+		max_execution: std::time::Duration::from_secs(args.max_execution_secs.max(1)),
+		max_load: std::time::Duration::from_secs(args.max_load_secs.max(1)),
 		fetch_timeout: std::time::Duration::from_secs(args.fetch_timeout),
 		sources: artifacts::Sources {
 			allow_files: args.allow_file_artifacts,
@@ -594,6 +648,7 @@ fn run(args: RunArgs) -> Result<()> {
 		max_ready: args.max_ready,
 		corrupt_outputs: args.test_corrupt_outputs,
 		fail_jobs: args.test_fail_jobs,
+		drop_transactions: args.test_drop_transactions,
 	};
 	if options.corrupt_outputs {
 		tracing::warn!("test mode: attesting wrong outputs");
@@ -601,13 +656,11 @@ fn run(args: RunArgs) -> Result<()> {
 	if options.fail_jobs {
 		tracing::warn!("test mode: reporting every job as failed");
 	}
-	let engine = std::sync::Arc::new(worker::Engine::new(
-		environment,
-		options,
-		attestor,
-		salt_secret,
-		metrics,
-	)?);
+	if options.drop_transactions > 0 {
+		tracing::warn!(count = options.drop_transactions, "test mode: dropping transactions");
+	}
+	let engine =
+		std::sync::Arc::new(worker::Engine::new(hosts, options, attestor, salt_secret, metrics)?);
 	tokio_runtime()?.block_on(async move {
 		if let Some(address) = args.prometheus {
 			let status = engine.status.clone();
@@ -680,6 +733,18 @@ fn with_config(mut arguments: Vec<std::ffi::OsString>) -> Result<Vec<std::ffi::O
 	Ok(arguments)
 }
 
+/// `modelhub-worker host`: no logging set up (its standard output carries frames), errors to
+/// standard error.
+fn host(args: HostArgs) -> Result<()> {
+	let library = match &args.engine.ort_library {
+		Some(path) => path.clone(),
+		None => std::env::var_os("ORT_DYLIB_PATH")
+			.map(PathBuf::from)
+			.ok_or_else(|| anyhow!("give --ort-library or set ORT_DYLIB_PATH"))?,
+	};
+	host::serve(&library, args.engine.settings(), args.memory_limit)
+}
+
 fn main() {
 	let arguments = match with_config(std::env::args_os().collect()) {
 		Ok(arguments) => arguments,
@@ -689,6 +754,13 @@ fn main() {
 		},
 	};
 	let cli = Cli::parse_from(arguments);
+	if let Command::Host(args) = cli.command {
+		if let Err(error) = host(args) {
+			eprintln!("model host: error: {error:#}");
+			std::process::exit(1);
+		}
+		return;
+	}
 	tracing_subscriber::fmt()
 		.with_env_filter(
 			tracing_subscriber::EnvFilter::try_from_default_env()
@@ -702,6 +774,7 @@ fn main() {
 		Command::Run(args) => run(args),
 		Command::Exec(args) => exec(args),
 		Command::Status(args) => status(args),
+		Command::Host(_) => Ok(()),
 	};
 	if let Err(error) = result {
 		eprintln!("error: {error:#}");

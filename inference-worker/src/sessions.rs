@@ -1,10 +1,7 @@
-//! Loaded ONNX Runtime sessions, kept in memory least-recently-used first out, bounded by count
+//! Loaded models (their host processes), kept least-recently-used first out, bounded by count
 //! and by the bytes of the artifacts they were built from.
 
-use std::{
-	collections::HashMap,
-	sync::{Arc, Mutex},
-};
+use std::{collections::HashMap, sync::Arc};
 
 /// A cache of values keyed by artifact hash, bounded by count and total weight.
 pub struct Lru<V> {
@@ -15,7 +12,7 @@ pub struct Lru<V> {
 }
 
 struct Entry<V> {
-	value: Arc<Mutex<V>>,
+	value: Arc<V>,
 	bytes: u64,
 	used: u64,
 }
@@ -27,7 +24,7 @@ impl<V> Lru<V> {
 	}
 
 	/// The value for `key`, marking it used.
-	pub fn get(&mut self, key: &[u8; 32]) -> Option<Arc<Mutex<V>>> {
+	pub fn get(&mut self, key: &[u8; 32]) -> Option<Arc<V>> {
 		self.clock += 1;
 		let clock = self.clock;
 		self.entries.get_mut(key).map(|entry| {
@@ -38,7 +35,7 @@ impl<V> Lru<V> {
 
 	/// Inserts `value` weighing `bytes`, evicting least recently used values until the bounds
 	/// hold. A value heavier than the whole bound is still kept alone, so a job can run.
-	pub fn insert(&mut self, key: [u8; 32], value: V, bytes: u64) -> Arc<Mutex<V>> {
+	pub fn insert(&mut self, key: [u8; 32], value: V, bytes: u64) -> Arc<V> {
 		self.clock += 1;
 		self.entries.remove(&key);
 		while !self.entries.is_empty()
@@ -52,7 +49,7 @@ impl<V> Lru<V> {
 			};
 			self.entries.remove(&oldest);
 		}
-		let value = Arc::new(Mutex::new(value));
+		let value = Arc::new(value);
 		self.entries.insert(key, Entry { value: value.clone(), bytes, used: self.clock });
 		value
 	}
@@ -65,6 +62,13 @@ impl<V> Lru<V> {
 	/// Total weight held.
 	pub fn bytes(&self) -> u64 {
 		self.entries.values().map(|entry| entry.bytes).sum()
+	}
+
+	/// Removes `key` if it still holds `value` (not a newer value loaded since).
+	pub fn remove_if_same(&mut self, key: &[u8; 32], value: &Arc<V>) {
+		if self.entries.get(key).is_some_and(|entry| Arc::ptr_eq(&entry.value, value)) {
+			self.entries.remove(key);
+		}
 	}
 
 	/// Whether `key` is held.
@@ -100,7 +104,13 @@ mod tests {
 		lru.insert([4; 32], 4, 500);
 		assert_eq!((lru.len(), lru.bytes()), (1, 500));
 		// Replacing a key does not count it twice.
-		lru.insert([4; 32], 5, 60);
+		let fifth = lru.insert([4; 32], 5, 60);
 		assert_eq!((lru.len(), lru.bytes()), (1, 60));
+		// Only the value still held is removed.
+		let sixth = lru.insert([4; 32], 6, 60);
+		lru.remove_if_same(&[4; 32], &fifth);
+		assert!(lru.contains(&[4; 32]));
+		lru.remove_if_same(&[4; 32], &sixth);
+		assert!(!lru.contains(&[4; 32]));
 	}
 }

@@ -14,9 +14,12 @@
 //! (ONNX Runtime version, graph optimization level, threads, CPU class) and declares its own
 //! with `update_worker` when they differ.
 //!
-//! Jobs run in a bounded pool: at most `max_jobs` execute at once (ONNX Runtime on blocking
-//! threads) and at most `queue` more wait; jobs beyond that stay assigned on chain and are
-//! taken at a later block.
+//! Jobs run in a bounded pool: at most `max_jobs` execute at once and at most `queue` more
+//! wait; jobs beyond that stay assigned on chain and are taken at a later block. Each loaded
+//! model runs in a process of its own ([`crate::host`]) under a memory limit, and a run that
+//! passes its time budget (the job's deadline, at most `max_execution`) is stopped by killing
+//! that process: a model that hangs, crashes or exhausts memory fails its job in time and
+//! leaves the worker serving the next one.
 //!
 //! At every block the worker also reviews which model versions it holds ready and tells the
 //! chain ([`crate::readiness`]): the chain draws it only for those.
@@ -27,7 +30,6 @@ use modelhub_primitives::{
 	tensor::TensorSet,
 	worker::ExecutionProfile,
 };
-use ort::environment::Environment;
 use std::{
 	collections::{HashMap, HashSet},
 	path::PathBuf,
@@ -43,7 +45,8 @@ use tokio::sync::{mpsc, Semaphore};
 use crate::{
 	artifacts::{hex, ArtifactCache, FetchError},
 	chain::{self, Chain, ModelVersion, Outcome, Phase, Reason, Request, SlotState},
-	engine::{Model, Settings},
+	engine::Settings,
+	host::{Host, HostConfig, HostError, Killer},
 	metrics::Metrics,
 	readiness,
 	sessions::Lru,
@@ -67,6 +70,10 @@ pub struct Options {
 	pub queue: usize,
 	/// Threads and graph optimization level of every execution.
 	pub settings: Settings,
+	/// Longest one execution may run, whatever its deadline leaves.
+	pub max_execution: Duration,
+	/// Longest loading a model may take.
+	pub max_load: Duration,
 	/// How long one artifact download may take.
 	pub fetch_timeout: Duration,
 	/// Which artifact locations are read.
@@ -86,6 +93,8 @@ pub struct Options {
 	pub corrupt_outputs: bool,
 	/// Test only: report every job as failed (`ExecutionError`).
 	pub fail_jobs: bool,
+	/// Test only: sign and drop this many of the first transactions, as a pool that lost them.
+	pub drop_transactions: u32,
 }
 
 /// What a worker does with a job at one block.
@@ -127,6 +136,20 @@ fn failure(reason: Reason, detail: impl Into<String>) -> Failure {
 	Failure { reason, detail: detail.into() }
 }
 
+/// Why one attempt at a run did not give outputs.
+enum Retry {
+	/// The model's process had ended (under another job): load it again and retry.
+	Replaced,
+	/// The job fails.
+	Failed(Failure),
+}
+
+impl From<Failure> for Retry {
+	fn from(failed: Failure) -> Self {
+		Retry::Failed(failed)
+	}
+}
+
 /// The canonical output of a job.
 #[derive(Clone)]
 struct Prepared {
@@ -134,11 +157,17 @@ struct Prepared {
 	output_hash: [u8; 32],
 }
 
+/// A model loaded in its host process.
+struct Loaded {
+	host: Arc<tokio::sync::Mutex<Host>>,
+	killer: Killer,
+}
+
 /// What the worker keeps across connections: caches, sessions, metrics.
 pub struct Engine {
-	environment: &'static Environment,
+	hosts: HostConfig,
 	cache: ArtifactCache,
-	sessions: Mutex<Lru<Model>>,
+	sessions: Mutex<Lru<Loaded>>,
 	permits: Semaphore,
 	metrics: Metrics,
 	options: Options,
@@ -163,6 +192,8 @@ pub struct Engine {
 	/// was found: the bytes the chain records never change, so they are not read again for
 	/// [`FAILED_LOAD_MEMORY`].
 	unloadable: Mutex<HashMap<[u8; 32], (Instant, Reason, String)>>,
+	/// Test only: transactions still to be dropped ([`Options::drop_transactions`]).
+	test_drops: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// How long an artifact that failed to load is answered from memory.
@@ -171,7 +202,7 @@ const FAILED_LOAD_MEMORY: Duration = Duration::from_secs(600);
 impl Engine {
 	/// Opens the artifact cache and prepares the pool.
 	pub fn new(
-		environment: &'static Environment,
+		hosts: HostConfig,
 		options: Options,
 		attestor: Keypair,
 		salt_secret: [u8; 32],
@@ -184,9 +215,10 @@ impl Engine {
 			options.sources.clone(),
 		)?;
 		let profile = options.settings.declared()?;
+		let test_drops = Arc::new(options.drop_transactions.into());
 		Ok(Self {
 			profile,
-			environment,
+			hosts,
 			cache,
 			sessions: Mutex::new(Lru::new(options.max_sessions, options.max_session_bytes)),
 			permits: Semaphore::new(options.max_jobs.max(1)),
@@ -200,12 +232,13 @@ impl Engine {
 			status: Default::default(),
 			loading: Mutex::new(HashMap::new()),
 			unloadable: Mutex::new(HashMap::new()),
+			test_drops,
 		})
 	}
 
 	/// The loaded session for `version`'s artifact: from memory, or fetched and built, once
 	/// however many jobs ask at the same time. Holds no execution slot.
-	async fn session(&self, version: &ModelVersion) -> Result<Arc<Mutex<Model>>, Failure> {
+	async fn session(&self, version: &ModelVersion) -> Result<Arc<Loaded>, Failure> {
 		let hash = version.artifact.hash;
 		if let Some(session) = self.loaded(&hash) {
 			self.metrics.cache("session", true);
@@ -256,8 +289,15 @@ impl Engine {
 	}
 
 	/// The session for `hash` if it is loaded.
-	fn loaded(&self, hash: &[u8; 32]) -> Option<Arc<Mutex<Model>>> {
+	fn loaded(&self, hash: &[u8; 32]) -> Option<Arc<Loaded>> {
 		self.sessions.lock().ok().and_then(|mut lru| lru.get(hash))
+	}
+
+	/// Forgets `loaded` (its process is gone), unless a newer one has replaced it.
+	fn unload(&self, hash: &[u8; 32], loaded: &Arc<Loaded>) {
+		if let Ok(mut sessions) = self.sessions.lock() {
+			sessions.remove_if_same(hash, loaded);
+		}
 	}
 
 	/// Why `hash` did not load, if that was found less than [`FAILED_LOAD_MEMORY`] ago.
@@ -268,7 +308,7 @@ impl Engine {
 	}
 
 	/// Fetches (with retries) and builds the session for `version`'s artifact.
-	async fn load(&self, version: &ModelVersion) -> Result<Arc<Mutex<Model>>, Failure> {
+	async fn load(&self, version: &ModelVersion) -> Result<Arc<Loaded>, Failure> {
 		let hash = version.artifact.hash;
 		let mut delay = Duration::from_secs(1);
 		let mut attempt = 1;
@@ -297,50 +337,68 @@ impl Engine {
 			cache_bytes = self.cache.bytes(),
 			"loading model"
 		);
-		let environment = self.environment;
-		let settings = self.options.settings;
-		let model = tokio::task::spawn_blocking(move || Model::load(environment, &bytes, settings))
-			.await
-			.map_err(|error| failure(Reason::ExecutionError, format!("loader crashed: {error}")))?
-			.map_err(|error| failure(Reason::InvalidModel, format!("{error:#}")))?;
+		let mut host = Host::spawn(&self.hosts)
+			.map_err(|error| failure(Reason::ExecutionError, format!("{error:#}")))?;
+		let killer = host.killer();
+		let loading = tokio::task::spawn_blocking(move || host.load(&bytes).map(|()| host));
+		let host = match tokio::time::timeout(self.options.max_load, loading).await {
+			Ok(Ok(Ok(host))) => host,
+			Ok(Ok(Err(HostError::Model(why)))) => return Err(failure(Reason::InvalidModel, why)),
+			Ok(Ok(Err(HostError::Died(why)))) => {
+				self.metrics.job("host_died");
+				return Err(failure(
+					Reason::ExecutionError,
+					format!("the model's process {why} while loading it"),
+				));
+			},
+			Ok(Err(error)) => {
+				return Err(failure(Reason::ExecutionError, format!("loader crashed: {error}")))
+			},
+			Err(_) => {
+				killer.kill();
+				self.metrics.job("host_killed");
+				return Err(failure(
+					Reason::ExecutionError,
+					format!("loading the model took longer than {:?}", self.options.max_load),
+				));
+			},
+		};
+		let loaded = Loaded { host: Arc::new(tokio::sync::Mutex::new(host)), killer };
 		let mut sessions = self
 			.sessions
 			.lock()
 			.map_err(|_| failure(Reason::ExecutionError, "session cache poisoned"))?;
-		let session = sessions.insert(hash, model, version.artifact.size);
+		let session = sessions.insert(hash, loaded, version.artifact.size);
 		tracing::debug!(sessions = sessions.len(), bytes = sessions.bytes(), "session cached");
 		Ok(session)
 	}
 
-	/// Runs one job: the canonical, rounded output of `version` on `input`.
-	async fn execute(&self, version: &ModelVersion, input: &[u8]) -> Result<Prepared, Failure> {
+	/// Runs one job: the canonical, rounded output of `version` on `input`, stopping the run
+	/// at `deadline` (and after `max_execution` in any case).
+	async fn execute(
+		&self,
+		version: &ModelVersion,
+		input: &[u8],
+		deadline: Option<Instant>,
+	) -> Result<Prepared, Failure> {
 		let inputs = TensorSet::decode_canonical(input, &tensor_io::local_limits())
 			.map_err(|error| failure(Reason::InvalidInput, format!("{error:?}")))?;
 		version
 			.schema
 			.check_inputs(&inputs)
 			.map_err(|error| failure(Reason::InvalidInput, format!("{error:?}")))?;
-		// Fetching and loading wait outside the execution slots.
-		let session = self.session(version).await?;
-		if self.options.fail_jobs {
-			return Err(failure(Reason::ExecutionError, "test mode: every job fails"));
-		}
-		self.metrics.queue_depth.inc();
-		let permit = self.permits.acquire().await;
-		self.metrics.queue_depth.dec();
-		self.metrics.running.inc();
-		let started = Instant::now();
-		let ran = tokio::task::spawn_blocking(move || {
-			let mut model = session.lock().map_err(|_| anyhow!("session poisoned"))?;
-			model.run(&inputs)
-		})
-		.await;
-		self.metrics.running.dec();
-		drop(permit);
-		let mut outputs = ran
-			.map_err(|error| failure(Reason::ExecutionError, format!("executor crashed: {error}")))?
-			.map_err(|error| failure(Reason::ExecutionError, format!("{error:#}")))?;
-		self.metrics.execution_seconds.observe(started.elapsed().as_secs_f64());
+		// A process that died under another job is replaced once.
+		let mut outputs = match self.run_once(version, input, deadline).await {
+			Err(Retry::Replaced) => match self.run_once(version, input, deadline).await {
+				Err(Retry::Replaced) => {
+					Err(failure(Reason::ExecutionError, "the model's process ended twice"))
+				},
+				Err(Retry::Failed(failed)) => Err(failed),
+				Ok(outputs) => Ok(outputs),
+			},
+			Err(Retry::Failed(failed)) => Err(failed),
+			Ok(outputs) => Ok(outputs),
+		}?;
 		if self.options.corrupt_outputs {
 			for tensor in &mut outputs.tensors {
 				tensor.data.iter_mut().for_each(|byte| *byte = 0);
@@ -353,6 +411,94 @@ impl Engine {
 			.map_err(|error| failure(Reason::ExecutionError, format!("output: {error:?}")))?;
 		let output_hash = outputs.content_hash();
 		Ok(Prepared { output: codec::Encode::encode(&outputs), output_hash })
+	}
+
+	/// One attempt at running `input` (a canonical tensor set) in the model's process, in an
+	/// execution slot, stopped at `deadline`.
+	async fn run_once(
+		&self,
+		version: &ModelVersion,
+		input: &[u8],
+		deadline: Option<Instant>,
+	) -> Result<TensorSet, Retry> {
+		let hash = version.artifact.hash;
+		// Fetching and loading wait outside the execution slots.
+		let loaded = self.session(version).await?;
+		if self.options.fail_jobs {
+			return Err(failure(Reason::ExecutionError, "test mode: every job fails").into());
+		}
+		let late = || {
+			Retry::Failed(failure(
+				Reason::ExecutionError,
+				"no execution slot or model process came free in the time left to report in time",
+			))
+		};
+		// Without a deadline (a reveal), waits are bounded only by `max_execution` runs.
+		let until = |deadline: Option<Instant>| {
+			tokio::time::Instant::from_std(
+				deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400)),
+			)
+		};
+		self.metrics.queue_depth.inc();
+		let permit = tokio::time::timeout_at(until(deadline), self.permits.acquire()).await;
+		self.metrics.queue_depth.dec();
+		let Ok(permit) = permit else { return Err(late()) };
+		let Ok(mut host) =
+			tokio::time::timeout_at(until(deadline), loaded.host.clone().lock_owned()).await
+		else {
+			return Err(late());
+		};
+		if host.dead().is_some() {
+			drop(host);
+			self.unload(&hash, &loaded);
+			return Err(Retry::Replaced);
+		}
+		self.metrics.running.inc();
+		let started = Instant::now();
+		let input = input.to_vec();
+		let mut stop = started + self.options.max_execution;
+		if let Some(deadline) = deadline {
+			stop = stop.min(deadline);
+		}
+		let mut running = tokio::task::spawn_blocking(move || host.run(&input));
+		let ran = match tokio::time::timeout_at(stop.into(), &mut running).await {
+			Ok(ran) => ran,
+			Err(_) => {
+				// Past the budget: stop the process; the run then ends at once.
+				loaded.killer.kill();
+				self.metrics.job("host_killed");
+				let _ = running.await;
+				self.metrics.running.dec();
+				self.unload(&hash, &loaded);
+				return Err(failure(
+					Reason::ExecutionError,
+					format!(
+						"the model ran for {:.1} s, past its time budget (the time left to report \
+						 in time, at most {:?}); stopped",
+						started.elapsed().as_secs_f64(),
+						self.options.max_execution
+					),
+				)
+				.into());
+			},
+		};
+		self.metrics.running.dec();
+		drop(permit);
+		match ran {
+			Ok(Ok(outputs)) => {
+				self.metrics.execution_seconds.observe(started.elapsed().as_secs_f64());
+				Ok(outputs)
+			},
+			Ok(Err(HostError::Model(why))) => Err(failure(Reason::ExecutionError, why).into()),
+			Ok(Err(HostError::Died(why))) => {
+				self.metrics.job("host_died");
+				self.unload(&hash, &loaded);
+				Err(failure(Reason::ExecutionError, format!("the model's process {why}")).into())
+			},
+			Err(error) => {
+				Err(failure(Reason::ExecutionError, format!("executor crashed: {error}")).into())
+			},
+		}
 	}
 
 	fn salt(&self, genesis: &[u8; 32], request: u64) -> [u8; 32] {
@@ -538,7 +684,9 @@ async fn serve_once(
 	signer: Keypair,
 	mut stop: tokio::sync::watch::Receiver<Option<Instant>>,
 ) -> Result<()> {
-	let chain = Arc::new(Chain::connect(url, signer).await?);
+	let mut chain = Chain::connect(url, signer).await?;
+	chain.test_drops = engine.test_drops.clone();
+	let chain = Arc::new(chain);
 	let at = chain.finalized().await?;
 	let Some(record) = chain.worker(&at).await? else {
 		return Err(Fatal(format!(
@@ -944,8 +1092,9 @@ async fn run_in_slot(
 	engine: &Engine,
 	version: &ModelVersion,
 	input: &[u8],
+	deadline: Option<Instant>,
 ) -> Result<Prepared, Failure> {
-	engine.execute(version, input).await
+	engine.execute(version, input, deadline).await
 }
 
 /// Waits for a job slot and runs `version` on `input`, or fails when `budget` runs out first:
@@ -960,7 +1109,9 @@ async fn within_budget(
 ) -> Result<Prepared, Failure> {
 	let hash = version.artifact.hash;
 	let runner = engine.clone();
-	let job = tokio::spawn(async move { run_in_slot(&runner, &version, &input).await });
+	let deadline = Instant::now() + budget;
+	let job =
+		tokio::spawn(async move { run_in_slot(&runner, &version, &input, Some(deadline)).await });
 	match tokio::time::timeout(budget, job).await {
 		Ok(Ok(prepared)) => prepared,
 		Ok(Err(error)) => Err(failure(Reason::ExecutionError, format!("job crashed: {error}"))),
@@ -994,7 +1145,7 @@ async fn run_job(
 		(Some(prepared), _) => Ok(prepared),
 		(None, Ok((version, input))) if action == Action::Reveal => {
 			// A committed worker can only reveal: no budget, nothing to report instead.
-			run_in_slot(&engine, &version, &input).await
+			run_in_slot(&engine, &version, &input, None).await
 		},
 		(None, Ok((version, input))) => within_budget(&engine, version, input, budget).await,
 		(None, Err(failure)) => Err(failure),

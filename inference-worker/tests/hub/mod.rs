@@ -48,6 +48,8 @@ pub fn repo() -> PathBuf {
 pub struct Sample {
 	/// The files' name.
 	pub name: &'static str,
+	/// The directory of the files.
+	pub dir: PathBuf,
 	/// What the registry shows.
 	pub description: &'static str,
 	/// The sample input, canonically encoded.
@@ -62,19 +64,36 @@ impl Sample {
 		Self::load("digits", "8x8 digits, logistic regression")
 	}
 
+	/// A misbehaving model of the worker's test fixtures (`hang`, `hog`, `crash`), taking
+	/// `x` f32[1] (the sample input: 1.0) to `y` f32[1].
+	pub fn hostile(name: &'static str) -> Result<Self> {
+		let dir = manifest_dir().join("tests/fixtures");
+		Self::read(dir, name, "misbehaving test model", "hostile.input.json")
+	}
+
 	/// The residual CNN with random weights, at full float precision.
 	pub fn cnn() -> Result<Self> {
 		Self::load("cnn", "residual CNN, seeded random weights")
 	}
 
 	fn load(name: &'static str, description: &'static str) -> Result<Self> {
-		let read = |suffix: &str| -> Result<serde_json::Value> {
-			let path = repo().join(format!("scripts/sample-models/{name}.{suffix}"));
+		let dir = repo().join("scripts/sample-models");
+		Self::read(dir, name, description, &format!("{name}.input.json"))
+	}
+
+	fn read(
+		dir: PathBuf,
+		name: &'static str,
+		description: &'static str,
+		input_file: &str,
+	) -> Result<Self> {
+		let read = |file: &str| -> Result<serde_json::Value> {
+			let path = dir.join(file);
 			let text = std::fs::read_to_string(&path)
 				.with_context(|| format!("reading {}", path.display()))?;
 			Ok(serde_json::from_str(&text)?)
 		};
-		let document = read("input.json")?;
+		let document = read(input_file)?;
 		let inputs = document["inputs"].as_object().ok_or_else(|| anyhow!("{name}: no inputs"))?;
 		let mut tensors = Vec::new();
 		for (input, tensor) in inputs {
@@ -101,12 +120,13 @@ impl Sample {
 		}
 		let set = TensorSet::new(tensors, &Limits::default())
 			.map_err(|error| anyhow!("{name} input: {error:?}"))?;
-		Ok(Self { name, description, input: set.encode(), schema: read("schema.json")? })
+		let schema = read(&format!("{name}.schema.json"))?;
+		Ok(Self { name, dir, description, input: set.encode(), schema })
 	}
 
 	/// The ONNX file.
 	pub fn path(&self) -> PathBuf {
-		repo().join(format!("scripts/sample-models/{}.onnx", self.name))
+		self.dir.join(format!("{}.onnx", self.name))
 	}
 
 	/// The schema's inputs or outputs (`key`) as the registry's `TensorSpec`s.
