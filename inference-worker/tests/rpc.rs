@@ -6,7 +6,11 @@
 //!   and `modelhub_modelUsage` agree with the chain;
 //! - a request whose worker reports failure streams to its refund, and the payer loses only the
 //!   transaction fee; a call to a model no worker holds ready (its artifact does not match the
-//!   record) is refused before submission and costs nothing.
+//!   record) is refused before submission and costs nothing;
+//! - every watch ends with `finalized` after its outcome; across a reorg (three validators,
+//!   one partitioned: its fork settles the request, the majority's fork gives its id to
+//!   another request and wins) the watch withdraws the fork's outcome, follows the request
+//!   included again, and ends with its true final outcome, never another request's.
 
 mod hub;
 
@@ -60,7 +64,7 @@ async fn refused(rpc: &RpcClient, extrinsic: &[u8]) -> Result<String> {
 	}
 }
 
-/// Submits `extrinsic` and collects its updates until one ends the request (bounded in time).
+/// Submits `extrinsic` and collects its updates until one ends the watch (bounded in time).
 async fn watch(rpc: &RpcClient, extrinsic: &[u8], within: Duration) -> Result<Vec<Json>> {
 	let mut updates = rpc
 		.subscribe::<Json>(
@@ -78,7 +82,12 @@ async fn watch(rpc: &RpcClient, extrinsic: &[u8], within: Duration) -> Result<Ve
 			.ok_or_else(|| anyhow!("the subscription closed: {seen:?}"))??;
 		let event = next["event"].as_str().unwrap_or_default().to_string();
 		seen.push(next);
-		if ["settled", "refunded", "failed", "dropped", "timedOut"].contains(&event.as_str()) {
+		if ["finalized", "dropped", "timedOut"].contains(&event.as_str()) {
+			// The watch ends there.
+			let after = tokio::time::timeout(Duration::from_secs(10), updates.next()).await;
+			if let Ok(Some(Ok(more))) = after {
+				bail!("an update after {event}: {more}; before: {seen:?}");
+			}
 			return Ok(seen);
 		}
 	}
@@ -213,10 +222,19 @@ async fn a_paid_call_over_json_rpc_streams_to_its_output_and_bad_ones_cost_nothi
 	let latency = started.elapsed();
 	let events: Vec<&str> = updates.iter().filter_map(|update| update["event"].as_str()).collect();
 	assert_eq!(events.first(), Some(&"ready"), "{updates:?}");
-	assert_eq!(&events[events.len() - 3..], ["inBlock", "assigned", "settled"], "{updates:?}");
+	assert_eq!(
+		&events[events.len() - 4..],
+		["inBlock", "assigned", "settled", "finalized"],
+		"{updates:?}"
+	);
 	let in_block = find(&updates, "inBlock")?;
 	let assigned = find(&updates, "assigned")?;
 	let settled = find(&updates, "settled")?;
+	let finalized = find(&updates, "finalized")?;
+	assert_eq!(
+		(&finalized["block"], &finalized["number"]),
+		(&settled["block"], &settled["number"])
+	);
 	let dave = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
 	assert_eq!(assigned["workers"], json!([dave]));
 	assert_eq!(assigned["fee"], quote);
@@ -409,5 +427,206 @@ async fn a_request_its_workers_fail_streams_to_its_refund_and_an_unserved_model_
 	}
 	let after = ledger(&api, api.at_current_block().await?.block_hash()).await?;
 	assert_eq!(before, after);
+	Ok(())
+}
+
+/// Connects or disconnects `a` and `b` (reserved-only nodes) both ways.
+async fn link(nodes: &[(&RpcClient, String)], a: usize, b: usize, connect: bool) -> Result<()> {
+	let method = if connect { "system_addReservedPeer" } else { "system_removeReservedPeer" };
+	for (from, to) in [(a, b), (b, a)] {
+		let (rpc, _) = &nodes[from];
+		let peer = if connect {
+			nodes[to].1.clone()
+		} else {
+			nodes[to].1.rsplit('/').next().unwrap_or_default().to_string()
+		};
+		let _: Json = rpc.request(method, rpc_params![peer]).await?;
+	}
+	Ok(())
+}
+
+/// Bob's request of `model` on `input` at `max_fee`, waited for in a best block only (a
+/// partitioned chain finalizes nothing): its id.
+async fn request_in_best_block(
+	api: &Api,
+	model: u64,
+	input: Vec<u8>,
+	max_fee: u128,
+) -> Result<u64> {
+	let call = request_call(model, input, max_fee, 1);
+	let mut transactions = api.at_current_block().await?.transactions();
+	let mut progress = transactions.sign_and_submit_then_watch_default(&call, &dev::bob()).await?;
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+	while let Some(status) = tokio::time::timeout_at(deadline, progress.next()).await? {
+		let status = status?;
+		let Some(in_block) = status.as_in_block() else { continue };
+		let events = in_block.wait_for_success().await?;
+		for event in events.iter().filter_map(|event| event.ok()) {
+			if event.pallet_name() == "Inference" && event.event_name() == "InferenceRequested" {
+				return Ok(event.decode_fields_unchecked_as::<Requested>()?.request);
+			}
+		}
+		bail!("no InferenceRequested event");
+	}
+	bail!("the request was not included")
+}
+
+/// A node's best block number.
+async fn best_number(rpc: &RpcClient) -> Result<u64> {
+	let header: Json = rpc.request("chain_getHeader", rpc_params![]).await?;
+	let number = header["number"].as_str().ok_or_else(|| anyhow!("no number in {header}"))?;
+	Ok(u64::from_str_radix(number.trim_start_matches("0x"), 16)?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_follows_its_request_across_a_reorg_to_its_true_final_outcome() -> Result<()> {
+	use hub::common::Node;
+	// The `local` chain's three validators and a full node, reserved-only: they reach only the
+	// peers they are told to, and a restarted node is told of none. (A validator authors only
+	// with a peer, so the partitioned one keeps the full node.)
+	let mut nodes = Vec::new();
+	let mut arguments = Vec::new();
+	for (role, key) in [("--alice", 1u8), ("--bob", 2), ("--charlie", 3), ("--name=full", 4)] {
+		let args =
+			["--chain", "local", role, "--node-key", &format!("{key:064x}"), "--reserved-only"]
+				.map(String::from);
+		nodes.push(Node::start(&args.iter().map(String::as_str).collect::<Vec<_>>())?);
+		arguments.push(args);
+	}
+	let mut rpcs = Vec::new();
+	for node in &mut nodes {
+		let rpc = node.rpc_client(Duration::from_secs(60)).await?;
+		let peer: String = rpc.request("system_localPeerId", rpc_params![]).await?;
+		let address = format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer}", node.p2p_port);
+		rpcs.push((rpc, address));
+	}
+	let peers: Vec<(&RpcClient, String)> =
+		rpcs.iter().map(|(rpc, address)| (rpc, address.clone())).collect();
+	for (a, b) in [(0, 1), (0, 2), (1, 2), (0, 3)] {
+		link(&peers, a, b, true).await?;
+	}
+	let bob_rpc = &rpcs[1].0;
+	let alice_rpc = rpcs[0].0.clone();
+	let alice_api = Api::from_rpc_client(alice_rpc.clone()).await?;
+	let bob_api = Api::from_rpc_client(bob_rpc.clone()).await?;
+
+	// Dave serves the digits model through Alice's node.
+	register(&nodes[0], "//Dave").await?;
+	let sample = Sample::digits()?;
+	let model =
+		publish(&alice_api, &sample, &format!("file://{}", sample.path().display())).await?;
+	let mut worker = Worker::start(&nodes[0], "//Dave", &[])?;
+	worker.wait_for_log("serving jobs", Duration::from_secs(60)).await?;
+	wait_ready(&alice_api, model, 1, 1, Duration::from_secs(120)).await?;
+	let quote: Json = alice_rpc
+		.request("modelhub_quote", rpc_params![model, sample.input.len() as u32, 1])
+		.await?;
+	let fee = amount(&quote["total"])?;
+
+	// Alice is cut off from Bob and Charlie (restarted knowing no peer but the full node, and
+	// forgotten by them): each side authors a fork of its own, Bob and Charlie in two slots of
+	// three, Alice in one; GRANDPA, which needs all three, finalizes neither.
+	for other in [1, 2] {
+		let (rpc, _) = &peers[other];
+		let alice_peer = peers[0].1.rsplit('/').next().unwrap_or_default().to_string();
+		let _: Json = rpc.request("system_removeReservedPeer", rpc_params![alice_peer]).await?;
+	}
+	nodes[0].restart(&arguments[0].iter().map(String::as_str).collect::<Vec<_>>())?;
+	let alice_rpc = nodes[0].rpc_client(Duration::from_secs(60)).await?;
+	let alice_api = Api::from_rpc_client(alice_rpc.clone()).await?;
+	let full: Vec<(&RpcClient, String)> =
+		vec![(&alice_rpc, peers[0].1.clone()), (peers[3].0, peers[3].1.clone())];
+	link(&full, 0, 1, true).await?;
+	// The worker reconnects to her.
+	let started = std::time::Instant::now();
+	while worker.log().matches("serving jobs").count() < 2 {
+		if started.elapsed() > Duration::from_secs(90) {
+			bail!("the worker did not reconnect: {}", worker.log());
+		}
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	let extrinsic =
+		signed(&alice_api, &request_call(model, sample.input.clone(), fee, 1), &dev::ferdie())
+			.await?;
+	let mut updates = alice_rpc
+		.subscribe::<Json>(
+			"modelhub_submitAndWatchInference",
+			rpc_params![format!("0x{}", hex::encode(&extrinsic))],
+			"modelhub_unwatchInference",
+		)
+		.await?;
+	let mut seen: Vec<Json> = Vec::new();
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(420);
+	let mut next = async |seen: &mut Vec<Json>| -> Result<String> {
+		let update = tokio::time::timeout_at(deadline, updates.next())
+			.await
+			.map_err(|_| anyhow!("the watch did not end in time: {seen:#?}"))?
+			.ok_or_else(|| anyhow!("the subscription closed: {seen:?}"))??;
+		let event = update["event"].as_str().unwrap_or_default().to_string();
+		seen.push(update);
+		Ok(event)
+	};
+	// It settles on Alice's fork, which nothing finalizes.
+	while next(&mut seen).await? != "settled" {}
+	let fork_request = find(&seen, "assigned")?["request"].clone();
+
+	// On the majority's fork, another request of another input takes the same id.
+	let mut other_input = modelhub_primitives::tensor::TensorSet::decode(&mut &sample.input[..])?;
+	other_input.tensors[0].data =
+		other_input.tensors[0].data.chunks(4).flat_map(|_| 16.0f32.to_le_bytes()).collect();
+	let other = request_in_best_block(&bob_api, model, other_input.encode(), fee).await?;
+	assert_eq!(json!(other), fork_request, "the same id on both forks");
+	// The majority's fork is the longer one: Alice's gives way when she reconnects.
+	let started = std::time::Instant::now();
+	while best_number(bob_rpc).await? <= best_number(&alice_rpc).await? + 1 {
+		if started.elapsed() > Duration::from_secs(120) {
+			bail!("Bob's fork did not outgrow Alice's");
+		}
+		tokio::time::sleep(Duration::from_secs(1)).await;
+	}
+	let peers: Vec<(&RpcClient, String)> = vec![
+		(&alice_rpc, peers[0].1.clone()),
+		(peers[1].0, peers[1].1.clone()),
+		(peers[2].0, peers[2].1.clone()),
+	];
+	link(&peers, 0, 1, true).await?;
+	link(&peers, 0, 2, true).await?;
+
+	// The watch withdraws the fork's outcome, follows the request included again, and ends
+	// with its outcome on the chain that is final.
+	while next(&mut seen).await? != "finalized" {}
+	let events: Vec<&str> = seen.iter().filter_map(|update| update["event"].as_str()).collect();
+	assert!(events.contains(&"retracted") || events.contains(&"outcomeRetracted"), "{seen:#?}");
+	let mut assigned = None;
+	for update in &seen {
+		match update["event"].as_str() {
+			Some("assigned") => assigned = Some(update["request"].clone()),
+			Some("retracted") => assigned = None,
+			Some("settled") | Some("refunded") => {
+				assert_eq!(Some(update["request"].clone()), assigned, "{seen:#?}")
+			},
+			_ => {},
+		}
+	}
+	let last = seen.iter().rev().find(|update| update["event"] == "settled");
+	let last = last.ok_or_else(|| anyhow!("no settled: {seen:#?}"))?;
+	let finalized = seen.last().ok_or_else(|| anyhow!("no updates"))?;
+	assert_eq!((&finalized["block"], &finalized["number"]), (&last["block"], &last["number"]));
+	let request = last["request"].as_u64().ok_or_else(|| anyhow!("no id in {last}"))?;
+	assert_ne!(json!(request), fork_request, "{seen:#?}");
+	// The chain agrees: Ferdie's request settled with the watch's output, final.
+	let block: H256 = serde_json::from_value(finalized["block"].clone())?;
+	let result: Json = alice_rpc.request("modelhub_result", rpc_params![request, block]).await?;
+	assert_eq!(result["outputHash"], last["outputHash"], "{result}");
+	assert_eq!(result["requester"], "5CiPPseXPECbkjWCa6MnjNokrgYjMqmKndv2rSnekmSK2DjL");
+	let output_hash: [u8; 32] =
+		hex::decode(last["outputHash"].as_str().unwrap_or_default().trim_start_matches("0x"))?
+			.try_into()
+			.map_err(|_| anyhow!("not a hash"))?;
+	check_output(&alice_api, block, request, output_hash).await?;
+	// And the watch ends there.
+	let after = tokio::time::timeout(Duration::from_secs(10), updates.next()).await;
+	assert!(!matches!(after, Ok(Some(Ok(_)))), "an update after finalized: {after:?}");
+	drop(worker);
 	Ok(())
 }

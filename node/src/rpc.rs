@@ -38,6 +38,7 @@ where
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
 	C::Api: modelhub_primitives::api::ModelHubApi<Block, AccountId, Balance, BlockNumber>,
+	C::Api: sp_api::Metadata<Block>,
 	P: TransactionPool<Block = Block> + 'static,
 {
 	use crate::modelhub_rpc::{ModelHub, ModelHubRpcServer};

@@ -13,7 +13,7 @@ use scale_info::TypeInfo;
 
 use alloc::vec::Vec;
 
-use sp_runtime::Perbill;
+use sp_runtime::{DispatchError, Perbill};
 
 use crate::{
 	inference::{FailureReason, Outcome, Phase, RequestId, SlotState},
@@ -283,10 +283,75 @@ pub struct ModelUsageStats<Balance> {
 /// Most models one page holds.
 pub const MAX_PAGE: u32 = 100;
 
+/// A signed `Inference.request_inference` extrinsic, read by the runtime, and whether its
+/// request would be accepted now.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct RequestCheck<Balance> {
+	/// The model called.
+	pub model: ModelId,
+	/// Length of the input in bytes.
+	pub input_len: u32,
+	/// Workers asked for.
+	pub redundancy: u32,
+	/// The most the signer pays.
+	pub max_fee: Balance,
+	/// The transaction fee the signer pays first (with the tip).
+	pub tx_fee: Balance,
+	/// The request's fee if it would be accepted now; otherwise why not.
+	pub verdict: Result<FeeQuote<Balance>, RequestError>,
+}
+
+/// Why bytes are not a signed request extrinsic of this chain.
+#[derive(Encode, Decode, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ExtrinsicError {
+	/// They do not decode as an extrinsic of this runtime.
+	Undecodable,
+	/// The extrinsic is not signed by an account id.
+	NotSigned,
+	/// The extrinsic does not call `Inference.request_inference`.
+	NotARequest,
+}
+
+/// What an extrinsic did in the block that included it.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub enum ExtrinsicOutcome<AccountId, BlockNumber> {
+	/// It made a request: the fee is held and workers are assigned.
+	Requested {
+		/// The request id.
+		request: RequestId,
+		/// The model called.
+		model: ModelId,
+		/// The workers assigned.
+		workers: Vec<AccountId>,
+		/// The block at which the first phase times out.
+		deadline: BlockNumber,
+	},
+	/// It failed with this error; the transaction fee was paid.
+	Failed(DispatchError),
+	/// It succeeded without making a request.
+	Succeeded,
+}
+
+/// How a request ended, as the block that ended it records it.
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct RequestEnd<AccountId, Balance> {
+	/// Settled or refunded.
+	pub outcome: Outcome,
+	/// The canonical output tensor set; empty when refunded.
+	pub output: Vec<u8>,
+	/// The workers that agreed on the output; empty when refunded.
+	pub workers: Vec<AccountId>,
+	/// Every payment made from the fee; empty when refunded.
+	pub payouts: Vec<(AccountId, Balance)>,
+	/// The amount returned; zero when settled.
+	pub refunded: Balance,
+}
+
 sp_api::decl_runtime_apis! {
 	/// Requests, fee quotes, models, workers and market statistics of the OPG Model Hub.
 	// The client side that the macro writes adds parameters to every method.
 	#[allow(clippy::too_many_arguments)]
+	#[api_version(2)]
 	pub trait ModelHubApi<AccountId: Codec, Balance: Codec, BlockNumber: Codec> {
 		/// One model with its usage.
 		fn model(model: ModelId) -> Option<ModelSummary<AccountId, Balance, BlockNumber>>;
@@ -316,5 +381,19 @@ sp_api::decl_runtime_apis! {
 		fn worker(worker: AccountId) -> Option<WorkerSummary<Balance, BlockNumber>>;
 		/// Calls, fees and concentration of demand across models over `window`.
 		fn market_stats(window: StatsWindow) -> MarketStats<Balance>;
+		/// Reads `extrinsic` as a signed `Inference.request_inference` and checks its request
+		/// as [`check_request`](Self::check_request) does, with the transaction fee (and tip)
+		/// it pays.
+		#[api_version(2)]
+		fn check_request_extrinsic(extrinsic: Vec<u8>) -> Result<RequestCheck<Balance>, ExtrinsicError>;
+		/// At a block: what its extrinsic at `index` did; `None` if it has no such extrinsic.
+		#[api_version(2)]
+		fn extrinsic_outcome(index: u32) -> Option<ExtrinsicOutcome<AccountId, BlockNumber>>;
+		/// At a block: the requests that ended in it.
+		#[api_version(2)]
+		fn requests_ended() -> Vec<RequestId>;
+		/// At the block `request` ended in: how it ended; `None` if it did not end there.
+		#[api_version(2)]
+		fn request_end(request: RequestId) -> Option<RequestEnd<AccountId, Balance>>;
 	}
 }

@@ -7,8 +7,9 @@ use frame_support::{
 };
 use modelhub_primitives::{
 	api::{
-		FeeQuote, InferenceResult, MarketStats, ModelOrder, ModelSummary, ModelUsageStats,
-		RequestError, RequestStatus, StatsWindow, WorkerSummary,
+		ExtrinsicError, ExtrinsicOutcome, FeeQuote, InferenceResult, MarketStats, ModelOrder,
+		ModelSummary, ModelUsageStats, RequestCheck, RequestEnd, RequestError, RequestStatus,
+		StatsWindow, WorkerSummary,
 	},
 	inference::RequestId,
 	registry::ModelId,
@@ -26,7 +27,8 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Nonce,
-	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	Runtime, RuntimeCall, RuntimeEvent, RuntimeGenesisConfig, SessionKeys, System,
+	TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -252,6 +254,7 @@ impl_runtime_apis! {
 		}
 	}
 
+	#[api_version(2)]
 	impl modelhub_primitives::api::ModelHubApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn model(model: ModelId) -> Option<ModelSummary<AccountId, Balance, BlockNumber>> {
 			model_hub::model(model)
@@ -302,6 +305,24 @@ impl_runtime_apis! {
 
 		fn market_stats(window: StatsWindow) -> MarketStats<Balance> {
 			model_hub::market_stats(window)
+		}
+
+		fn check_request_extrinsic(
+			extrinsic: Vec<u8>,
+		) -> Result<RequestCheck<Balance>, ExtrinsicError> {
+			model_hub::check_request_extrinsic(extrinsic)
+		}
+
+		fn extrinsic_outcome(index: u32) -> Option<ExtrinsicOutcome<AccountId, BlockNumber>> {
+			model_hub::extrinsic_outcome(index)
+		}
+
+		fn requests_ended() -> Vec<RequestId> {
+			model_hub::requests_ended()
+		}
+
+		fn request_end(request: RequestId) -> Option<RequestEnd<AccountId, Balance>> {
+			model_hub::request_end(request)
 		}
 	}
 
@@ -450,6 +471,120 @@ pub mod model_hub {
 			outcome: result.outcome,
 			output: result.output.into_inner(),
 			ended_at: result.ended_at,
+		})
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::check_request_extrinsic`].
+	pub fn check_request_extrinsic(
+		bytes: Vec<u8>,
+	) -> Result<RequestCheck<Balance>, ExtrinsicError> {
+		use codec::DecodeAll;
+		let extrinsic = crate::UncheckedExtrinsic::decode_all(&mut &bytes[..])
+			.map_err(|_| ExtrinsicError::Undecodable)?;
+		let (who, tip) = match &extrinsic.preamble {
+			// The ninth transaction extension is `ChargeTransactionPayment`.
+			sp_runtime::generic::Preamble::Signed(
+				sp_runtime::MultiAddress::Id(who),
+				_,
+				extensions,
+			) => (who.clone(), extensions.8.tip()),
+			_ => return Err(ExtrinsicError::NotSigned),
+		};
+		let RuntimeCall::Inference(pallet_inference::Call::request_inference {
+			model,
+			input,
+			max_fee,
+			redundancy,
+		}) = &extrinsic.function
+		else {
+			return Err(ExtrinsicError::NotARequest);
+		};
+		let (model, max_fee, redundancy) = (*model, *max_fee, *redundancy);
+		let input = input.clone();
+		let input_len = u32::try_from(input.len()).unwrap_or(u32::MAX);
+		let length = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+		let tx_fee =
+			TransactionPayment::query_info(extrinsic, length).partial_fee.saturating_add(tip);
+		let verdict = check_request(who, model, input, max_fee, redundancy, tx_fee);
+		Ok(RequestCheck { model, input_len, redundancy, max_fee, tx_fee, verdict })
+	}
+
+	/// This block's events, in order.
+	fn events() -> impl Iterator<Item = RuntimeEvent> {
+		System::read_events_no_consensus().map(|record| record.event)
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::extrinsic_outcome`].
+	pub fn extrinsic_outcome(index: u32) -> Option<ExtrinsicOutcome<AccountId, BlockNumber>> {
+		let mut applied = false;
+		for record in System::read_events_no_consensus() {
+			if !matches!(record.phase, frame_system::Phase::ApplyExtrinsic(at) if at == index) {
+				continue;
+			}
+			applied = true;
+			match record.event {
+				RuntimeEvent::Inference(pallet_inference::Event::InferenceRequested {
+					request,
+					model,
+					workers,
+					deadline,
+					..
+				}) => return Some(ExtrinsicOutcome::Requested { request, model, workers, deadline }),
+				RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
+					dispatch_error,
+					..
+				}) => return Some(ExtrinsicOutcome::Failed(dispatch_error)),
+				_ => {},
+			}
+		}
+		applied.then_some(ExtrinsicOutcome::Succeeded)
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::requests_ended`].
+	pub fn requests_ended() -> Vec<RequestId> {
+		events()
+			.filter_map(|event| match event {
+				RuntimeEvent::Inference(pallet_inference::Event::InferenceSettled {
+					request,
+					..
+				})
+				| RuntimeEvent::Inference(pallet_inference::Event::InferenceRefunded {
+					request,
+					..
+				}) => Some(request),
+				_ => None,
+			})
+			.collect()
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::request_end`].
+	pub fn request_end(id: RequestId) -> Option<RequestEnd<AccountId, Balance>> {
+		let result = pallet_inference::Results::<Runtime>::get(id)?;
+		events().find_map(|event| match event {
+			RuntimeEvent::Inference(pallet_inference::Event::InferenceSettled {
+				request,
+				workers,
+				payouts,
+				..
+			}) if request == id => Some(RequestEnd {
+				outcome: result.outcome,
+				output: result.output.clone().into_inner(),
+				workers,
+				payouts,
+				refunded: 0,
+			}),
+			RuntimeEvent::Inference(pallet_inference::Event::InferenceRefunded {
+				request,
+				amount,
+				..
+			}) if request == id => Some(RequestEnd {
+				outcome: result.outcome,
+				output: Vec::new(),
+				workers: Vec::new(),
+				payouts: Vec::new(),
+				refunded: amount,
+			}),
+			_ => None,
 		})
 	}
 

@@ -78,6 +78,10 @@ pub mod codes {
 /// `--rpc-max-subscriptions-per-connection`.
 pub const MAX_WATCHES: usize = 4_096;
 
+/// Largest `modelhub_models` offset served under `--rpc-methods safe` (the default for a node
+/// whose RPC is reachable from other hosts): a page costs the node `offset + limit` reads.
+pub const MAX_SAFE_OFFSET: u32 = 10_000;
+
 /// One of the node's [`MAX_WATCHES`] watch places, given back when dropped.
 struct WatchSlot(Arc<AtomicUsize>);
 
@@ -605,8 +609,9 @@ pub trait ModelHubRpc<BlockHash> {
 	fn model(&self, model: ModelId, at: Option<BlockHash>) -> RpcResult<Option<Model>>;
 
 	/// A page of models ordered by `order`: `calls` (default), `revenue` or `newest`; up to
-	/// `limit` (default and most 100) from `offset` (default 0).
-	#[method(name = "models")]
+	/// `limit` (default and most 100) from `offset` (default 0). A page reads `offset + limit`
+	/// index entries, so offsets past [`MAX_SAFE_OFFSET`] need `--rpc-methods unsafe`.
+	#[method(name = "models", with_extensions)]
 	fn models(
 		&self,
 		order: Option<String>,
@@ -674,6 +679,8 @@ pub struct ModelHub<C, P, B> {
 	executor: Arc<dyn sp_core::traits::SpawnNamed>,
 	/// Watches being followed.
 	watches: Arc<AtomicUsize>,
+	/// The one follower of blocks for every watch.
+	follower: watch::Follower,
 	_backend: PhantomData<B>,
 }
 
@@ -691,7 +698,14 @@ impl<C, P, B> ModelHub<C, P, B> {
 		pool: Arc<P>,
 		executor: Arc<dyn sp_core::traits::SpawnNamed>,
 	) -> Self {
-		Self { client, pool, executor, watches: Default::default(), _backend: PhantomData }
+		Self {
+			client,
+			pool,
+			executor,
+			watches: Default::default(),
+			follower: Default::default(),
+			_backend: PhantomData,
+		}
 	}
 }
 
@@ -760,7 +774,8 @@ where
 		+ Sync
 		+ 'static,
 	C::Api: ModelHubApi<Block, AccountId, Balance, BlockNumber>
-		+ pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
+		+ pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
+		+ sp_api::Metadata<Block>,
 	P: sc_transaction_pool_api::TransactionPool<Block = Block> + 'static,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
@@ -772,11 +787,15 @@ where
 
 	fn models(
 		&self,
+		ext: &jsonrpsee::Extensions,
 		order: Option<String>,
 		offset: Option<u32>,
 		limit: Option<u32>,
 		at: Option<Hash>,
 	) -> RpcResult<Vec<Model>> {
+		if offset.unwrap_or(0) > MAX_SAFE_OFFSET {
+			sc_rpc_api::check_if_safe(ext)?;
+		}
 		let order = match order.as_deref().unwrap_or("calls") {
 			"calls" => ModelOrder::Calls,
 			"revenue" => ModelOrder::Revenue,
@@ -874,10 +893,11 @@ where
 			);
 			return;
 		};
+		self.follower.start(self.client.clone(), &self.executor);
 		let watch = watch::Watch {
 			client: self.client.clone(),
 			pool: self.pool.clone(),
-			_backend: PhantomData::<B>,
+			follower: self.follower.clone(),
 		};
 		self.executor.spawn(
 			"modelhub-rpc-watch-inference",

@@ -1,60 +1,74 @@
 //! `modelhub_submitAndWatchInference`: one call that checks, submits and follows a signed
-//! inference request.
+//! inference request to its final outcome.
 //!
-//! 1. The bytes must decode as a signed `Inference.request_inference` extrinsic of this chain.
-//! 2. `ModelHubApi::check_request` runs every check of the call at the best block, with the
-//!    transaction fee (`TransactionPaymentApi::query_info` plus the tip) paid first, so a
-//!    request that would fail is refused with a JSON-RPC error before anything is paid. A
-//!    request whose workers are only busy is submitted: it waits in the pool for free ones.
-//! 3. The transaction pool validates the signature, nonce and transaction fee and takes it; a
+//! 1. `ModelHubApi::check_request_extrinsic` reads the bytes as a signed
+//!    `Inference.request_inference` extrinsic and runs every check of the call at the best
+//!    block, with the transaction fee (and tip) paid first, so a request that would fail is
+//!    refused with a JSON-RPC error before anything is paid. A request whose workers are only
+//!    busy is submitted: it waits in the pool for free ones. The node decodes no runtime type:
+//!    the runtime reads its own extrinsics and events, so a runtime upgrade that changes a call
+//!    or an event cannot make the watch misreport.
+//! 2. The transaction pool validates the signature, nonce and transaction fee and takes it; a
 //!    refusal is a JSON-RPC error too.
-//! 4. The subscription then streams the pool's `future`/`ready`, `inBlock` with the block and
-//!    index, `assigned` with the request id, workers, deadline and fee split (read from the
-//!    block's events and `ModelHubApi::request`), and, following best blocks, `settled` with the
-//!    output and every payout or `refunded` with the amount and reason. Every wait is bounded
-//!    in blocks.
+//! 3. The subscription then streams the pool's `future`/`ready`, `inBlock` with the block and
+//!    index, `assigned` with the request id, workers, deadline and fee split
+//!    (`ModelHubApi::extrinsic_outcome` at that block), `settled` with the output and every
+//!    payout or `refunded` with the amount and reason (`ModelHubApi::request_end` at the block
+//!    it ended in, on the best chain), and finally `finalized` once that block is final, which
+//!    ends the subscription.
+//!
+//! **Reorgs.** A `retracted` inclusion forgets the request id (after a reorg the same id may
+//! be another request's); the request is followed again from its next `inBlock`. An outcome
+//! whose block leaves the best chain is withdrawn with `outcomeRetracted`, and the watch goes on
+//! until the outcome on the new best chain is final. A transaction dropped while not included
+//! ends the watch with `dropped`.
+//!
+//! **Cost.** One task per node ([`Follower`]) reads, per new best block, which requests ended
+//! in it (one runtime call, made only while some watch waits for an end) and wakes only their
+//! watches; it wakes a watch for finality only once its outcome's block is final. An idle watch
+//! costs nothing per block. Every wait is bounded in blocks.
 
-use std::{marker::PhantomData, sync::Arc};
+use std::{
+	collections::{BTreeMap, HashMap},
+	sync::{Arc, Mutex},
+	time::Duration,
+};
 
-use codec::{Decode, DecodeAll};
 use futures::{
+	channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender},
 	future::{self, Either},
-	stream, StreamExt,
+	StreamExt,
 };
 use jsonrpsee::{types::ErrorObjectOwned, PendingSubscriptionSink, SubscriptionMessage};
 use modelhub_primitives::{
-	api::{ModelHubApi, RequestError, RequestStatus},
+	api::{ExtrinsicError, ExtrinsicOutcome, ModelHubApi, RequestError, RequestStatus},
 	inference::{Outcome, RequestId},
 	registry::ModelId,
 	AccountId, Balance, BlockNumber, Hash,
 };
-use modelhub_runtime::{
-	opaque::Block, InferenceCall, InferenceEvent, RuntimeCall, RuntimeError, RuntimeEvent,
-	UncheckedExtrinsic,
-};
-use pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi;
-use sc_client_api::{BlockchainEvents, StorageProvider};
+use modelhub_runtime::opaque::Block;
+use sc_client_api::BlockchainEvents;
 use sc_transaction_pool_api::{
 	error::{Error as PoolError, IntoPoolError},
 	TransactionPool, TransactionSource, TransactionStatus,
 };
 use serde::Serialize;
-use sp_api::ProvideRuntimeApi;
+use sp_api::{ApiExt, Metadata, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
-use sp_core::{bytes::to_hex, crypto::Ss58Codec, storage::StorageKey};
-use sp_runtime::{
-	generic::Preamble, transaction_validity::InvalidTransaction, DispatchError, MultiAddress,
-	OpaqueExtrinsic,
-};
+use sp_core::{bytes::to_hex, crypto::Ss58Codec};
+use sp_runtime::{traits::Header as _, transaction_validity::InvalidTransaction, DispatchError};
 
 use super::{codes, refund_name, request_error, runtime_error, Quote};
 
-/// Most new best blocks to wait for the transaction to be included.
+/// Most blocks to wait for the transaction to be included.
 const INCLUSION_BLOCKS: u32 = 256;
 
-/// Most new best blocks to follow an included request to its end: far beyond the longest life
-/// the runtime gives a request (its phase timeouts times its reassignments).
+/// Most blocks to follow an included request to its final outcome: far beyond the longest life
+/// the runtime gives a request (its phase timeouts times its reassignments) and finality.
 const FOLLOW_BLOCKS: u32 = 4_096;
+
+/// The runtime API version that serves watches.
+const WATCH_API_VERSION: u32 = 2;
 
 /// One payment made from a settled fee.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
@@ -66,7 +80,7 @@ pub struct Payout {
 }
 
 /// A step in the life of a request, as `modelhub_inferenceStatus` notifications carry it; the
-/// `event` field names the variant.
+/// `event` field names the variant. Only `finalized`, `dropped` and `timedOut` end a watch.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(tag = "event", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum InferenceUpdate {
@@ -74,7 +88,7 @@ pub enum InferenceUpdate {
 	Future,
 	/// In the pool, ready for a block.
 	Ready,
-	/// Included in a block.
+	/// Included in a block of the best chain.
 	InBlock {
 		/// The block.
 		block: Hash,
@@ -83,13 +97,14 @@ pub enum InferenceUpdate {
 		/// The extrinsic's index in it.
 		index: u32,
 	},
-	/// The block that included it left the best chain; an `inBlock` follows when it is
-	/// included again.
+	/// The block that included it left the best chain: everything reported since that
+	/// `inBlock` no longer holds, and the request id may name another request on the new best
+	/// chain. An `inBlock` follows when it is included again, or `dropped`.
 	Retracted {
 		/// The block.
 		block: Hash,
 	},
-	/// Paid for: the fee is held and workers are assigned.
+	/// Paid for: the fee is held and workers are assigned (on the best chain).
 	Assigned {
 		/// The request id.
 		request: RequestId,
@@ -102,7 +117,8 @@ pub enum InferenceUpdate {
 		/// The fee held and how settlement splits it.
 		fee: Option<Quote>,
 	},
-	/// Settled: the fee was paid out and the output is final.
+	/// Settled on the best chain: the fee was paid out. Final with the `finalized` that
+	/// follows, unless an `outcomeRetracted` comes first.
 	Settled {
 		/// The request id.
 		request: RequestId,
@@ -119,7 +135,8 @@ pub enum InferenceUpdate {
 		/// Every payment made from the fee.
 		payouts: Vec<Payout>,
 	},
-	/// Refunded in full.
+	/// Refunded in full on the best chain. Final with the `finalized` that follows, unless an
+	/// `outcomeRetracted` comes first.
 	Refunded {
 		/// The request id.
 		request: RequestId,
@@ -132,20 +149,36 @@ pub enum InferenceUpdate {
 		/// `timeout`, `noQuorum`, `noMajority` or `workersFailed`.
 		reason: &'static str,
 	},
-	/// Included, but the call failed: nothing was held; the transaction fee was paid.
+	/// Included, but the call failed: nothing was held; the transaction fee was paid. Final
+	/// with the `finalized` that follows, unless a `retracted` comes first.
 	Failed {
 		/// The block.
 		block: Hash,
 		/// The runtime's error, e.g. `Inference(NotEnoughWorkers)`.
 		error: String,
 	},
-	/// The pool dropped the transaction or found it invalid: nothing was paid.
+	/// The block of the last `settled`, `refunded` or `failed` left the best chain; the
+	/// request goes on, and its outcome on the new best chain follows.
+	OutcomeRetracted {
+		/// The block.
+		block: Hash,
+	},
+	/// The block of the last `settled`, `refunded` or `failed` is final: so is the outcome.
+	/// The watch ends.
+	Finalized {
+		/// The block.
+		block: Hash,
+		/// Its number.
+		number: BlockNumber,
+	},
+	/// The pool dropped the transaction or found it invalid before it was included: nothing
+	/// was paid. The watch ends.
 	Dropped {
 		/// `dropped`, `invalid` or `usurped`.
 		reason: &'static str,
 	},
-	/// Not included, or not ended, within the bound in blocks: `modelhub_request` tells where
-	/// it is.
+	/// Not included, or not final, within the bound in blocks: `modelhub_request` tells where
+	/// it is. The watch ends.
 	TimedOut {
 		/// The request id, if it was included.
 		request: Option<RequestId>,
@@ -154,25 +187,217 @@ pub enum InferenceUpdate {
 	},
 }
 
+/// Why the follower wakes a watch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wake {
+	/// The watched request ended in this block of the best chain.
+	Ended(Hash),
+	/// The best chain changed to another fork: blocks left it.
+	Reorg,
+	/// Blocks up to this number are final.
+	Finalized(BlockNumber),
+}
+
+/// What the follower knows of the watches.
+#[derive(Default)]
+struct Registry {
+	next: u64,
+	/// Every watch, by its key.
+	watches: HashMap<u64, UnboundedSender<Wake>>,
+	/// Watches waiting for a request to end.
+	requests: HashMap<RequestId, Vec<u64>>,
+	/// Watches waiting for a block number to be final.
+	finality: BTreeMap<BlockNumber, Vec<u64>>,
+}
+
+impl Registry {
+	fn send(&self, key: u64, wake: Wake) {
+		if let Some(sender) = self.watches.get(&key) {
+			let _ = sender.unbounded_send(wake);
+		}
+	}
+
+	/// Removes `key` from `lists`; whether the list is empty then.
+	fn remove_from(lists: &mut Vec<u64>, key: u64) -> bool {
+		lists.retain(|watch| *watch != key);
+		lists.is_empty()
+	}
+}
+
+/// The node's one follower of best and finalized blocks for all inference watches.
+#[derive(Clone, Default)]
+pub(super) struct Follower {
+	registry: Arc<Mutex<Registry>>,
+	started: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A watch's place in the [`Follower`], removed when dropped.
+struct Followed {
+	follower: Follower,
+	key: u64,
+	wakes: UnboundedReceiver<Wake>,
+}
+
+impl Follower {
+	/// Starts following blocks with `client` on `executor`, once.
+	pub fn start<C>(&self, client: Arc<C>, executor: &Arc<dyn sp_core::traits::SpawnNamed>)
+	where
+		C: ProvideRuntimeApi<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
+		C::Api: ModelHubApi<Block, AccountId, Balance, BlockNumber>,
+	{
+		if self.started.swap(true, std::sync::atomic::Ordering::AcqRel) {
+			return;
+		}
+		let registry = self.registry.clone();
+		executor.spawn(
+			"modelhub-rpc-watch-follower",
+			Some("rpc"),
+			Box::pin(async move { follow(client, registry).await }),
+		);
+	}
+
+	/// A new watch's place.
+	fn join(&self) -> Followed {
+		let (sender, wakes) = unbounded();
+		let key = match self.registry.lock() {
+			Ok(mut registry) => {
+				registry.next = registry.next.wrapping_add(1);
+				let key = registry.next;
+				registry.watches.insert(key, sender);
+				key
+			},
+			Err(_) => 0,
+		};
+		Followed { follower: self.clone(), key, wakes }
+	}
+}
+
+impl Followed {
+	fn with(&self, change: impl FnOnce(&mut Registry, u64)) {
+		if let Ok(mut registry) = self.follower.registry.lock() {
+			change(&mut registry, self.key);
+		}
+	}
+
+	/// Wakes this watch when `request` ends on the best chain.
+	fn watch_request(&self, request: RequestId) {
+		self.with(|registry, key| registry.requests.entry(request).or_default().push(key));
+	}
+
+	/// Stops waking this watch for `request`.
+	fn forget_request(&self, request: RequestId) {
+		self.with(|registry, key| {
+			if let Some(list) = registry.requests.get_mut(&request) {
+				if Registry::remove_from(list, key) {
+					registry.requests.remove(&request);
+				}
+			}
+		});
+	}
+
+	/// Wakes this watch once block `number` is final.
+	fn await_finality(&self, number: BlockNumber) {
+		self.with(|registry, key| registry.finality.entry(number).or_default().push(key));
+	}
+}
+
+impl Drop for Followed {
+	fn drop(&mut self) {
+		self.with(|registry, key| {
+			registry.watches.remove(&key);
+			registry.requests.retain(|_, list| !Registry::remove_from(list, key));
+			registry.finality.retain(|_, list| !Registry::remove_from(list, key));
+		});
+	}
+}
+
+/// The follower's loop: per new best block, the requests that ended in it (and in the blocks
+/// a reorg enacted) wake their watches; a reorg wakes every watch; finality wakes the watches
+/// waiting for it.
+async fn follow<C>(client: Arc<C>, registry: Arc<Mutex<Registry>>)
+where
+	C: ProvideRuntimeApi<Block> + BlockchainEvents<Block> + Send + Sync + 'static,
+	C::Api: ModelHubApi<Block, AccountId, Balance, BlockNumber>,
+{
+	let imports = client
+		.import_notification_stream()
+		.filter(|notification| future::ready(notification.is_new_best))
+		.map(Either::Left);
+	let finality = client.finality_notification_stream().map(Either::Right);
+	let mut notifications = futures::stream::select(imports, finality);
+	while let Some(notification) = notifications.next().await {
+		match notification {
+			Either::Left(best) => {
+				let mut enacted = Vec::new();
+				let mut reorg = false;
+				if let Some(route) = &best.tree_route {
+					reorg = !route.retracted().is_empty();
+					enacted.extend(route.enacted().iter().map(|block| block.hash));
+				}
+				enacted.push(best.hash);
+				let waiting = {
+					let Ok(registry) = registry.lock() else { return };
+					if reorg {
+						for key in registry.watches.keys() {
+							registry.send(*key, Wake::Reorg);
+						}
+					}
+					!registry.requests.is_empty()
+				};
+				if !waiting {
+					continue;
+				}
+				for block in enacted {
+					let ended = client.runtime_api().requests_ended(block).unwrap_or_default();
+					let Ok(registry) = registry.lock() else { return };
+					for request in ended {
+						for key in registry.requests.get(&request).into_iter().flatten() {
+							registry.send(*key, Wake::Ended(block));
+						}
+					}
+				}
+			},
+			Either::Right(finalized) => {
+				let number = *finalized.header.number();
+				let Ok(mut registry) = registry.lock() else { return };
+				let later = registry.finality.split_off(&number.saturating_add(1));
+				let due = std::mem::replace(&mut registry.finality, later);
+				for key in due.into_values().flatten() {
+					registry.send(key, Wake::Finalized(number));
+				}
+			},
+		}
+	}
+}
+
 /// What the node needs to run one subscription.
-pub(super) struct Watch<C, P, B> {
+pub(super) struct Watch<C, P> {
 	pub client: Arc<C>,
 	pub pool: Arc<P>,
-	pub _backend: PhantomData<B>,
+	pub follower: Follower,
 }
 
-/// A transaction-pool status or a new best block.
+/// What a watch knows of its transaction's inclusion on the best chain.
+#[derive(Clone, Copy, Debug)]
+struct Inclusion {
+	block: Hash,
+	number: BlockNumber,
+	/// The request it made; `None` if the call failed.
+	request: Option<RequestId>,
+}
+
+/// The block holding a watch's outcome (`settled`, `refunded` or `failed`).
+#[derive(Clone, Copy, Debug)]
+struct Ending {
+	block: Hash,
+	number: BlockNumber,
+}
+
+/// A transaction-pool status, a wake from the follower, or the time bound.
 enum Step<S> {
-	Pool(S),
-	Best(Hash),
-}
-
-/// What the block that included the extrinsic says about it.
-enum Included {
-	/// The request it made, with the update that announces it.
-	Requested(RequestId, InferenceUpdate),
-	/// The call failed.
-	Failed(String),
+	Pool(Option<S>),
+	Wake(Wake),
+	Expired,
 }
 
 fn bad_extrinsic(message: impl Into<String>) -> ErrorObjectOwned {
@@ -197,27 +422,16 @@ fn rejected<E: IntoPoolError>(error: E) -> ErrorObjectOwned {
 	ErrorObjectOwned::owned(codes::TRANSACTION_REJECTED, message, None::<()>)
 }
 
-/// The runtime's error for `error`, e.g. `Inference(NotEnoughWorkers)`.
-fn describe(error: DispatchError) -> String {
-	match RuntimeError::from_dispatch_error(error) {
-		Some(module) => format!("{module:?}"),
-		None => format!("{error:?}"),
-	}
+/// The wall-clock time `blocks` blocks take.
+fn blocks_time(blocks: u32) -> Duration {
+	Duration::from_millis(modelhub_primitives::time::MILLISECS_PER_BLOCK).saturating_mul(blocks)
 }
 
-impl<C, P, B> Watch<C, P, B>
+impl<C, P> Watch<C, P>
 where
-	C: ProvideRuntimeApi<Block>
-		+ HeaderBackend<Block>
-		+ BlockchainEvents<Block>
-		+ StorageProvider<Block, B>
-		+ Send
-		+ Sync
-		+ 'static,
-	C::Api: ModelHubApi<Block, AccountId, Balance, BlockNumber>
-		+ TransactionPaymentRuntimeApi<Block, Balance>,
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: ModelHubApi<Block, AccountId, Balance, BlockNumber> + Metadata<Block>,
 	P: TransactionPool<Block = Block> + 'static,
-	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
 	/// Checks and submits `bytes`, then streams the request's life to `pending`.
 	pub async fn run(self, pending: PendingSubscriptionSink, bytes: Vec<u8>) {
@@ -226,87 +440,185 @@ where
 			Ok(extrinsic) => extrinsic,
 			Err(error) => return pending.reject(error).await,
 		};
-		// Listen for blocks before submitting, so none is missed.
-		let imports = self.client.import_notification_stream();
+		// Join the follower before submitting, so no end is missed.
+		let mut followed = self.follower.join();
 		let statuses =
 			match self.pool.submit_and_watch(best, TransactionSource::External, extrinsic).await {
 				Ok(statuses) => statuses,
 				Err(error) => return pending.reject(rejected(error)).await,
 			};
 		let Ok(sink) = pending.accept().await else { return };
-		let bests = imports.filter_map(|notification| {
-			future::ready(notification.is_new_best.then_some(notification.hash))
-		});
-		let mut steps = stream::select(statuses.map(Step::Pool), bests.map(Step::Best));
-		let mut request = None;
-		let mut blocks = 0u32;
+		let mut statuses = Some(statuses);
+		let started = self.client.info().best_number;
+		let mut expires = Box::pin(sleep_for(blocks_time(INCLUSION_BLOCKS)));
+		let mut included: Option<Inclusion> = None;
+		let mut ending: Option<Ending> = None;
 		loop {
 			let step = {
+				let pool = async {
+					match statuses.as_mut() {
+						Some(stream) => Step::Pool(stream.next().await),
+						None => future::pending().await,
+					}
+				};
+				let wake = async {
+					match followed.wakes.next().await {
+						Some(wake) => Step::Wake(wake),
+						None => future::pending().await,
+					}
+				};
+				let expired = async {
+					(&mut expires).await;
+					Step::Expired
+				};
 				let closed = sink.closed();
-				futures::pin_mut!(closed);
-				match future::select(steps.next(), closed).await {
-					Either::Left((Some(step), _)) => step,
-					_ => return,
+				futures::pin_mut!(pool, wake, expired, closed);
+				let steps = future::select(future::select(pool, wake), expired);
+				match future::select(steps, closed).await {
+					Either::Left((Either::Left((Either::Left((step, _)), _)), _)) => step,
+					Either::Left((Either::Left((Either::Right((step, _)), _)), _)) => step,
+					Either::Left((Either::Right((step, _)), _)) => step,
+					Either::Right(_) => return,
 				}
 			};
 			let mut updates = Vec::new();
 			let mut done = false;
 			match step {
-				Step::Pool(TransactionStatus::Future) => updates.push(InferenceUpdate::Future),
-				Step::Pool(TransactionStatus::Ready) => updates.push(InferenceUpdate::Ready),
-				Step::Pool(TransactionStatus::InBlock((block, index))) => {
-					let number = self.client.number(block).ok().flatten().unwrap_or_default();
-					updates.push(InferenceUpdate::InBlock { block, number, index: index as u32 });
-					match self.included(block, index as u32) {
-						Included::Requested(id, assigned) => {
-							updates.push(assigned);
-							request = Some(id);
-							blocks = 0;
-							if let Some(ended) = self.ended(self.client.info().best_hash, id) {
-								updates.push(ended);
-								done = true;
+				Step::Pool(None) => statuses = None,
+				Step::Pool(Some(TransactionStatus::Future)) => {
+					updates.push(InferenceUpdate::Future)
+				},
+				Step::Pool(Some(TransactionStatus::Ready)) => updates.push(InferenceUpdate::Ready),
+				Step::Pool(Some(TransactionStatus::InBlock((block, index)))) => {
+					let Ok(Some(number)) = self.client.number(block) else { continue };
+					let index = u32::try_from(index).unwrap_or(u32::MAX);
+					updates.push(InferenceUpdate::InBlock { block, number, index });
+					if let Some(previous) = included.take().and_then(|inclusion| inclusion.request)
+					{
+						followed.forget_request(previous);
+					}
+					ending = None;
+					expires = Box::pin(sleep_for(blocks_time(FOLLOW_BLOCKS)));
+					match self.outcome(block, index) {
+						Some(ExtrinsicOutcome::Requested { request, model, workers, deadline }) => {
+							let fee = match self.client.runtime_api().request(block, request) {
+								Ok(Some(RequestStatus::Pending(pending))) => {
+									Some(Quote::from(pending.fee))
+								},
+								_ => None,
+							};
+							updates.push(InferenceUpdate::Assigned {
+								request,
+								model,
+								workers: workers.iter().map(Ss58Codec::to_ss58check).collect(),
+								deadline,
+								fee,
+							});
+							included = Some(Inclusion { block, number, request: Some(request) });
+							followed.watch_request(request);
+							// It may have ended before the watch asked to be woken.
+							let best = self.client.info().best_hash;
+							if let Some((at, update)) = self.ended_by(best, block, number, request)
+							{
+								updates.push(update);
+								ending = Some(at);
+								followed.await_finality(at.number);
 							}
 						},
-						Included::Failed(error) => {
-							updates.push(InferenceUpdate::Failed { block, error });
-							done = true;
+						Some(ExtrinsicOutcome::Failed(error)) => {
+							updates.push(InferenceUpdate::Failed {
+								block,
+								error: self.describe(block, error),
+							});
+							included = Some(Inclusion { block, number, request: None });
+							ending = Some(Ending { block, number });
+							followed.await_finality(number);
+						},
+						Some(ExtrinsicOutcome::Succeeded) | None => {
+							updates.push(InferenceUpdate::Failed {
+								block,
+								error: "the block records no request for the extrinsic".into(),
+							});
+							included = Some(Inclusion { block, number, request: None });
+							ending = Some(Ending { block, number });
+							followed.await_finality(number);
 						},
 					}
 				},
-				Step::Pool(TransactionStatus::Retracted(block)) => {
-					updates.push(InferenceUpdate::Retracted { block })
+				Step::Pool(Some(TransactionStatus::Retracted(block))) => {
+					if included.is_some_and(|inclusion| inclusion.block == block) {
+						if let Some(request) = included.and_then(|inclusion| inclusion.request) {
+							followed.forget_request(request);
+						}
+						included = None;
+						ending = None;
+						expires = Box::pin(sleep_for(blocks_time(INCLUSION_BLOCKS)));
+						updates.push(InferenceUpdate::Retracted { block });
+					}
 				},
-				Step::Pool(TransactionStatus::Dropped) if request.is_none() => {
+				Step::Pool(Some(TransactionStatus::Dropped)) if included.is_none() => {
 					updates.push(InferenceUpdate::Dropped { reason: "dropped" });
 					done = true;
 				},
-				Step::Pool(TransactionStatus::Invalid) if request.is_none() => {
+				Step::Pool(Some(TransactionStatus::Invalid)) if included.is_none() => {
 					updates.push(InferenceUpdate::Dropped { reason: "invalid" });
 					done = true;
 				},
-				Step::Pool(TransactionStatus::Usurped(_)) if request.is_none() => {
+				Step::Pool(Some(TransactionStatus::Usurped(_))) if included.is_none() => {
 					updates.push(InferenceUpdate::Dropped { reason: "usurped" });
 					done = true;
 				},
-				Step::Pool(_) => {},
-				Step::Best(hash) => {
-					blocks = blocks.saturating_add(1);
-					match request {
-						Some(id) => {
-							if let Some(ended) = self.ended(hash, id) {
-								updates.push(ended);
-								done = true;
-							} else if blocks >= FOLLOW_BLOCKS {
-								updates.push(InferenceUpdate::TimedOut { request, blocks });
-								done = true;
+				Step::Pool(Some(_)) => {},
+				Step::Wake(Wake::Ended(at)) => {
+					if let Some(Inclusion { block, number, request: Some(request) }) = included {
+						if ending.is_none() {
+							if let Some((end, update)) = self.ended_by(at, block, number, request) {
+								updates.push(update);
+								ending = Some(end);
+								followed.await_finality(end.number);
 							}
-						},
-						None if blocks >= INCLUSION_BLOCKS => {
-							updates.push(InferenceUpdate::TimedOut { request, blocks });
-							done = true;
-						},
-						None => {},
+						}
 					}
+				},
+				Step::Wake(Wake::Reorg) => {
+					if let Some(end) = ending {
+						if !self.canonical(end.block, end.number) {
+							updates.push(InferenceUpdate::OutcomeRetracted { block: end.block });
+							ending = None;
+							// The request may have ended on the new best chain already.
+							if let Some(Inclusion { block, number, request: Some(request) }) =
+								included
+							{
+								let best = self.client.info().best_hash;
+								if let Some((end, update)) =
+									self.ended_by(best, block, number, request)
+								{
+									updates.push(update);
+									ending = Some(end);
+									followed.await_finality(end.number);
+								}
+							}
+						}
+					}
+				},
+				Step::Wake(Wake::Finalized(finalized)) => {
+					if let Some(end) = ending {
+						if finalized >= end.number && self.canonical(end.block, end.number) {
+							updates.push(InferenceUpdate::Finalized {
+								block: end.block,
+								number: end.number,
+							});
+							done = true;
+						}
+					}
+				},
+				Step::Expired => {
+					let best = self.client.info().best_number;
+					updates.push(InferenceUpdate::TimedOut {
+						request: included.and_then(|inclusion| inclusion.request),
+						blocks: best.saturating_sub(started),
+					});
+					done = true;
 				},
 			}
 			for update in updates {
@@ -321,165 +633,167 @@ where
 		}
 	}
 
-	/// Decodes `bytes` as a signed `request_inference` extrinsic and checks the request at
-	/// `at` as the runtime will, after the transaction fee.
-	fn check(&self, at: Hash, bytes: &[u8]) -> Result<OpaqueExtrinsic, ErrorObjectOwned> {
-		let extrinsic = UncheckedExtrinsic::decode_all(&mut &bytes[..])
-			.map_err(|error| bad_extrinsic(format!("not an extrinsic of this chain: {error}")))?;
-		let (who, tip) = match &extrinsic.preamble {
-			// The tuple's ninth extension is `ChargeTransactionPayment`.
-			Preamble::Signed(MultiAddress::Id(who), _, extensions) => {
-				(who.clone(), extensions.8.tip())
-			},
-			_ => return Err(bad_extrinsic("the extrinsic is not signed by an account id")),
-		};
-		let RuntimeCall::Inference(InferenceCall::request_inference {
-			model,
-			input,
-			max_fee,
-			redundancy,
-		}) = &extrinsic.function
-		else {
-			return Err(bad_extrinsic("the extrinsic does not call Inference.request_inference"));
-		};
-		let opaque = OpaqueExtrinsic::try_from_encoded_extrinsic(bytes)
-			.map_err(|error| bad_extrinsic(format!("not an extrinsic: {error}")))?;
-		let api = self.client.runtime_api();
-		let length = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-		let info = api.query_info(at, opaque.clone(), length).map_err(runtime_error)?;
-		let tx_fee = info.partial_fee.saturating_add(tip);
-		let checked = api
-			.check_request(at, who, *model, input.clone(), *max_fee, *redundancy, tx_fee)
-			.map_err(runtime_error)?;
-		match checked {
-			// Busy workers: the pool keeps the request until enough of them are free.
-			Ok(_) | Err(RequestError::WorkersBusy) => Ok(opaque),
-			Err(RequestError::FeeAboveMax) => {
-				let input_len = u32::try_from(input.len()).unwrap_or(u32::MAX);
-				let quote = api
-					.quote(at, *model, input_len, *redundancy)
-					.map_err(runtime_error)?
-					.map_err(|error| request_error(*model, error))?;
-				Err(ErrorObjectOwned::owned(
-					codes::FEE_ABOVE_MAX,
-					format!("the fee is {} but max_fee is {max_fee}", quote.total),
-					Some(Quote::from(quote)),
-				))
-			},
-			Err(error) => Err(request_error(*model, error)),
-		}
+	/// Whether `block`, numbered `number`, is on the best chain.
+	fn canonical(&self, block: Hash, number: BlockNumber) -> bool {
+		self.client.hash(number).ok().flatten() == Some(block)
 	}
 
-	/// The events of `block`.
-	fn events(&self, block: Hash) -> Vec<frame_system::EventRecord<RuntimeEvent, Hash>> {
-		let key = StorageKey(
-			[sp_crypto_hashing::twox_128(b"System"), sp_crypto_hashing::twox_128(b"Events")]
-				.concat()
-				.to_vec(),
-		);
-		self.client
-			.storage(block, &key)
-			.ok()
-			.flatten()
-			.and_then(|data| Decode::decode(&mut &data.0[..]).ok())
-			.unwrap_or_default()
+	/// Checks `bytes` at `at` through the runtime: a signed `request_inference` whose request
+	/// would be accepted (or waits only for busy workers).
+	fn check(
+		&self,
+		at: Hash,
+		bytes: &[u8],
+	) -> Result<sp_runtime::OpaqueExtrinsic, ErrorObjectOwned> {
+		let api = self.client.runtime_api();
+		let version = api
+			.api_version::<dyn ModelHubApi<Block, AccountId, Balance, BlockNumber>>(at)
+			.map_err(runtime_error)?;
+		if version.is_none_or(|version| version < WATCH_API_VERSION) {
+			return Err(runtime_error(format!(
+				"the runtime's ModelHubApi is version {version:?}; watches need \
+				 {WATCH_API_VERSION}"
+			)));
+		}
+		let checked = api.check_request_extrinsic(at, bytes.to_vec()).map_err(runtime_error)?;
+		let checked = checked.map_err(|error| {
+			bad_extrinsic(match error {
+				ExtrinsicError::Undecodable => "not an extrinsic of this chain",
+				ExtrinsicError::NotSigned => "the extrinsic is not signed by an account id",
+				ExtrinsicError::NotARequest => {
+					"the extrinsic does not call Inference.request_inference"
+				},
+			})
+		})?;
+		match checked.verdict {
+			// Busy workers: the pool keeps the request until enough of them are free.
+			Ok(_) | Err(RequestError::WorkersBusy) => {},
+			Err(RequestError::FeeAboveMax) => {
+				let quote = api
+					.quote(at, checked.model, checked.input_len, checked.redundancy)
+					.map_err(runtime_error)?
+					.map_err(|error| request_error(checked.model, error))?;
+				return Err(ErrorObjectOwned::owned(
+					codes::FEE_ABOVE_MAX,
+					format!("the fee is {} but max_fee is {}", quote.total, checked.max_fee),
+					Some(Quote::from(quote)),
+				));
+			},
+			Err(error) => return Err(request_error(checked.model, error)),
+		}
+		sp_runtime::OpaqueExtrinsic::try_from_encoded_extrinsic(bytes)
+			.map_err(|error| bad_extrinsic(format!("not an extrinsic: {error}")))
 	}
 
 	/// What the extrinsic at `index` of `block` did.
-	fn included(&self, block: Hash, index: u32) -> Included {
-		for record in self.events(block) {
-			if record.phase != frame_system::Phase::ApplyExtrinsic(index) {
-				continue;
-			}
-			match record.event {
-				RuntimeEvent::Inference(InferenceEvent::InferenceRequested {
-					request,
-					model,
-					workers,
-					deadline,
-					..
-				}) => {
-					let split = match self.client.runtime_api().request(block, request) {
-						Ok(Some(RequestStatus::Pending(pending))) => Some(Quote::from(pending.fee)),
-						_ => None,
-					};
-					return Included::Requested(
-						request,
-						InferenceUpdate::Assigned {
-							request,
-							model,
-							workers: workers.iter().map(Ss58Codec::to_ss58check).collect(),
-							deadline,
-							fee: split,
-						},
-					);
-				},
-				RuntimeEvent::System(frame_system::Event::ExtrinsicFailed {
-					dispatch_error,
-					..
-				}) => return Included::Failed(describe(dispatch_error)),
-				_ => {},
-			}
-		}
-		Included::Failed("the block has no InferenceRequested event for the extrinsic".into())
+	fn outcome(&self, block: Hash, index: u32) -> Option<ExtrinsicOutcome<AccountId, BlockNumber>> {
+		self.client.runtime_api().extrinsic_outcome(block, index).ok().flatten()
 	}
 
-	/// How `request` ended, if it has by `block`.
-	fn ended(&self, block: Hash, request: RequestId) -> Option<InferenceUpdate> {
-		let result = self.client.runtime_api().result(block, request).ok().flatten()?;
-		let number = result.ended_at;
-		let ended_in = self.client.hash(number).ok().flatten().unwrap_or(block);
-		let events = self.events(ended_in);
-		match result.outcome {
-			Outcome::Settled { output_hash } => {
-				let (workers, payouts) = events
-					.into_iter()
-					.find_map(|record| match record.event {
-						RuntimeEvent::Inference(InferenceEvent::InferenceSettled {
-							request: settled,
-							workers,
-							payouts,
-							..
-						}) if settled == request => Some((workers, payouts)),
-						_ => None,
-					})
-					.unwrap_or_default();
-				Some(InferenceUpdate::Settled {
-					request,
-					block: ended_in,
-					number,
-					output_hash: to_hex(&output_hash, false),
-					output: to_hex(&result.output, false),
-					workers: workers.iter().map(Ss58Codec::to_ss58check).collect(),
-					payouts: payouts
-						.into_iter()
-						.map(|(account, amount)| Payout {
-							account: account.to_ss58check(),
-							amount: amount.to_string(),
-						})
-						.collect(),
-				})
-			},
-			Outcome::Refunded { reason } => {
-				let amount = events
-					.into_iter()
-					.find_map(|record| match record.event {
-						RuntimeEvent::Inference(InferenceEvent::InferenceRefunded {
-							request: refunded,
-							amount,
-							..
-						}) if refunded == request => Some(amount),
-						_ => None,
-					})
-					.unwrap_or_default();
-				Some(InferenceUpdate::Refunded {
-					request,
-					block: ended_in,
-					number,
-					amount: amount.to_string(),
-					reason: refund_name(reason),
-				})
-			},
+	/// How `request` ended, if it has by `at` on the chain through `at`, and the request made
+	/// by the extrinsic in `included` (numbered `number`) is on that chain.
+	fn ended_by(
+		&self,
+		at: Hash,
+		included: Hash,
+		number: BlockNumber,
+		request: RequestId,
+	) -> Option<(Ending, InferenceUpdate)> {
+		let api = self.client.runtime_api();
+		let at_number = self.client.number(at).ok().flatten()?;
+		// On the best chain, both the inclusion and `at`: otherwise the id may be another
+		// request's.
+		if !self.canonical(included, number) || !self.canonical(at, at_number) {
+			return None;
 		}
+		let result = api.result(at, request).ok().flatten()?;
+		let ended_in = self.client.hash(result.ended_at).ok().flatten()?;
+		let end = api.request_end(ended_in, request).ok().flatten()?;
+		let number = result.ended_at;
+		let update = match end.outcome {
+			Outcome::Settled { output_hash } => InferenceUpdate::Settled {
+				request,
+				block: ended_in,
+				number,
+				output_hash: to_hex(&output_hash, false),
+				output: to_hex(&end.output, false),
+				workers: end.workers.iter().map(Ss58Codec::to_ss58check).collect(),
+				payouts: end
+					.payouts
+					.into_iter()
+					.map(|(account, amount)| Payout {
+						account: account.to_ss58check(),
+						amount: amount.to_string(),
+					})
+					.collect(),
+			},
+			Outcome::Refunded { reason } => InferenceUpdate::Refunded {
+				request,
+				block: ended_in,
+				number,
+				amount: end.refunded.to_string(),
+				reason: refund_name(reason),
+			},
+		};
+		Some((Ending { block: ended_in, number }, update))
+	}
+
+	/// The runtime's error by the names its metadata gives, e.g. `Inference(NotEnoughWorkers)`.
+	fn describe(&self, at: Hash, error: DispatchError) -> String {
+		let DispatchError::Module(module) = error else { return format!("{error:?}") };
+		let named = self
+			.client
+			.runtime_api()
+			.metadata_at_version(at, 15)
+			.ok()
+			.flatten()
+			.and_then(|metadata| error_name(&metadata, module.index, module.error[0]));
+		named.unwrap_or_else(|| format!("{error:?}"))
+	}
+}
+
+/// `Pallet(Error)` for error `error` of the pallet at `index`, from metadata V15 bytes.
+fn error_name(metadata: &[u8], index: u8, error: u8) -> Option<String> {
+	use codec::Decode;
+	use frame_metadata::{RuntimeMetadata, RuntimeMetadataPrefixed};
+	let RuntimeMetadataPrefixed(_, RuntimeMetadata::V15(metadata)) =
+		RuntimeMetadataPrefixed::decode(&mut &metadata[..]).ok()?
+	else {
+		return None;
+	};
+	let pallet = metadata.pallets.iter().find(|pallet| pallet.index == index)?;
+	let ty = metadata.types.resolve(pallet.error.as_ref()?.ty.id)?;
+	let scale_info::TypeDef::Variant(variants) = &ty.type_def else { return None };
+	let variant = variants.variants.iter().find(|variant| variant.index == error)?;
+	Some(format!("{}({})", pallet.name, variant.name))
+}
+
+/// A future that completes after `duration`.
+fn sleep_for(duration: Duration) -> impl std::future::Future<Output = ()> + Send {
+	tokio::time::sleep(duration)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_follower_registry_forgets_a_dropped_watch() {
+		let follower = Follower::default();
+		let first = follower.join();
+		let second = follower.join();
+		first.watch_request(7);
+		second.watch_request(7);
+		first.await_finality(10);
+		second.forget_request(7);
+		{
+			let registry = follower.registry.lock().expect("registry");
+			assert_eq!(registry.requests.get(&7), Some(&vec![first.key]));
+			assert_eq!(registry.watches.len(), 2);
+		}
+		drop(first);
+		let registry = follower.registry.lock().expect("registry");
+		assert!(registry.requests.is_empty() && registry.finality.is_empty());
+		assert_eq!(registry.watches.len(), 1);
 	}
 }

@@ -8,7 +8,7 @@
 use std::{
 	fs::File,
 	net::TcpListener,
-	path::PathBuf,
+	path::{Path, PathBuf},
 	process::{Child, Command, Output, Stdio},
 	time::{Duration, Instant},
 };
@@ -85,9 +85,20 @@ impl Node {
 			std::env::temp_dir().join(format!("modelhub-e2e-{}-{rpc_port}", std::process::id()));
 		std::fs::create_dir_all(&dir)?;
 		let log = dir.join("node.log");
-		let log_file = File::create(&log)?;
+		let child = Self::spawn(args, &dir, rpc_port, prometheus_port, p2p_port, &log)?;
+		Ok(Self { child, rpc_port, prometheus_port, p2p_port, log, _dir: TempDir(dir) })
+	}
 
-		let child = Command::new(node_binary())
+	fn spawn(
+		args: &[&str],
+		dir: &Path,
+		rpc_port: u16,
+		prometheus_port: u16,
+		p2p_port: u16,
+		log: &Path,
+	) -> Result<Child> {
+		let log_file = File::options().create(true).append(true).open(log)?;
+		Command::new(node_binary())
 			.args(args)
 			.arg("--base-path")
 			.arg(dir.join("data"))
@@ -98,9 +109,21 @@ impl Node {
 			.stdout(Stdio::null())
 			.stderr(log_file)
 			.spawn()
-			.context("spawning modelhub-node")?;
+			.context("spawning modelhub-node")
+	}
 
-		Ok(Self { child, rpc_port, prometheus_port, p2p_port, log, _dir: TempDir(dir) })
+	/// Stops the node and starts it again with `args`, on the same ports and database.
+	pub fn restart(&mut self, args: &[&str]) -> Result<()> {
+		self.stop();
+		self.child = Self::spawn(
+			args,
+			&self._dir.0,
+			self.rpc_port,
+			self.prometheus_port,
+			self.p2p_port,
+			&self.log,
+		)?;
+		Ok(())
 	}
 
 	/// The WebSocket URL of the node's JSON-RPC server.
