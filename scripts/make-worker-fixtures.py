@@ -9,7 +9,8 @@ package gives (the reference the worker must match).
   (with `NAME.schema.json` and the input `hostile.input.json`): `hang.onnx` loops 2^62 times
   (it never ends), `hog.onnx` asks for a buffer of x * 2^31 floats (8 GiB for x = 1),
   `crash.onnx` divides INT32_MIN by -1 at run time, which ONNX Runtime does not check and the
-  x86 divide instruction traps (SIGFPE, the process dies).
+  x86 divide instruction traps (SIGFPE, the process dies); `slow.onnx` behaves, slowly (a
+  million loop iterations, about two seconds), for the soak test.
 - `--expected MODEL INPUT [--threads N]` prints the outputs ONNX Runtime gives for a model and an
   input file on this machine, as JSON. Floating-point outputs differ in their last bits from one
   CPU to another, so the worker's tests compute them at test time instead of storing them.
@@ -80,8 +81,8 @@ def finish(graph) -> onnx.ModelProto:
     return model
 
 
-def hang_model() -> onnx.ModelProto:
-    """A Loop of 2^62 iterations adding one to `x`: it never ends."""
+def loop_model(trips: int, name: str) -> onnx.ModelProto:
+    """A Loop of `trips` iterations adding one to `x`."""
     body = helper.make_graph(
         [helper.make_node("Add", ["v_in", "one"], ["v_out"]),
          helper.make_node("Identity", ["cond_in"], ["cond_out"])],
@@ -94,8 +95,8 @@ def hang_model() -> onnx.ModelProto:
         [helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])])
     inputs, outputs = scalar_io()
     graph = helper.make_graph(
-        [helper.make_node("Loop", ["trips", "cond", "x"], ["y"], body=body)], "hang", inputs,
-        outputs, [helper.make_tensor("trips", TensorProto.INT64, [], [2**62]),
+        [helper.make_node("Loop", ["trips", "cond", "x"], ["y"], body=body)], name, inputs,
+        outputs, [helper.make_tensor("trips", TensorProto.INT64, [], [trips]),
                   helper.make_tensor("cond", TensorProto.BOOL, [], [True])])
     return finish(graph)
 
@@ -133,7 +134,17 @@ def crash_model() -> onnx.ModelProto:
     return finish(graph)
 
 
-HOSTILE = {"hang": hang_model, "hog": hog_model, "crash": crash_model}
+def hang_model() -> onnx.ModelProto:
+    """2^62 iterations: it never ends."""
+    return loop_model(2**62, "hang")
+
+
+def slow_model() -> onnx.ModelProto:
+    """A million iterations: about two seconds, and `y` = x + 10^6."""
+    return loop_model(1_000_000, "slow")
+
+
+HOSTILE = {"hang": hang_model, "hog": hog_model, "crash": crash_model, "slow": slow_model}
 
 
 def to_json(array: np.ndarray, dtype: str) -> dict:

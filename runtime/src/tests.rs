@@ -384,16 +384,35 @@ fn a_paid_inference_settles_through_signed_transactions() {
 		assert_eq!(model_hub::request(0), None);
 		assert_eq!(model_hub::model_usage(model + 1, StatsWindow::AllTime), None);
 
-		apply(
-			Sr25519Keyring::Dave,
-			RuntimeCall::Inference(pallet_inference::Call::request_inference {
-				model,
-				input,
-				max_fee: fee,
-				redundancy: 1,
-			}),
-			0,
+		// The runtime reads a signed request for the node, with the transaction fee it pays.
+		let call = RuntimeCall::Inference(pallet_inference::Call::request_inference {
+			model,
+			input: input.clone(),
+			max_fee: fee,
+			redundancy: 1,
+		});
+		let check = model_hub::check_request_extrinsic(
+			signed(Sr25519Keyring::Dave, call.clone(), 0).encode(),
+		)
+		.expect("a request");
+		assert_eq!((check.model, check.input_len, check.redundancy), (model, length, 1));
+		assert_eq!((check.max_fee, check.verdict), (fee, quoted));
+		assert!(check.tx_fee > 0);
+		use modelhub_primitives::api::{ExtrinsicError, ExtrinsicOutcome, RequestEnd};
+		assert_eq!(
+			model_hub::check_request_extrinsic(vec![1, 2, 3]),
+			Err(ExtrinsicError::Undecodable)
 		);
+		let transfer = RuntimeCall::Balances(BalancesCall::transfer_keep_alive {
+			dest: bob.clone().into(),
+			value: OPG,
+		});
+		assert_eq!(
+			model_hub::check_request_extrinsic(signed(Sr25519Keyring::Dave, transfer, 0).encode()),
+			Err(ExtrinsicError::NotARequest)
+		);
+
+		apply(Sr25519Keyring::Dave, call, 0);
 		let request_fee = fee_paid_by(&requester).expect("the request pays its fee");
 		assert_eq!(Balances::balance(&requester), ENDOWMENT - fee - request_fee);
 
@@ -412,6 +431,31 @@ fn a_paid_inference_settles_through_signed_transactions() {
 			other => panic!("not pending: {other:?}"),
 		}
 		assert_eq!(model_hub::result(0), None);
+		// What the request's extrinsic did, as its block records it.
+		let index = System::events()
+			.iter()
+			.find_map(|record| match (&record.phase, &record.event) {
+				(
+					frame_system::Phase::ApplyExtrinsic(index),
+					RuntimeEvent::Inference(pallet_inference::Event::InferenceRequested { .. }),
+				) => Some(*index),
+				_ => None,
+			})
+			.expect("requested");
+		let deadline = match model_hub::request(0) {
+			Some(RequestStatus::Pending(pending)) => pending.deadline,
+			other => panic!("not pending: {other:?}"),
+		};
+		assert_eq!(
+			model_hub::extrinsic_outcome(index),
+			Some(ExtrinsicOutcome::Requested {
+				request: 0,
+				model,
+				workers: vec![worker.clone()],
+				deadline
+			})
+		);
+		assert_eq!(model_hub::extrinsic_outcome(index + 100), None);
 		let registered = model_hub::worker(worker.clone()).expect("registered");
 		let registration = registered.registration.expect("registered");
 		assert_eq!((registration.bond, registration.pending_jobs), (100 * OPG, 1));
@@ -434,6 +478,21 @@ fn a_paid_inference_settles_through_signed_transactions() {
 			}),
 			2,
 		);
+		// The block records which request ended, and how.
+		assert_eq!(model_hub::requests_ended(), vec![0]);
+		match model_hub::request_end(0) {
+			Some(RequestEnd {
+				outcome: Outcome::Settled { .. },
+				workers,
+				payouts,
+				refunded,
+				..
+			}) => {
+				assert_eq!((workers, payouts.len(), refunded), (vec![worker.clone()], 5, 0));
+			},
+			other => panic!("not settled: {other:?}"),
+		}
+		assert_eq!(model_hub::request_end(1), None);
 		// An accepted result costs the worker nothing; the requester pays its chain fee: the
 		// result transaction's weight and bytes and the settlement's five payouts (two royalty
 		// beneficiaries, the pot, which takes the chain fee too, the treasury and the worker),
