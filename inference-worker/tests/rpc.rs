@@ -49,16 +49,22 @@ fn request_call(
 	dynamic::transaction("Inference", "request_inference", (model, input, max_fee, redundancy))
 }
 
+/// Submits `extrinsic` through `modelhub_submitAndWatchInference` and subscribes to its updates.
+async fn subscribe_watch(
+	rpc: &RpcClient,
+	extrinsic: &[u8],
+) -> Result<subxt::rpcs::client::RpcSubscription<Json>, subxt::rpcs::Error> {
+	rpc.subscribe::<Json>(
+		"modelhub_submitAndWatchInference",
+		rpc_params![format!("0x{}", hex::encode(extrinsic))],
+		"modelhub_unwatchInference",
+	)
+	.await
+}
+
 /// The JSON-RPC error `modelhub_submitAndWatchInference` answers `extrinsic` with.
 async fn refused(rpc: &RpcClient, extrinsic: &[u8]) -> Result<String> {
-	let subscribed = rpc
-		.subscribe::<Json>(
-			"modelhub_submitAndWatchInference",
-			rpc_params![format!("0x{}", hex::encode(extrinsic))],
-			"modelhub_unwatchInference",
-		)
-		.await;
-	match subscribed {
+	match subscribe_watch(rpc, extrinsic).await {
 		Ok(_) => bail!("the extrinsic was accepted"),
 		Err(error) => Ok(error.to_string()),
 	}
@@ -66,13 +72,7 @@ async fn refused(rpc: &RpcClient, extrinsic: &[u8]) -> Result<String> {
 
 /// Submits `extrinsic` and collects its updates until one ends the watch (bounded in time).
 async fn watch(rpc: &RpcClient, extrinsic: &[u8], within: Duration) -> Result<Vec<Json>> {
-	let mut updates = rpc
-		.subscribe::<Json>(
-			"modelhub_submitAndWatchInference",
-			rpc_params![format!("0x{}", hex::encode(extrinsic))],
-			"modelhub_unwatchInference",
-		)
-		.await?;
+	let mut updates = subscribe_watch(rpc, extrinsic).await?;
 	let mut seen = Vec::new();
 	let deadline = tokio::time::Instant::now() + within;
 	loop {
@@ -548,13 +548,7 @@ async fn a_watch_follows_its_request_across_a_reorg_to_its_true_final_outcome() 
 	let extrinsic =
 		signed(&alice_api, &request_call(model, sample.input.clone(), fee, 1), &dev::ferdie())
 			.await?;
-	let mut updates = alice_rpc
-		.subscribe::<Json>(
-			"modelhub_submitAndWatchInference",
-			rpc_params![format!("0x{}", hex::encode(&extrinsic))],
-			"modelhub_unwatchInference",
-		)
-		.await?;
+	let mut updates = subscribe_watch(&alice_rpc, &extrinsic).await?;
 	let mut seen: Vec<Json> = Vec::new();
 	let deadline = tokio::time::Instant::now() + Duration::from_secs(420);
 	let mut next = async |seen: &mut Vec<Json>| -> Result<String> {
