@@ -3,11 +3,12 @@
 # - a development chain: one validator (Alice), blocks every 6 seconds, finalized by GRANDPA,
 #   JSON-RPC on ws://127.0.0.1:9944;
 # - an inference worker (Dave) bonded with 100 OPG, running models with ONNX Runtime, metrics on
-#   http://127.0.0.1:9616/metrics;
+#   http://127.0.0.1:9616/metrics, serving fast calls (docs/fast-path.md) on http://127.0.0.1:9945;
 # - the sample digits classifier, published by Charlie at 0.5 OPG per call with royalties split
 #   70% Charlie / 30% Ferdie;
 # - one paid call by Bob over JSON-RPC (modelhub_submitAndWatchInference): the script prints
-#   the prediction, the fee split and who was paid what, then the hub's usage statistics.
+#   the prediction, the fee split and who was paid what, then the hub's usage statistics;
+# - one fast call by Bob, paid by a voucher on a channel to Dave, answered by Dave directly.
 # The node and the worker keep running until Ctrl-C (with MODELHUB_DEV_ONESHOT=1 they stop once
 # the call is served, and the script fails if it was not); logs are in $MODELHUB_DEV_DIR.
 # Extra arguments go to the node, e.g. `./scripts/dev.sh --rpc-cors all`.
@@ -19,6 +20,7 @@ modelhub_setup
 DEV_DIR="${MODELHUB_DEV_DIR:-$MODELHUB_CACHE/dev}"
 RPC_PORT="${MODELHUB_RPC_PORT:-9944}"
 WORKER_METRICS="${MODELHUB_WORKER_METRICS:-127.0.0.1:9616}"
+WORKER_FAST="${MODELHUB_WORKER_FAST:-127.0.0.1:9945}"
 URL="ws://127.0.0.1:$RPC_PORT"
 modelhub_fresh_hub "$DEV_DIR"
 
@@ -26,7 +28,8 @@ echo "[dev] starting $MODELHUB_NODE_BIN --dev (log: $DEV_DIR/node.log)"
 modelhub_start_node "$DEV_DIR" "$RPC_PORT" "$@"
 
 echo "[dev] registering worker //Dave with a 100 OPG bond, then running it (log: $DEV_DIR/worker-Dave.log)"
-modelhub_start_worker "$DEV_DIR" "$URL" //Dave 4 --prometheus "$WORKER_METRICS"
+modelhub_start_worker "$DEV_DIR" "$URL" //Dave 4 --prometheus "$WORKER_METRICS" \
+	--fast-listen "$WORKER_FAST" --fast-state-dir "$DEV_DIR/fast-state"
 
 echo "[dev] publishing the digits classifier (0.5 OPG per call; royalties 70% Charlie, 30% Ferdie)"
 node "$MODELHUB_ROOT/scripts/publish-model.mjs" "$MODELHUB_SAMPLE_MODELS/digits.onnx" --name digits \
@@ -50,6 +53,11 @@ if [ "$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "
 	tail -20 "$DEV_DIR/worker-Dave.log" >&2
 	exit 1
 fi
+echo "[dev] Bob makes a fast call of model $MODEL: a voucher on a channel to Dave, answered by Dave at $WORKER_FAST"
+node "$MODELHUB_ROOT/scripts/infer.mjs" "$MODEL" --input "$MODELHUB_SAMPLE_MODELS/digits.input.json" --suri //Bob \
+	--url "$URL" --fast --quiet | tee "$DEV_DIR/fast-call.json" | node -e '
+const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
+console.log(`[dev] fast call ${r.call} on channel ${r.channel}: prediction ${r.prediction} in ${r.latency_ms} ms from ${r.worker} (attestation verified: ${r.attestation_verified}), fee ${r.fee.total} settled later in a batch`);'
 echo "[dev] usage across the hub (scripts/usage.mjs):"
 node "$MODELHUB_ROOT/scripts/usage.mjs" --url "$URL" | sed 's/^/[dev]   /'
 

@@ -5,6 +5,13 @@
 // node scripts/infer.mjs MODEL --input FILE.json [--redundancy N] [--max-fee OPG]
 //   [--suri //Bob] [--url ws://127.0.0.1:9944] [--timeout SECONDS] [--wait-ready SECONDS]
 //   [--quiet]
+// node scripts/infer.mjs MODEL --input FILE.json --fast [--deposit OPG] [--suri //Bob] …
+//
+// With --fast the call goes straight to a worker that serves the model's fast path
+// (`modelhub_fastWorkers`; docs/fast-path.md): the script finds or opens a channel to it
+// (--deposit, default 10 OPG, for an hour; topped up by as much when it runs out), signs the voucher that pays for this one call,
+// sends it with the input to the worker's endpoint and checks the worker's attestation of the
+// output. The worker settles the channel's calls on chain later, in one transaction for many.
 //
 // Workers are drawn only among those that declared the model's current version ready
 // (`Verification.declare_ready`, after fetching and loading it); the script first waits up to
@@ -18,7 +25,8 @@
 import { readFileSync } from 'node:fs';
 import { u8aToHex, stringToU8a, hexToU8a } from '@polkadot/util';
 import { encodeAddress } from '@polkadot/util-crypto';
-import { connect, decodeTensorSet, encodeTensorSet, formatOpg, parseArgs, parseOpg, run, signer, waitReady, withTimeout } from './lib.mjs';
+import { connect, decodeTensorSet, encodeTensorSet, formatOpg, parseArgs, parseOpg, run, signer, submit, waitReady, withTimeout } from './lib.mjs';
+import { fastCall, findChannel, openChannel, rpc, verifyReceipt } from './fast.mjs';
 
 const DEV_NAMES = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'];
 
@@ -42,8 +50,85 @@ function names() {
 
 const opg = (units) => formatOpg(BigInt(units));
 
+/** Waits (up to `timeoutMs`) for a worker serving fast calls of `model`. */
+async function fastWorker(api, model, timeoutMs, quiet) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // `Json` answers keep an array's elements under its indices.
+    const workers = Object.values((await api.rpc.modelhub.fastWorkers(model)).toJSON() ?? {});
+    if (workers.length > 0) return workers[0];
+    if (Date.now() > deadline) throw new Error(`no worker serves fast calls of model ${model} after ${timeoutMs / 1000} s`);
+    if (!quiet) console.error(`waiting for a worker serving fast calls of model ${model}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+async function fast(api, { model, input, options, quiet, label }) {
+  const worker = await fastWorker(api, Number(model), Number(options['wait-ready'] ?? 120) * 1000, quiet);
+  const payer = signer(options.suri ?? '//Bob');
+  let channel = await findChannel(api, payer.address, worker.account);
+  const deposit = parseOpg(options.deposit ?? '10');
+  if (!channel) {
+    channel = await openChannel(api, payer, worker.account, deposit, 600);
+    if (!quiet) console.error(`opened channel ${channel.id} to ${label(worker.account)} holding ${formatOpg(deposit)}`);
+  }
+  // The worker reads the channel at the blocks it follows: wait until it has seen it.
+  const seenBy = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await rpc(worker.endpoint, 'fast_latest', [Number(channel.id)]);
+      break;
+    } catch (error) {
+      if (error.data?.error !== 'channelNotFound' || Date.now() > seenBy) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  const call = () => fastCall(api, {
+    endpoint: worker.endpoint, channel: channel.id, model, input, pair: payer, timeoutMs: Number(options.timeout ?? 60) * 1000,
+  });
+  let made;
+  try {
+    made = await call();
+  } catch (error) {
+    if (error.data?.error !== 'voucherAboveDeposit') throw error;
+    // The channel ran out: top it up and extend it, then call once the worker sees it.
+    await submit(api, api.tx.channels.topUp(channel.id, deposit, 600), payer);
+    if (!quiet) console.error(`topped channel ${channel.id} up with ${formatOpg(deposit)}`);
+    const until = Date.now() + 60_000;
+    for (;;) {
+      try {
+        made = await call();
+        break;
+      } catch (again) {
+        if (again.data?.error !== 'voucherAboveDeposit' || Date.now() > until) throw again;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+  const { answer, price, execution, ms } = made;
+  const record = (await api.query.verification.workers(worker.account)).unwrap();
+  const verified = verifyReceipt(api, answer, record.attestationKey.toU8a());
+  const outputs = decodeTensorSet(hexToU8a(answer.output));
+  const result = {
+    model: String(model),
+    payer: label(payer.address),
+    worker: label(worker.account),
+    endpoint: worker.endpoint,
+    channel: String(channel.id),
+    call: answer.call,
+    fee: { total: opg(price + execution), royalty: opg(price), execution: opg(execution) },
+    output_hash: answer.outputHash,
+    attestation_verified: verified,
+    outputs,
+    latency_ms: Math.round(ms * 1000) / 1000,
+  };
+  if (outputs.label) result.prediction = outputs.label.data.length === 1 ? outputs.label.data[0] : outputs.label.data;
+  console.log(JSON.stringify(result, null, 2));
+  if (!verified) throw new Error('the worker\'s attestation does not verify');
+}
+
 run(async () => {
-  const { options, positional } = parseArgs(process.argv.slice(2), { flags: ['quiet'] });
+  const { options, positional } = parseArgs(process.argv.slice(2), { flags: ['quiet', 'fast'] });
   const [model] = positional;
   if (model === undefined || !options.input) {
     throw new Error('usage: infer.mjs MODEL --input FILE.json [--redundancy N] [--max-fee OPG] [--suri //Bob]');
@@ -57,6 +142,11 @@ run(async () => {
   const label = (address) => known.get(address) ?? address;
 
   const api = await connect(options.url ?? 'ws://127.0.0.1:9944');
+  if (options.fast !== undefined) {
+    await fast(api, { model, input, options, quiet, label });
+    await api.disconnect();
+    return;
+  }
   await waitReady(api, Number(model), redundancy, Number(options['wait-ready'] ?? 120) * 1000, quiet);
   const quote = (await api.rpc.modelhub.quote(Number(model), input.length, redundancy)).toJSON();
   const maxFee = options['max-fee'] !== undefined ? parseOpg(options['max-fee']) : BigInt(quote.total);

@@ -147,6 +147,11 @@ export const MODELHUB_RPC = {
   request: { description: 'A request and its status', params: [{ name: 'request', type: 'u64' }, at], type: 'Json' },
   result: { description: 'An ended request and its output', params: [{ name: 'request', type: 'u64' }, at], type: 'Json' },
   worker: { description: "A worker's bond, jobs, earnings and slashes", params: [{ name: 'account', type: 'Text' }, at], type: 'Json' },
+  fastWorkers: {
+    description: 'The workers serving fast calls of a model, with their endpoints',
+    params: [{ name: 'model', type: 'u64' }, at],
+    type: 'Json',
+  },
   submitAndWatchInference: {
     description: 'Checks, submits and follows a signed request_inference to its output or refund',
     params: [{ name: 'extrinsic', type: 'Extrinsic' }],

@@ -388,6 +388,8 @@ pub struct Chain {
 	/// The subxt client.
 	pub api: OnlineClient<ChainConfig>,
 	rpc: LegacyRpcMethods<RpcConfigFor<ChainConfig>>,
+	/// The node's JSON-RPC, for the `modelhub_*` methods.
+	client: RpcClient,
 	signer: Keypair,
 	/// The signing account.
 	pub account: [u8; 32],
@@ -466,7 +468,8 @@ impl Chain {
 		let account = signer.public_key().0;
 		Ok(Self {
 			api,
-			rpc: LegacyRpcMethods::new(client),
+			rpc: LegacyRpcMethods::new(client.clone()),
+			client,
 			signer,
 			account,
 			nonces: tokio::sync::Mutex::new(Nonces::default()),
@@ -493,8 +496,13 @@ impl Chain {
 
 	/// This worker's registration, if any.
 	pub async fn worker(&self, at: &AtBlock) -> Result<Option<WorkerRecord>> {
+		self.worker_of(at, self.account).await
+	}
+
+	/// `account`'s registration as a worker, if any.
+	pub async fn worker_of(&self, at: &AtBlock, account: [u8; 32]) -> Result<Option<WorkerRecord>> {
 		let address = dynamic::storage::<([u8; 32],), WorkerRecord>("Verification", "Workers");
-		match at.storage().try_fetch(address, (self.account,)).await? {
+		match at.storage().try_fetch(address, (account,)).await? {
 			Some(value) => Ok(Some(value.decode().context("decoding Verification::Workers")?)),
 			None => Ok(None),
 		}
@@ -558,6 +566,22 @@ impl Chain {
 		}
 	}
 
+	/// One model's current version and whether it serves calls.
+	pub async fn model_state(&self, at: &AtBlock, model: u64) -> Result<Option<ModelState>> {
+		let address = dynamic::storage::<(u64,), ModelField>("ModelRegistry", "Models");
+		match at.storage().try_fetch(address, (model,)).await? {
+			Some(value) => {
+				let field: ModelField = value.decode().context("decoding ModelRegistry::Models")?;
+				Ok(Some(ModelState {
+					id: model,
+					version: field.version,
+					active: matches!(field.status, ModelStatusField::Active),
+				}))
+			},
+			None => Ok(None),
+		}
+	}
+
 	/// Every model's current version and whether it serves calls.
 	pub async fn models(&self, at: &AtBlock) -> Result<Vec<ModelState>> {
 		let address = dynamic::storage::<(u64,), ModelField>("ModelRegistry", "Models");
@@ -611,6 +635,75 @@ impl Chain {
 			Some(value) => Ok(value.decode().context("decoding Verification::Readiness")?),
 			None => Ok(Vec::new()),
 		}
+	}
+
+	/// The workers serving fast calls of `model` (`modelhub_fastWorkers`): account and
+	/// endpoint of each.
+	pub async fn fast_workers(&self, model: u64) -> Result<Vec<([u8; 32], String)>> {
+		use sp_core::crypto::Ss58Codec;
+		#[derive(serde::Deserialize)]
+		struct View {
+			account: String,
+			endpoint: String,
+		}
+		let views: Vec<View> = self
+			.client
+			.request("modelhub_fastWorkers", subxt::rpcs::rpc_params![model])
+			.await
+			.context("modelhub_fastWorkers")?;
+		views
+			.into_iter()
+			.map(|view| {
+				let account = sp_core::crypto::AccountId32::from_ss58check(&view.account)
+					.map_err(|error| anyhow!("{}: {error:?}", view.account))?;
+				Ok((account.into(), view.endpoint))
+			})
+			.collect()
+	}
+
+	/// The id the next channel gets.
+	pub async fn next_channel_id(&self, at: &AtBlock) -> Result<u64> {
+		let address = dynamic::storage::<(), u64>("Channels", "NextChannelId");
+		match at.storage().try_fetch(address, ()).await? {
+			Some(value) => Ok(value.decode().context("decoding Channels::NextChannelId")?),
+			None => Ok(0),
+		}
+	}
+
+	/// A payment channel of the fast path.
+	pub async fn channel(&self, at: &AtBlock, id: u64) -> Result<Option<ChannelRecord>> {
+		let address = dynamic::storage::<(u64,), ChannelRecord>("Channels", "Channels");
+		match at.storage().try_fetch(address, (id,)).await? {
+			Some(value) => Ok(Some(value.decode().context("decoding Channels::Channels")?)),
+			None => Ok(None),
+		}
+	}
+
+	/// The endpoint this worker advertises for fast calls, if any.
+	pub async fn endpoint(&self, at: &AtBlock) -> Result<Option<Vec<u8>>> {
+		let address = dynamic::storage::<([u8; 32],), Vec<u8>>("Channels", "Endpoints");
+		match at.storage().try_fetch(address, (self.account,)).await? {
+			Some(value) => Ok(Some(value.decode().context("decoding Channels::Endpoints")?)),
+			None => Ok(None),
+		}
+	}
+
+	/// What one call of `model` on `input_len` input bytes pays at redundancy 1, as
+	/// `ModelHubApi::quote` gives it: `(royalty, execution fee)`; `None` if the model cannot
+	/// be called.
+	pub async fn call_fee(
+		&self,
+		at: &AtBlock,
+		model: u64,
+		input_len: u32,
+	) -> Result<Option<(u128, u128)>> {
+		use codec::{Decode, Encode};
+		use modelhub_primitives::api::{FeeQuote, RequestError};
+		let args = (model, input_len, 1u32).encode();
+		let bytes = at.runtime_apis().call_raw("ModelHubApi_quote", Some(&args)).await?;
+		let quote = Result::<FeeQuote<u128>, RequestError>::decode(&mut &bytes[..])
+			.context("decoding ModelHubApi_quote")?;
+		Ok(quote.ok().map(|quote| (quote.royalty, quote.execution)))
 	}
 
 	/// Signs `call` with the next nonce and puts it in the node's pool; returns its hash.
@@ -676,6 +769,102 @@ impl Chain {
 			Err(_) => bail!("the transaction was not finalized within {within:?}"),
 		}
 	}
+}
+
+/// A payment channel (`pallet_channels::Channel`).
+#[derive(Clone, Debug, PartialEq, Eq, DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+pub struct ChannelRecord {
+	/// Who pays.
+	pub payer: [u8; 32],
+	/// The worker paid.
+	pub worker: [u8; 32],
+	/// What is still held for the channel.
+	pub deposit: u128,
+	/// What settlements paid so far.
+	pub paid: u128,
+	/// The calls settled so far, by voucher entry.
+	pub settled: Vec<EntryField>,
+	/// The calls settled so far.
+	pub settled_calls: u64,
+	/// The block from which no call may be made.
+	pub expires_at: u32,
+	/// When the payer closed it: the block from which the rest may be claimed.
+	pub closing: Option<u32>,
+}
+
+/// A voucher entry as the chain stores and takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, DecodeAsType, EncodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+#[encode_as_type(crate_path = "scale_encode")]
+pub struct EntryField {
+	/// The model.
+	pub model: u64,
+	/// Royalty per call.
+	pub price: u128,
+	/// Execution fee per call.
+	pub execution: u128,
+	/// Calls.
+	pub calls: u64,
+}
+
+/// A voucher as `Channels::settle` takes it.
+#[derive(Clone, Debug, EncodeAsType)]
+#[encode_as_type(crate_path = "scale_encode")]
+struct VoucherArg {
+	channel: u64,
+	calls: u64,
+	total: u128,
+	entries: Vec<EntryField>,
+}
+
+/// A payer's signature (`sp_runtime::MultiSignature`).
+#[derive(Clone, Debug, EncodeAsType)]
+#[encode_as_type(crate_path = "scale_encode")]
+enum SignatureArg {
+	Ed25519([u8; 64]),
+	Sr25519([u8; 64]),
+	Ecdsa([u8; 65]),
+	Eth([u8; 65]),
+}
+
+/// `Channels::settle(channel, voucher, signature)`.
+pub fn settle(
+	voucher: &modelhub_primitives::channel::Voucher<u128>,
+	signature: &sp_runtime::MultiSignature,
+) -> impl Payload {
+	let arg = VoucherArg {
+		channel: voucher.channel,
+		calls: voucher.calls,
+		total: voucher.total,
+		entries: voucher
+			.entries
+			.iter()
+			.map(|entry| EntryField {
+				model: entry.model,
+				price: entry.price,
+				execution: entry.execution,
+				calls: entry.calls,
+			})
+			.collect(),
+	};
+	let signature = match signature {
+		sp_runtime::MultiSignature::Ed25519(s) => SignatureArg::Ed25519(s.0),
+		sp_runtime::MultiSignature::Sr25519(s) => SignatureArg::Sr25519(s.0),
+		sp_runtime::MultiSignature::Ecdsa(s) => SignatureArg::Ecdsa(s.0),
+		sp_runtime::MultiSignature::Eth(s) => SignatureArg::Eth(s.0),
+	};
+	dynamic::transaction("Channels", "settle", (voucher.channel, arg, signature))
+}
+
+/// `Channels::open_channel(worker, deposit, lifetime)`.
+pub fn open_channel(worker: [u8; 32], deposit: u128, lifetime: u32) -> impl Payload {
+	dynamic::transaction("Channels", "open_channel", (worker, deposit, lifetime))
+}
+
+/// `Channels::set_endpoint(endpoint)`.
+pub fn set_endpoint(endpoint: Option<Vec<u8>>) -> impl Payload {
+	dynamic::transaction("Channels", "set_endpoint", (endpoint,))
 }
 
 /// `Inference::submit_result(request, output, signature)`.

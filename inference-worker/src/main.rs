@@ -12,6 +12,8 @@
 mod artifacts;
 mod chain;
 mod engine;
+mod fast;
+mod fast_client;
 mod host;
 mod http;
 mod metrics;
@@ -43,15 +45,51 @@ enum Command {
 	/// Bonds OPG and registers (or updates) this worker on chain.
 	Register(RegisterArgs),
 	/// Serves the jobs the chain assigns to this worker until stopped.
-	Run(RunArgs),
+	Run(Box<RunArgs>),
 	/// Runs one inference locally and prints the canonical output as JSON with its hash.
 	Exec(ExecArgs),
 	/// Prints this worker's record on chain as JSON: bond, status, declared profile, models
 	/// held ready, open and paid jobs, earnings and slashes.
 	Status(StatusArgs),
+	/// Measures the fast path as a client (`docs/fast-path.md`): opens channels to a worker
+	/// serving the model, makes paid calls on them in parallel, checks every attestation and
+	/// waits for the worker to settle them; prints latencies, calls per second and the
+	/// settlement transactions as JSON.
+	FastBench(FastBenchArgs),
 	/// Internal: serves one model to `run` over standard input and output.
 	#[command(hide = true)]
 	Host(HostArgs),
+}
+
+#[derive(Debug, Args)]
+struct FastBenchArgs {
+	/// The node's JSON-RPC WebSocket URL.
+	#[arg(long, default_value = "ws://127.0.0.1:9944")]
+	url: String,
+	/// Secret URI of the paying account.
+	#[arg(long, default_value = "//Eve")]
+	suri: String,
+	/// The model to call.
+	#[arg(long)]
+	model: u64,
+	/// The input of every call: {"inputs": {NAME: {"dtype", "shape", "data"}}}.
+	#[arg(long, value_name = "FILE")]
+	input_json: PathBuf,
+	/// Calls to measure.
+	#[arg(long, default_value_t = 1_000)]
+	calls: u64,
+	/// Channels used at once, each a lane of calls one after the other.
+	#[arg(long, default_value_t = 4)]
+	lanes: usize,
+	/// Calls per lane made first and not measured.
+	#[arg(long, default_value_t = 10)]
+	warmup: u64,
+	/// OPG each channel holds.
+	#[arg(long, default_value = "100")]
+	deposit: String,
+	/// Seconds to wait for the worker to settle every call; 0: do not wait.
+	#[arg(long, default_value_t = 180)]
+	settle_timeout_secs: u64,
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +289,27 @@ struct RunArgs {
 	/// in a retracted block is dropped at the next one) or `finalized`.
 	#[arg(long, default_value = "best", value_parser = ["best", "finalized"])]
 	follow: String,
+	/// Serve fast calls (paid by vouchers, `docs/fast-path.md`) with JSON-RPC over HTTP and
+	/// WebSocket on this address (e.g. 127.0.0.1:9955).
+	#[arg(long)]
+	fast_listen: Option<std::net::SocketAddr>,
+	/// The URL clients reach the fast-path server at, advertised on chain (e.g.
+	/// http://203.0.113.7:9955); defaults to http:// and `--fast-listen`.
+	#[arg(long)]
+	fast_endpoint: Option<String>,
+	/// Settle a channel once this many of its calls are unsettled.
+	#[arg(long, default_value_t = 1_000)]
+	fast_settle_calls: u64,
+	/// Settle a channel's calls at most this many seconds after the first unsettled one.
+	#[arg(long, default_value_t = 60)]
+	fast_settle_secs: u64,
+	/// Where the latest voucher of each channel is kept (keep it across restarts: it is what
+	/// the worker is paid from).
+	#[arg(long, default_value = "fast-path")]
+	fast_state_dir: PathBuf,
+	/// Most seconds one fast call may run.
+	#[arg(long, default_value_t = 30)]
+	fast_call_timeout_secs: u64,
 	/// Test only: attest an all-zero output instead of the model's (a dishonest worker).
 	#[arg(long, hide = true)]
 	test_corrupt_outputs: bool,
@@ -576,6 +635,27 @@ fn register(args: RegisterArgs) -> Result<()> {
 	})
 }
 
+fn fast_bench(args: FastBenchArgs) -> Result<()> {
+	let payer = keypair(&args.suri)?;
+	let input = tensor_io::set_from_json(&read_json(&args.input_json)?, "inputs")
+		.with_context(|| format!("inputs in {}", args.input_json.display()))?;
+	let options = fast_client::BenchOptions {
+		model: args.model,
+		input: codec::Encode::encode(&input),
+		calls: args.calls,
+		lanes: args.lanes,
+		deposit: parse_opg(&args.deposit)?,
+		settle_timeout: std::time::Duration::from_secs(args.settle_timeout_secs),
+		warmup: args.warmup,
+	};
+	tokio_runtime()?.block_on(async {
+		let chain = chain::Chain::connect(&args.url, payer.clone()).await?;
+		let report = fast_client::bench(chain, payer, options).await?;
+		println!("{report}");
+		Ok(())
+	})
+}
+
 fn status(args: StatusArgs) -> Result<()> {
 	let (signer, attestor, _) = keys(&args.account)?;
 	tokio_runtime()?.block_on(async {
@@ -659,9 +739,27 @@ fn run(args: RunArgs) -> Result<()> {
 	if options.drop_transactions > 0 {
 		tracing::warn!(count = options.drop_transactions, "test mode: dropping transactions");
 	}
+	let account = signer.public_key().0;
 	let engine =
 		std::sync::Arc::new(worker::Engine::new(hosts, options, attestor, salt_secret, metrics)?);
+	let fast_options = args.fast_listen.map(|listen| fast::FastOptions {
+		listen,
+		endpoint: Some(args.fast_endpoint.clone().unwrap_or_else(|| format!("http://{listen}"))),
+		settle_calls: args.fast_settle_calls.max(1),
+		settle_after: std::time::Duration::from_secs(args.fast_settle_secs),
+		state_dir: args.fast_state_dir.clone(),
+		call_timeout: std::time::Duration::from_secs(args.fast_call_timeout_secs.max(1)),
+	});
 	tokio_runtime()?.block_on(async move {
+		let fast = match fast_options {
+			Some(options) => Some(fast::Fast::new(engine.clone(), options, account)?),
+			None => None,
+		};
+		// The server stops with the process.
+		let _server = match &fast {
+			Some(fast) => Some(fast.serve().await?),
+			None => None,
+		};
 		if let Some(address) = args.prometheus {
 			let status = engine.status.clone();
 			tokio::spawn(async move {
@@ -674,7 +772,7 @@ fn run(args: RunArgs) -> Result<()> {
 			);
 		}
 		let drain_timeout = std::time::Duration::from_secs(args.drain_timeout);
-		worker::serve(engine, &args.account.url, signer, drain_timeout).await
+		worker::serve(engine, fast, &args.account.url, signer, drain_timeout).await
 	})
 }
 
@@ -771,8 +869,9 @@ fn main() {
 		.init();
 	let result = match cli.command {
 		Command::Register(args) => register(args),
-		Command::Run(args) => run(args),
+		Command::Run(args) => run(*args),
 		Command::Exec(args) => exec(args),
+		Command::FastBench(args) => fast_bench(args),
 		Command::Status(args) => status(args),
 		Command::Host(_) => Ok(()),
 	};

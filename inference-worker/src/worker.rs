@@ -46,6 +46,7 @@ use crate::{
 	artifacts::{hex, ArtifactCache, FetchError},
 	chain::{self, Chain, ModelVersion, Outcome, Phase, Reason, Request, SlotState},
 	engine::Settings,
+	fast::Fast,
 	host::{Host, HostConfig, HostError, Killer},
 	metrics::Metrics,
 	readiness,
@@ -127,9 +128,9 @@ impl Action {
 
 /// A job that cannot be run, and the reason the chain is told.
 #[derive(Debug)]
-struct Failure {
-	reason: Reason,
-	detail: String,
+pub(crate) struct Failure {
+	pub(crate) reason: Reason,
+	pub(crate) detail: String,
 }
 
 fn failure(reason: Reason, detail: impl Into<String>) -> Failure {
@@ -152,9 +153,9 @@ impl From<Failure> for Retry {
 
 /// The canonical output of a job.
 #[derive(Clone)]
-struct Prepared {
-	output: Vec<u8>,
-	output_hash: [u8; 32],
+pub(crate) struct Prepared {
+	pub(crate) output: Vec<u8>,
+	pub(crate) output_hash: [u8; 32],
 }
 
 /// A model loaded in its host process.
@@ -375,7 +376,7 @@ impl Engine {
 
 	/// Runs one job: the canonical, rounded output of `version` on `input`, stopping the run
 	/// at `deadline` (and after `max_execution` in any case).
-	async fn execute(
+	pub(crate) async fn execute(
 		&self,
 		version: &ModelVersion,
 		input: &[u8],
@@ -501,6 +502,16 @@ impl Engine {
 		}
 	}
 
+	/// This worker's attestation signature over `message`.
+	pub(crate) fn attest(&self, message: &[u8]) -> [u8; 64] {
+		self.attestor.sign(message).0
+	}
+
+	/// Counts a call served on the fast path.
+	pub(crate) fn note_fast_call(&self) {
+		self.metrics.job("fast_served");
+	}
+
 	fn salt(&self, genesis: &[u8; 32], request: u64) -> [u8; 32] {
 		commitment_salt(&self.salt_secret, genesis, request)
 	}
@@ -571,6 +582,8 @@ struct Track {
 /// One connection's worth of serving.
 struct Session {
 	engine: Arc<Engine>,
+	/// The fast path, when served.
+	fast: Option<Arc<Fast>>,
 	chain: Arc<Chain>,
 	genesis: [u8; 32],
 	max_output_len: u32,
@@ -612,6 +625,7 @@ async fn stop_signal() -> std::io::Result<()> {
 /// stops at once.
 pub async fn serve(
 	engine: Arc<Engine>,
+	fast: Option<Arc<Fast>>,
 	url: &str,
 	signer: Keypair,
 	drain_timeout: Duration,
@@ -638,7 +652,7 @@ pub async fn serve(
 	loop {
 		let started = Instant::now();
 		let outcome = tokio::select! {
-			outcome = serve_once(engine.clone(), url, signer.clone(), stop.clone()) => outcome,
+			outcome = serve_once(engine.clone(), fast.clone(), url, signer.clone(), stop.clone()) => outcome,
 			_ = &mut signals => {
 				tracing::warn!("stopped at once by a second signal");
 				return Ok(());
@@ -680,6 +694,7 @@ impl std::error::Error for Fatal {}
 
 async fn serve_once(
 	engine: Arc<Engine>,
+	fast: Option<Arc<Fast>>,
 	url: &str,
 	signer: Keypair,
 	mut stop: tokio::sync::watch::Receiver<Option<Instant>>,
@@ -744,9 +759,13 @@ async fn serve_once(
 		"serving jobs"
 	);
 	engine.status.set_connected(true);
+	if let Some(fast) = &fast {
+		fast.advertise(&chain, &at).await;
+	}
 	let (done, mut finished) = mpsc::unbounded_channel();
 	let mut session = Session {
 		engine,
+		fast,
 		genesis: chain.genesis_hash(),
 		chain: chain.clone(),
 		max_output_len,
@@ -826,6 +845,9 @@ impl Session {
 		self.block = at.block_number();
 		self.engine.block.store(self.block, Ordering::Relaxed);
 		self.engine.status.saw_block(self.block);
+		if let Some(fast) = &self.fast {
+			fast.on_block(&self.chain, at).await;
+		}
 		// Readiness informs selection; a review that fails is tried again at the next block
 		// and does not hold up the jobs.
 		if let Err(error) = self.review(at).await {

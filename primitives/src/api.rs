@@ -347,11 +347,25 @@ pub struct RequestEnd<AccountId, Balance> {
 	pub refunded: Balance,
 }
 
+/// A worker that serves fast calls of a model: it holds the model's current version ready and
+/// advertises an endpoint (`docs/fast-path.md`).
+#[derive(Encode, Decode, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct FastWorker<AccountId, Balance> {
+	/// The worker.
+	pub worker: AccountId,
+	/// Where it serves fast calls (a URL, UTF-8).
+	pub endpoint: Vec<u8>,
+	/// Its bond: what a dispute can take from it.
+	pub bond: Balance,
+	/// Jobs it takes at once.
+	pub capacity: u32,
+}
+
 sp_api::decl_runtime_apis! {
 	/// Requests, fee quotes, models, workers and market statistics of the OPG Model Hub.
 	// The client side that the macro writes adds parameters to every method.
 	#[allow(clippy::too_many_arguments)]
-	#[api_version(2)]
+	#[api_version(3)]
 	pub trait ModelHubApi<AccountId: Codec, Balance: Codec, BlockNumber: Codec> {
 		/// One model with its usage.
 		fn model(model: ModelId) -> Option<ModelSummary<AccountId, Balance, BlockNumber>>;
@@ -384,16 +398,17 @@ sp_api::decl_runtime_apis! {
 		/// Reads `extrinsic` as a signed `Inference.request_inference` and checks its request
 		/// as [`check_request`](Self::check_request) does, with the transaction fee (and tip)
 		/// it pays.
-		#[api_version(2)]
 		fn check_request_extrinsic(extrinsic: Vec<u8>) -> Result<RequestCheck<Balance>, ExtrinsicError>;
 		/// At a block: what its extrinsic at `index` did; `None` if it has no such extrinsic.
-		#[api_version(2)]
 		fn extrinsic_outcome(index: u32) -> Option<ExtrinsicOutcome<AccountId, BlockNumber>>;
 		/// At a block: the requests that ended in it.
-		#[api_version(2)]
 		fn requests_ended() -> Vec<RequestId>;
 		/// At the block `request` ended in: how it ended; `None` if it did not end there.
-		#[api_version(2)]
 		fn request_end(request: RequestId) -> Option<RequestEnd<AccountId, Balance>>;
+
+		/// The workers that serve fast calls of `model`: active, holding its current version
+		/// ready, with an endpoint; empty if the model is not active.
+		#[api_version(3)]
+		fn fast_workers(model: ModelId) -> Vec<FastWorker<AccountId, Balance>>;
 	}
 }

@@ -218,14 +218,33 @@ pub trait Verifier<AccountId, Balance> {
 	/// amount goes to the treasury. Returns the amount slashed.
 	fn slash(worker: &AccountId, request: RequestId, at_stake: Balance) -> Balance;
 
-	/// Splits a settled fee: `royalty` across `model`'s lineage, `execution` between the
-	/// validators' pot, the treasury and `workers` (those that agreed), and records what each
-	/// worker earned. The amounts sum to exactly `royalty + execution`; no amount is zero.
-	/// `None` if `model` does not exist or `workers` is empty.
+	/// Whether `worker` is bonded and active: it may take jobs and channels.
+	fn is_active(worker: &AccountId) -> bool;
+
+	/// Splits the fee of `calls` settled calls that each paid `royalty` and `execution`: each
+	/// call's `royalty` across `model`'s lineage, its `execution` between the validators' pot,
+	/// the treasury and `workers` (those that agreed), exactly as one call's, times `calls`;
+	/// and records what each worker earned. The amounts sum to exactly
+	/// `calls × (royalty + execution)`; no amount is zero. `None` if `model` does not exist,
+	/// `workers` is empty or an amount overflows.
 	fn settlement(
 		model: ModelId,
 		royalty: Balance,
 		execution: Balance,
 		workers: &[AccountId],
+		calls: u64,
 	) -> Option<Vec<(AccountId, Balance)>>;
+}
+
+/// Where settled calls are counted: the usage statistics of the registry and of the epochs.
+pub trait CallLedger<AccountId, Balance> {
+	/// Counts `calls` settled calls of `model` by `payer`, which paid `fees` in all, `royalty`
+	/// of it in royalties.
+	fn note_settled_calls(
+		model: ModelId,
+		payer: &AccountId,
+		calls: u64,
+		fees: Balance,
+		royalty: Balance,
+	);
 }

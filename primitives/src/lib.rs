@@ -10,6 +10,7 @@ extern crate alloc;
 
 pub mod agreement;
 pub mod api;
+pub mod channel;
 pub mod inference;
 pub mod registry;
 pub mod schema;

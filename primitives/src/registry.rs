@@ -77,8 +77,15 @@ pub trait ModelRegistry<AccountId, Balance> {
 	/// every ancestor its lineage may have.
 	fn max_royalty_recipients() -> u32;
 
-	/// Records a settled call that paid `royalty` in royalties, by `payer`.
-	fn note_call(model: ModelId, payer: &AccountId, royalty: Balance);
+	/// The least a call to `model` may pay in royalties when it is settled now: its price, or,
+	/// within the registry's price grace period after a price change, the lowest price it had
+	/// in that time (calls accepted off chain at the old price settle later). `None` if the
+	/// model does not exist.
+	fn price_floor(model: ModelId) -> Option<Balance>;
+
+	/// Records `calls` settled calls of `model` by `payer` that paid `royalty` in royalties
+	/// together.
+	fn note_calls(model: ModelId, payer: &AccountId, calls: u64, royalty: Balance);
 
 	/// Records a call that ended without a result.
 	fn note_failure(model: ModelId);

@@ -7,9 +7,9 @@ use frame_support::{
 };
 use modelhub_primitives::{
 	api::{
-		ExtrinsicError, ExtrinsicOutcome, FeeQuote, InferenceResult, MarketStats, ModelOrder,
-		ModelSummary, ModelUsageStats, RequestCheck, RequestEnd, RequestError, RequestStatus,
-		StatsWindow, WorkerSummary,
+		ExtrinsicError, ExtrinsicOutcome, FastWorker, FeeQuote, InferenceResult, MarketStats,
+		ModelOrder, ModelSummary, ModelUsageStats, RequestCheck, RequestEnd, RequestError,
+		RequestStatus, StatsWindow, WorkerSummary,
 	},
 	inference::RequestId,
 	registry::ModelId,
@@ -254,7 +254,7 @@ impl_runtime_apis! {
 		}
 	}
 
-	#[api_version(2)]
+	#[api_version(3)]
 	impl modelhub_primitives::api::ModelHubApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn model(model: ModelId) -> Option<ModelSummary<AccountId, Balance, BlockNumber>> {
 			model_hub::model(model)
@@ -323,6 +323,10 @@ impl_runtime_apis! {
 
 		fn request_end(request: RequestId) -> Option<RequestEnd<AccountId, Balance>> {
 			model_hub::request_end(request)
+		}
+
+		fn fast_workers(model: ModelId) -> Vec<FastWorker<AccountId, Balance>> {
+			model_hub::fast_workers(model)
 		}
 	}
 
@@ -586,6 +590,28 @@ pub mod model_hub {
 			}),
 			_ => None,
 		})
+	}
+
+	/// See [`modelhub_primitives::api::ModelHubApi::fast_workers`].
+	pub fn fast_workers(model: ModelId) -> Vec<FastWorker<AccountId, Balance>> {
+		use modelhub_primitives::registry::ModelRegistry as _;
+		use pallet_verification::{ReadyWorkers, WorkerStatus, Workers};
+		let Ok(terms) = crate::ModelRegistry::call_terms(model) else { return Vec::new() };
+		ReadyWorkers::<Runtime>::iter_key_prefix((model, terms.version))
+			.filter_map(|worker| {
+				let info = Workers::<Runtime>::get(&worker)?;
+				if info.status != WorkerStatus::Active {
+					return None;
+				}
+				let endpoint = pallet_channels::Endpoints::<Runtime>::get(&worker)?;
+				Some(FastWorker {
+					worker,
+					endpoint: endpoint.into_inner(),
+					bond: info.bond,
+					capacity: info.meta.capacity,
+				})
+			})
+			.collect()
 	}
 
 	/// See [`modelhub_primitives::api::ModelHubApi::worker`].

@@ -12,4 +12,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_model_registry, ModelRegistry]
 	[pallet_verification, Verification]
 	[pallet_inference, Inference]
+	[pallet_channels, Channels]
 );

@@ -208,6 +208,9 @@ mod runtime {
 	#[runtime::pallet_index(22)]
 	pub type Inference = pallet_inference;
 
+	#[runtime::pallet_index(23)]
+	pub type Channels = pallet_channels;
+
 	// Staking, in the order its hooks and genesis need: the author is found before the session
 	// may rotate, and staking's genesis election runs before the session's first keys are set.
 	#[runtime::pallet_index(30)]

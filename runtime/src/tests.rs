@@ -1,5 +1,6 @@
 //! Runtime tests: genesis presets build, and a signed transfer pays its fee in OPG.
 
+mod channels;
 mod governance;
 mod staking;
 

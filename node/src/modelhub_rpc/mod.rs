@@ -513,6 +513,20 @@ impl ProfileView {
 	}
 }
 
+/// A worker serving fast calls of a model.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FastWorkerView {
+	/// The worker (SS58).
+	pub account: String,
+	/// Where it serves fast calls.
+	pub endpoint: String,
+	/// OPG on hold as its bond.
+	pub bond: String,
+	/// Jobs it takes at once.
+	pub capacity: u32,
+}
+
 /// A worker: its bond and terms while registered, and its record.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -659,6 +673,13 @@ pub trait ModelHubRpc<BlockHash> {
 	/// A worker's bond, terms, jobs, earnings and slashes; `null` if it never registered.
 	#[method(name = "worker")]
 	fn worker(&self, account: String, at: Option<BlockHash>) -> RpcResult<Option<WorkerView>>;
+
+	/// The workers that serve fast calls of `model` (`docs/fast-path.md`): active, holding its
+	/// current version ready, with the endpoint each advertises; empty if none does or the
+	/// model is not active.
+	#[method(name = "fastWorkers")]
+	fn fast_workers(&self, model: ModelId, at: Option<BlockHash>)
+		-> RpcResult<Vec<FastWorkerView>>;
 
 	/// Checks a signed `Inference.request_inference` extrinsic (hex) as the runtime will, so a
 	/// request that would fail is refused with a JSON-RPC error before anything is paid;
@@ -877,6 +898,20 @@ where
 		let at = self.block(at);
 		let worker = self.client.runtime_api().worker(at, who.clone()).map_err(runtime_error)?;
 		Ok(worker.map(|worker| WorkerView::new(&who, worker)))
+	}
+
+	fn fast_workers(&self, model: ModelId, at: Option<Hash>) -> RpcResult<Vec<FastWorkerView>> {
+		let at = self.block(at);
+		let workers = self.client.runtime_api().fast_workers(at, model).map_err(runtime_error)?;
+		Ok(workers
+			.into_iter()
+			.map(|fast| FastWorkerView {
+				account: fast.worker.to_ss58check(),
+				endpoint: String::from_utf8_lossy(&fast.endpoint).into_owned(),
+				bond: fast.bond.to_string(),
+				capacity: fast.capacity,
+			})
+			.collect())
 	}
 
 	fn submit_and_watch_inference(&self, pending: PendingSubscriptionSink, extrinsic: Bytes) {

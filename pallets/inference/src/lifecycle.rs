@@ -16,7 +16,7 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use modelhub_primitives::{
 	agreement::{element_count, verdict, Agreement, Closeness, Tolerance},
 	api::RequestError,
-	inference::{result_commitment, Attestation, FailureReason, RequestId, Verifier},
+	inference::{result_commitment, Attestation, CallLedger, FailureReason, RequestId, Verifier},
 	registry::{credit, CallTerms, ModelId, ModelRegistry, ModelVersion, Unavailable},
 	tensor::{Limits, TensorSet, MAX_TENSORS},
 };
@@ -752,9 +752,14 @@ impl<T: Config> Pallet<T> {
 			)
 			.map(|slot| slot.worker.clone())
 			.collect();
-		let mut payouts =
-			T::Verifier::settlement(request.model, request.royalty, request.execution, &agreeing)
-				.ok_or(Error::<T>::SettlementFailed)?;
+		let mut payouts = T::Verifier::settlement(
+			request.model,
+			request.royalty,
+			request.execution,
+			&agreeing,
+			1,
+		)
+		.ok_or(Error::<T>::SettlementFailed)?;
 		// The chain fee of the output and payouts this settlement made, within what was held.
 		let output_len = u32::try_from(output.len()).unwrap_or(u32::MAX);
 		let beneficiary = T::ChainFeeBeneficiary::get();
@@ -819,9 +824,8 @@ impl<T: Config> Pallet<T> {
 			request.chain.saturating_sub(chain),
 			Precision::BestEffort,
 		);
-		T::Registry::note_call(request.model, &request.requester, request.royalty);
 		let paid = FeeParts { chain, ..request.parts() }.total();
-		Self::note_epoch(request.model, paid, request.royalty);
+		Self::note_settled_calls(request.model, &request.requester, 1, paid, request.royalty);
 		let count = payouts.len() as u32;
 		Self::deposit_event(Event::InferenceSettled {
 			request: id,
@@ -958,14 +962,31 @@ impl<T: Config> Pallet<T> {
 		Self::advance(id, request)
 	}
 
-	/// Counts a settled call in the current epoch: in the totals, and under the model in the
-	/// epoch's list. A model not listed takes a free place, or, when the list is full, the place
-	/// of the model that stands lowest, whose calls move to the unlisted ones and whose standing
-	/// it inherits ([`EpochModelUsage::standing`]).
-	fn note_epoch(model: ModelId, fee: BalanceOf<T>, royalty: BalanceOf<T>) {
+	/// Counts `calls` settled calls of `model` by `payer`, which paid `fee` and `royalty` in
+	/// all, in the registry's usage and in the current epoch.
+	pub(crate) fn note_settled_calls(
+		model: ModelId,
+		payer: &T::AccountId,
+		calls: u64,
+		fee: BalanceOf<T>,
+		royalty: BalanceOf<T>,
+	) {
+		if calls == 0 {
+			return;
+		}
+		T::Registry::note_calls(model, payer, calls, royalty);
+		Self::note_epoch(model, calls, fee, royalty);
+	}
+
+	/// Counts `calls` settled calls in the current epoch, which paid `fee` and `royalty` in
+	/// all: in the totals, and under the model in the epoch's list. A model not listed takes a
+	/// free place, or, when the list is full, the place of the model that stands lowest, whose
+	/// calls move to the unlisted ones and whose standing it inherits
+	/// ([`EpochModelUsage::standing`]).
+	fn note_epoch(model: ModelId, calls: u64, fee: BalanceOf<T>, royalty: BalanceOf<T>) {
 		let epoch = Self::current_epoch();
 		Epochs::<T>::mutate(epoch, |totals| {
-			totals.calls = totals.calls.saturating_add(1);
+			totals.calls = totals.calls.saturating_add(calls);
 			totals.fees = totals.fees.saturating_add(fee);
 			totals.royalties = totals.royalties.saturating_add(royalty);
 			// The standing that left its place: the model's own before this call, or the
@@ -985,7 +1006,7 @@ impl<T: Config> Pallet<T> {
 					let Some(replaced) =
 						EpochStandings::<T>::iter_key_prefix((epoch, lowest)).next()
 					else {
-						totals.unlisted_calls = totals.unlisted_calls.saturating_add(1);
+						totals.unlisted_calls = totals.unlisted_calls.saturating_add(calls);
 						return;
 					};
 					EpochStandings::<T>::remove((epoch, lowest, replaced));
@@ -995,20 +1016,26 @@ impl<T: Config> Pallet<T> {
 					(usage, Some(lowest))
 				},
 			};
-			usage.calls = usage.calls.saturating_add(1);
+			usage.calls = usage.calls.saturating_add(calls);
 			usage.royalties = usage.royalties.saturating_add(royalty);
 			let standing = usage.standing();
 			EpochStandings::<T>::insert((epoch, standing, model), ());
 			EpochModelCalls::<T>::insert(epoch, model, usage);
 			match left {
-				// A newcomer in a free place stands at 1, the least any listed model stands.
-				None => totals.lowest = standing,
+				// The first model listed in the epoch, or a newcomer in a free place.
+				None if totals.models == 1 => totals.lowest = standing,
+				None => totals.lowest = totals.lowest.min(standing),
 				// Every listed model stands at `lowest` or more, and the one that left it now
-				// stands one higher: the lowest rises when no other stands there.
+				// stands `calls` higher: the lowest rises, when no other stands there, to the
+				// next standing held, at most the model's own (one probe per standing passed).
 				Some(left) if left == totals.lowest => {
-					if EpochStandings::<T>::iter_key_prefix((epoch, left)).next().is_none() {
-						totals.lowest = left.saturating_add(1);
+					let mut lowest = left;
+					while lowest < standing
+						&& EpochStandings::<T>::iter_key_prefix((epoch, lowest)).next().is_none()
+					{
+						lowest = lowest.saturating_add(1);
 					}
+					totals.lowest = lowest;
 				},
 				Some(_) => {},
 			}
@@ -1177,4 +1204,16 @@ pub(crate) struct Ended {
 	pub compared: u64,
 	/// Whether more workers were drawn.
 	pub escalated: bool,
+}
+
+impl<T: Config> CallLedger<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn note_settled_calls(
+		model: ModelId,
+		payer: &T::AccountId,
+		calls: u64,
+		fees: BalanceOf<T>,
+		royalty: BalanceOf<T>,
+	) {
+		Pallet::<T>::note_settled_calls(model, payer, calls, fees, royalty)
+	}
 }

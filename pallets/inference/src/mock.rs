@@ -122,6 +122,7 @@ impl pallet_model_registry::Config for Test {
 	type MaxModelsPerOwner = ConstU32<8>;
 	type MaxArtifactSize = MaxArtifactSize;
 	type RemovalDelay = ConstU64<EPOCH>;
+	type PriceGrace = ConstU64<10>;
 	type WeightInfo = ();
 }
 

@@ -151,11 +151,23 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		T::MaxLineageDepth::get().saturating_add(1).saturating_mul(T::MaxBeneficiaries::get())
 	}
 
-	fn note_call(model: ModelId, payer: &T::AccountId, royalty: BalanceOf<T>) {
+	fn price_floor(model: ModelId) -> Option<BalanceOf<T>> {
+		let price = Models::<T>::get(model)?.price;
+		let now = frame_system::Pallet::<T>::block_number();
+		Some(match PriceFloors::<T>::get(model) {
+			Some((floor, until)) if until >= now => price.min(floor),
+			_ => price,
+		})
+	}
+
+	fn note_calls(model: ModelId, payer: &T::AccountId, calls: u64, royalty: BalanceOf<T>) {
+		if calls == 0 {
+			return;
+		}
 		ModelUsage::<T>::mutate(model, |usage| {
-			Self::note_settled(model, usage, royalty);
+			Self::note_settled(model, usage, calls, royalty);
 			usage.payers.insert(&payer.encode());
-			usage.calls = usage.calls.saturating_add(1);
+			usage.calls = usage.calls.saturating_add(calls);
 			usage.revenue = usage.revenue.saturating_add(royalty);
 			usage.last_call = Some(frame_system::Pallet::<T>::block_number());
 		});

@@ -153,6 +153,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type RemovalDelay: Get<BlockNumberFor<Self>>;
 
+		/// Blocks after a price change during which calls accepted at the earlier price may
+		/// still be settled at it (fast-path calls are paid on chain after they are made).
+		#[pallet::constant]
+		type PriceGrace: Get<BlockNumberFor<Self>>;
+
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -189,6 +194,13 @@ pub mod pallet {
 	>;
 
 	/// Usage counters per model: calls, failures, revenue, last call.
+	/// The lowest price a model had within [`Config::PriceGrace`] before its last price change,
+	/// and the block until which it counts: see `ModelRegistry::price_floor`. Kept for models
+	/// whose price changed within the grace period.
+	#[pallet::storage]
+	pub type PriceFloors<T: Config> =
+		StorageMap<_, Twox64Concat, ModelId, (BalanceOf<T>, BlockNumberFor<T>)>;
+
 	#[pallet::storage]
 	pub type ModelUsage<T: Config> = StorageMap<_, Twox64Concat, ModelId, UsageOf<T>, ValueQuery>;
 

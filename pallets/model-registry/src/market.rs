@@ -10,8 +10,8 @@
 //!   under keys whose storage order is the page order, so a page of `limit` models from
 //!   `offset` reads `offset + limit` keys.
 //!
-//! One settled call costs two reads and up to seven writes here, paid by the settlement's
-//! weight.
+//! One settled call costs two reads and up to seven writes here, and each further call settled
+//! with it one read and one write (its call level), paid by the settlement's weight.
 
 use crate::{pallet::*, types::*};
 use alloc::vec::Vec;
@@ -82,26 +82,32 @@ impl<T: Config> Pallet<T> {
 		ModelsByAge::<T>::remove(age_key(model));
 	}
 
-	/// Counts one settled call to `model`, which had `before` as its usage, paying `royalty`.
-	pub(crate) fn note_settled(model: ModelId, before: &UsageOf<T>, royalty: BalanceOf<T>) {
+	/// Counts `count` settled calls to `model`, which had `before` as its usage, paying
+	/// `royalty` together. Each call moves the model up one call level: the Gini numerator
+	/// needs, per level, how many other models already reached it.
+	pub(crate) fn note_settled(
+		model: ModelId,
+		before: &UsageOf<T>,
+		count: u64,
+		royalty: BalanceOf<T>,
+	) {
 		let calls = before.calls;
-		let reached = calls.saturating_add(1);
-		let more = ModelsWithCalls::<T>::get(reached);
-		ModelsWithCalls::<T>::insert(reached, more.saturating_add(1));
+		let mut market = Market::<T>::get();
+		for level in calls..calls.saturating_add(count) {
+			let reached = level.saturating_add(1);
+			let more = ModelsWithCalls::<T>::get(reached);
+			ModelsWithCalls::<T>::insert(reached, more.saturating_add(1));
+			market.volume.add_call(level, more);
+		}
+		let reached = calls.saturating_add(count);
 
 		let mut top = TopModels::<T>::get();
-		let changed = Self::raise_in_top(&mut top, model, reached);
-		Market::<T>::mutate(|market| {
-			market.volume.add_call(calls, more);
-			if changed {
-				market.volume.top =
-					top.iter().fold(0u64, |sum, (_, calls)| sum.saturating_add(*calls));
-			}
-			market.royalties = market.royalties.saturating_add(royalty);
-		});
-		if changed {
+		if Self::raise_in_top(&mut top, model, reached) {
+			market.volume.top = top.iter().fold(0u64, |sum, (_, calls)| sum.saturating_add(*calls));
 			TopModels::<T>::put(top);
 		}
+		market.royalties = market.royalties.saturating_add(royalty);
+		Market::<T>::put(market);
 
 		if ModelsByCalls::<T>::take(calls_key(calls, model)).is_some() {
 			ModelsByCalls::<T>::insert(calls_key(reached, model), ());

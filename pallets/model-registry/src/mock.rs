@@ -25,6 +25,7 @@ pub const MAX_PRICE: Balance = 1_000_000;
 pub const INITIAL_BALANCE: Balance = 10_000;
 /// Blocks after retirement before a model's records may be removed.
 pub const REMOVAL_DELAY: u64 = 20;
+pub const PRICE_GRACE: u64 = 10;
 
 #[frame_support::runtime]
 mod runtime {
@@ -90,6 +91,7 @@ impl pallet_model_registry::Config for Test {
 	type MaxModelsPerOwner = ConstU32<4>;
 	type MaxArtifactSize = MaxArtifactSize;
 	type RemovalDelay = ConstU64<REMOVAL_DELAY>;
+	type PriceGrace = ConstU64<PRICE_GRACE>;
 	type WeightInfo = ();
 }
 

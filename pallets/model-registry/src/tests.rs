@@ -642,9 +642,9 @@ fn call_terms_and_usage() {
 		assert_eq!(terms.output_rounding_bits, 16);
 
 		System::set_block_number(5);
-		Registry::note_call(id, &BOB, 500);
-		Registry::note_call(id, &CHARLIE, 300);
-		Registry::note_call(id, &BOB, 0);
+		Registry::note_calls(id, &BOB, 1, 500);
+		Registry::note_calls(id, &CHARLIE, 1, 300);
+		Registry::note_calls(id, &BOB, 1, 0);
 		Registry::note_failure(id);
 		let usage = ModelUsage::<Test>::get(id);
 		assert_eq!(
@@ -868,7 +868,10 @@ fn market_totals_and_pages_follow_every_call() {
 				let pick = (rng.below(models.len() as u64) * rng.below(models.len() as u64))
 					/ models.len() as u64;
 				let royalty = if rng.below(4) == 0 { 0 } else { 1 + rng.below(1_000) as Balance };
-				Registry::note_call(models[pick as usize], &owners[rng.below(3) as usize], royalty);
+				// Some settlements count several calls at once (a channel's batch).
+				let calls = if rng.below(4) == 0 { 2 + rng.below(6) } else { 1 };
+				let payer = &owners[rng.below(3) as usize];
+				Registry::note_calls(models[pick as usize], payer, calls, royalty);
 			}
 			if step.is_multiple_of(50) {
 				assert_market_matches_a_recount();
@@ -886,9 +889,9 @@ fn a_removed_model_leaves_the_pages_and_its_calls_stay_in_the_totals() {
 		let gone = publish(ALICE);
 		let kept = publish(BOB);
 		for _ in 0..3 {
-			Registry::note_call(gone, &CHARLIE, 10);
+			Registry::note_calls(gone, &CHARLIE, 1, 10);
 		}
-		Registry::note_call(kept, &CHARLIE, 10);
+		Registry::note_calls(kept, &CHARLIE, 1, 10);
 		let before = Registry::market_concentration();
 		assert_ok!(Registry::set_status(RuntimeOrigin::signed(ALICE), gone, ModelStatus::Retired));
 		System::set_block_number(System::block_number() + REMOVAL_DELAY);
@@ -901,5 +904,39 @@ fn a_removed_model_leaves_the_pages_and_its_calls_stay_in_the_totals() {
 		assert_eq!((before.0.calls, before.0.models_called, before.1), (4, 2, 40));
 		// The removed model still counts among those with more calls than `kept`.
 		assert_eq!(Registry::models_with_more_calls(1), 1);
+	});
+}
+
+#[test]
+fn the_price_floor_keeps_earlier_prices_for_the_grace_period() {
+	run(|| {
+		let id = publish(ALICE);
+		assert_eq!(Registry::price_floor(id), Some(500));
+		assert_eq!(Registry::price_floor(id + 1), None);
+
+		System::set_block_number(10);
+		assert_ok!(Registry::set_price(RuntimeOrigin::signed(ALICE), id, 800));
+		// Calls accepted at 500 still settle for a while.
+		assert_eq!(Registry::price_floor(id), Some(500));
+		System::set_block_number(15);
+		assert_ok!(Registry::set_price(RuntimeOrigin::signed(ALICE), id, 900));
+		assert_eq!(Registry::price_floor(id), Some(500));
+		System::set_block_number(15 + PRICE_GRACE);
+		assert_eq!(Registry::price_floor(id), Some(500));
+		System::set_block_number(16 + PRICE_GRACE);
+		assert_eq!(Registry::price_floor(id), Some(900));
+
+		// A lower price is the floor at once.
+		assert_ok!(Registry::set_price(RuntimeOrigin::signed(ALICE), id, 100));
+		assert_eq!(Registry::price_floor(id), Some(100));
+		System::set_block_number(100);
+		assert_eq!(Registry::price_floor(id), Some(100));
+
+		// Removing the model forgets its floor.
+		assert_ok!(Registry::set_status(RuntimeOrigin::signed(ALICE), id, ModelStatus::Retired));
+		System::set_block_number(100 + REMOVAL_DELAY);
+		assert_ok!(Registry::remove_model(RuntimeOrigin::signed(ALICE), id));
+		assert!(!PriceFloors::<Test>::contains_key(id));
+		assert_eq!(Registry::price_floor(id), None);
 	});
 }

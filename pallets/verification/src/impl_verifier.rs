@@ -15,7 +15,7 @@ use modelhub_primitives::{
 	registry::{credit, ModelId, ModelRegistry, ModelVersion},
 };
 use sp_core::sr25519;
-use sp_runtime::traits::{CheckedDiv, Saturating, UniqueSaturatedInto, Zero};
+use sp_runtime::traits::{CheckedDiv, CheckedMul, Saturating, UniqueSaturatedInto, Zero};
 
 impl<T: Config> Pallet<T> {
 	/// How an execution fee divides: `(validators, treasury, workers)`, summing to it exactly.
@@ -28,14 +28,17 @@ impl<T: Config> Pallet<T> {
 		(to_validators, to_treasury, to_workers)
 	}
 
-	/// Splits a settled fee; see [`Verifier::settlement`].
+	/// Splits the fee of `calls` settled calls; see [`Verifier::settlement`].
 	pub fn split_fee(
 		model: ModelId,
 		royalty: BalanceOf<T>,
 		execution: BalanceOf<T>,
 		workers: &[T::AccountId],
+		calls: u64,
 	) -> Option<Vec<(T::AccountId, BalanceOf<T>)>> {
 		let first = workers.first()?;
+		let times: BalanceOf<T> = calls.try_into().ok()?;
+		// One call's split, then `calls` times each part: every call pays as one call does.
 		let mut payout = T::Registry::royalty_payout(model, royalty)?;
 		let (to_validators, to_treasury, to_workers) = Self::execution_split(execution);
 		let count: BalanceOf<T> = (workers.len() as u32).into();
@@ -43,11 +46,18 @@ impl<T: Config> Pallet<T> {
 		let remainder = to_workers.saturating_sub(each.saturating_mul(count));
 		credit(&mut payout, &T::ValidatorPotAccount::get(), to_validators);
 		credit(&mut payout, &T::TreasuryAccount::get(), to_treasury);
+		let mut earnings = Vec::with_capacity(workers.len());
 		for worker in workers {
 			let earned = if worker == first { each.saturating_add(remainder) } else { each };
 			credit(&mut payout, worker, earned);
+			earnings.push(earned.checked_mul(&times)?);
+		}
+		for (_, amount) in payout.iter_mut() {
+			*amount = amount.checked_mul(&times)?;
+		}
+		for (worker, earned) in workers.iter().zip(earnings) {
 			WorkerUsage::<T>::mutate(worker, |stats| {
-				stats.jobs = stats.jobs.saturating_add(1);
+				stats.jobs = stats.jobs.saturating_add(calls);
 				stats.earnings = stats.earnings.saturating_add(earned);
 			});
 		}
@@ -218,12 +228,19 @@ impl<T: Config> Verifier<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		taken
 	}
 
+	fn is_active(worker: &T::AccountId) -> bool {
+		Workers::<T>::get(worker).is_some_and(|info| {
+			info.status == WorkerStatus::Active && info.bond >= T::MinBond::get()
+		})
+	}
+
 	fn settlement(
 		model: ModelId,
 		royalty: BalanceOf<T>,
 		execution: BalanceOf<T>,
 		workers: &[T::AccountId],
+		calls: u64,
 	) -> Option<Vec<(T::AccountId, BalanceOf<T>)>> {
-		Self::split_fee(model, royalty, execution, workers)
+		Self::split_fee(model, royalty, execution, workers, calls)
 	}
 }

@@ -100,6 +100,7 @@ impl pallet_model_registry::Config for Test {
 	type MaxModelsPerOwner = ConstU32<4>;
 	type MaxArtifactSize = MaxArtifactSize;
 	type RemovalDelay = ConstU64<20>;
+	type PriceGrace = ConstU64<10>;
 	type WeightInfo = ();
 }
 

@@ -373,7 +373,7 @@ fn settlement_splits_the_fee_exactly() {
 		.expect("published");
 		// Execution 1,001: 10% (100) to the pot, 5% (50) to the treasury, 851 to 2 workers:
 		// 425 each, the odd unit to the first.
-		let payout = Pool::settlement(model, 1_000, 1_001, &[CHARLIE, DAVE]).expect("splits");
+		let payout = Pool::settlement(model, 1_000, 1_001, &[CHARLIE, DAVE], 1).expect("splits");
 		let mut sorted = payout.clone();
 		sorted.sort();
 		assert_eq!(
@@ -392,11 +392,21 @@ fn settlement_splits_the_fee_exactly() {
 		assert_eq!(WorkerUsage::<Test>::get(DAVE).jobs, 1);
 
 		// A worker that is also a beneficiary appears once.
-		let payout = Pool::settlement(model, 1_000, 0, &[BOB]).expect("splits");
+		let payout = Pool::settlement(model, 1_000, 0, &[BOB], 1).expect("splits");
 		assert_eq!(payout, vec![(ALICE, 700), (BOB, 300)]);
 
-		assert_eq!(Pool::settlement(model, 1, 1, &[]), None);
-		assert_eq!(Pool::settlement(model + 1, 1, 1, &[CHARLIE]), None);
+		assert_eq!(Pool::settlement(model, 1, 1, &[], 1), None);
+		assert_eq!(Pool::settlement(model + 1, 1, 1, &[CHARLIE], 1), None);
+
+		// 7 calls at once pay each account 7 times what one call pays it, rounding
+		// included, and count 7 jobs.
+		let one = Pool::settlement(model, 999, 1_001, &[CHARLIE], 1).expect("splits");
+		let seven = Pool::settlement(model, 999, 1_001, &[CHARLIE], 7).expect("splits");
+		let times_seven: Vec<_> = one.iter().map(|(who, amount)| (*who, amount * 7)).collect();
+		assert_eq!(seven, times_seven);
+		assert_eq!(seven.iter().map(|(_, amount)| amount).sum::<Balance>(), 7 * 2_000);
+		assert_eq!(WorkerUsage::<Test>::get(CHARLIE).jobs, 1 + 1 + 7);
+		assert_eq!(Pool::settlement(model, Balance::MAX / 2, 1, &[CHARLIE], 3), None);
 	});
 }
 

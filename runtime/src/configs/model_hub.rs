@@ -57,6 +57,8 @@ impl pallet_model_registry::Config for Runtime {
 	/// A week: far longer than any request lives (phases of a minute, a few reassignments and
 	/// escalations).
 	type RemovalDelay = ConstU32<{ 7 * DAYS }>;
+	/// An hour: a worker settles its channels' calls at a model's old price within it.
+	type PriceGrace = ConstU32<{ 60 * MINUTES }>;
 	type WeightInfo = pallet_model_registry::weights::SubstrateWeight<Runtime>;
 }
 
@@ -177,6 +179,32 @@ impl pallet_inference::Config for Runtime {
 	type BenchmarkHelper = benchmark_helper::InferenceSetup;
 }
 
+parameter_types! {
+	/// The smallest channel deposit: 1 OPG, a hundred calls' execution fees.
+	pub const MinChannelDeposit: Balance = OPG;
+}
+
+impl pallet_channels::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type OffchainSignature = modelhub_primitives::Signature;
+	type OffchainPublic = <modelhub_primitives::Signature as sp_runtime::traits::Verify>::Signer;
+	type Registry = ModelRegistry;
+	type Verifier = Verification;
+	type Ledger = crate::Inference;
+	type MinExecutionFee = dynamic_params::inference::BaseExecutionFee;
+	type MinDeposit = MinChannelDeposit;
+	/// Thirty days.
+	type MaxLifetime = ConstU32<{ 30 * DAYS }>;
+	/// An hour for the worker to settle after a close or expiry.
+	type ChallengePeriod = ConstU32<{ 60 * MINUTES }>;
+	type MaxCallsPerSettlement = ConstU32<4096>;
+	type MaxEndpointLen = ConstU32<256>;
+	type WeightInfo = pallet_channels::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = benchmark_helper::InferenceSetup;
+}
+
 /// Models and workers for the inference benchmarks.
 #[cfg(feature = "runtime-benchmarks")]
 pub mod benchmark_helper {
@@ -190,6 +218,7 @@ pub mod benchmark_helper {
 	};
 	use pallet_model_registry::ParentLink;
 	use sp_core::{crypto::KeyTypeId, sr25519};
+	use sp_runtime::traits::IdentifyAccount;
 	use sp_runtime::Permill;
 
 	/// Key type of the benchmark workers' attestation keys.
@@ -300,6 +329,60 @@ pub mod benchmark_helper {
 			};
 			let public = sr25519::Public::from_raw(info.attestation_key);
 			sp_io::crypto::sr25519_sign(KEY_TYPE, &public, message).map_or([0; 64], |s| s.0)
+		}
+
+		fn fund(who: &AccountId, amount: Balance) {
+			let _ = Balances::set_balance(who, amount);
+		}
+	}
+
+	/// Key type of the benchmark payers' account keys.
+	const PAYER_KEY_TYPE: KeyTypeId = KeyTypeId(*b"opgp");
+
+	impl pallet_channels::BenchmarkHelper<AccountId, Balance, modelhub_primitives::Signature>
+		for InferenceSetup
+	{
+		fn worker() -> AccountId {
+			let model = pallet_model_registry::NextModelId::<Runtime>::get();
+			let owner = account("publisher", model as u32);
+			let model =
+				<Self as pallet_inference::BenchmarkHelper<AccountId, Balance>>::publish_model(
+					&owner, 1,
+				);
+			<Self as pallet_inference::BenchmarkHelper<AccountId, Balance>>::register_workers(
+				model, 1, 1,
+			)
+			.pop()
+			.unwrap_or_else(|| account("worker", 0))
+		}
+
+		fn publish_model(owner: &AccountId, recipients: u32, price: Balance) -> ModelId {
+			// A publisher per model, so no owner reaches its model limit.
+			let _ = owner;
+			let publisher =
+				account("publisher", pallet_model_registry::NextModelId::<Runtime>::get() as u32);
+			let model =
+				<Self as pallet_inference::BenchmarkHelper<AccountId, Balance>>::publish_model(
+					&publisher, recipients,
+				);
+			let _ = ModelRegistry::set_price(RuntimeOrigin::signed(publisher), model, price);
+			model
+		}
+
+		fn payer() -> AccountId {
+			let public = sp_io::crypto::sr25519_generate(PAYER_KEY_TYPE, None);
+			let public = sp_io::crypto::sr25519_public_keys(PAYER_KEY_TYPE)
+				.first()
+				.copied()
+				.unwrap_or(public);
+			sp_runtime::MultiSigner::from(public).into_account()
+		}
+
+		fn sign(payer: &AccountId, message: &[u8]) -> modelhub_primitives::Signature {
+			let public = sr25519::Public::from_raw(*payer.as_ref());
+			sp_io::crypto::sr25519_sign(PAYER_KEY_TYPE, &public, message)
+				.map(modelhub_primitives::Signature::from)
+				.unwrap_or_else(|| sr25519::Signature::from_raw([0; 64]).into())
 		}
 
 		fn fund(who: &AccountId, amount: Balance) {

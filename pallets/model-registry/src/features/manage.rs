@@ -18,8 +18,18 @@ impl<T: Config> Pallet<T> {
 		ensure!(price <= T::MaxPrice::get(), Error::<T>::PriceTooHigh);
 		Models::<T>::try_mutate(model, |entry| {
 			let info = Self::owned_and_changeable(entry, &who)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			// Calls accepted at the old price (or at a lower one still in grace) may settle
+			// until the grace period after this change ends.
+			let mut floor = info.price.min(price);
+			if let Some((earlier, until)) = PriceFloors::<T>::get(model) {
+				if until >= now {
+					floor = floor.min(earlier);
+				}
+			}
+			PriceFloors::<T>::insert(model, (floor, now.saturating_add(T::PriceGrace::get())));
 			info.price = price;
-			info.updated = frame_system::Pallet::<T>::block_number();
+			info.updated = now;
 			Self::deposit_event(Event::PriceSet { model, price });
 			Ok(())
 		})
@@ -88,6 +98,7 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		Models::<T>::remove(model);
+		PriceFloors::<T>::remove(model);
 		Self::note_removed(model, &ModelUsage::<T>::take(model));
 		ModelsByOwner::<T>::mutate_exists(&who, |owned| {
 			if let Some(list) = owned {
