@@ -87,6 +87,23 @@ pub fn hex(bytes: &[u8]) -> String {
 	bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// The lowercase hex of `bytes` after `0x`, as JSON-RPC writes bytes.
+pub fn hex0x(bytes: &[u8]) -> String {
+	format!("0x{}", hex(bytes))
+}
+
+/// The bytes of hex `text` (with or without `0x`); `None` if it is not hex.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+	let digits = text.strip_prefix("0x").unwrap_or(text);
+	if !digits.len().is_multiple_of(2) {
+		return None;
+	}
+	(0..digits.len())
+		.step_by(2)
+		.map(|at| digits.get(at..at + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+		.collect()
+}
+
 /// Streams bytes into a temporary file while hashing and counting them.
 struct Sink {
 	file: std::fs::File,

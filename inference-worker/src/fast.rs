@@ -9,6 +9,7 @@
 //! every call it served.
 
 use crate::{
+	artifacts::hex0x,
 	chain::{self, AtBlock, Chain, ChannelRecord, ModelVersion},
 	worker::Engine,
 };
@@ -89,20 +90,10 @@ fn error(
 	ErrorObjectOwned::owned(code, message.into(), Some(detail))
 }
 
-fn hex0x(bytes: &[u8]) -> String {
-	format!("0x{}", crate::artifacts::hex(bytes))
-}
-
 fn unhex(text: &str, what: &str) -> Result<Vec<u8>, ErrorObjectOwned> {
-	let digits = text.strip_prefix("0x").unwrap_or(text);
-	let parsed = (0..digits.len())
-		.step_by(2)
-		.map(|at| digits.get(at..at + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
-		.collect::<Option<Vec<u8>>>();
-	match parsed {
-		Some(bytes) if digits.len().is_multiple_of(2) => Ok(bytes),
-		_ => Err(error(codes::INVALID_PARAMS, "invalidParams", format!("{what} is not hex"), None)),
-	}
+	crate::artifacts::unhex(text).ok_or_else(|| {
+		error(codes::INVALID_PARAMS, "invalidParams", format!("{what} is not hex"), None)
+	})
 }
 
 /// What the chain says of the models this worker serves, at the latest block.

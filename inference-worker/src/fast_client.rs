@@ -3,7 +3,10 @@
 //! calls of a lane in voucher order), checks each answer's attestation, and waits for the
 //! worker to settle them on chain, counting the settlement transactions.
 
-use crate::chain::{self, Chain};
+use crate::{
+	artifacts::hex0x,
+	chain::{self, Chain},
+};
 use anyhow::{anyhow, bail, Context, Result};
 use codec::{Decode, Encode};
 use modelhub_primitives::channel::{FastAttestation, Voucher};
@@ -68,25 +71,14 @@ async fn call(
 }
 
 fn unhex(value: &Value) -> Result<Vec<u8>> {
-	let text = value.as_str().ok_or_else(|| anyhow!("not a hex string: {value}"))?;
-	let digits = text.strip_prefix("0x").unwrap_or(text);
-	(0..digits.len())
-		.step_by(2)
-		.map(|at| {
-			digits
-				.get(at..at + 2)
-				.and_then(|pair| u8::from_str_radix(pair, 16).ok())
-				.ok_or_else(|| anyhow!("not hex: {text}"))
-		})
-		.collect()
+	value
+		.as_str()
+		.and_then(crate::artifacts::unhex)
+		.ok_or_else(|| anyhow!("not a hex string: {value}"))
 }
 
 fn hash32(value: &Value) -> Result<[u8; 32]> {
 	unhex(value)?.try_into().map_err(|_| anyhow!("not 32 bytes: {value}"))
-}
-
-fn hex0x(bytes: &[u8]) -> String {
-	format!("0x{}", crate::artifacts::hex(bytes))
 }
 
 /// The `p`-th percentile of sorted `values`.

@@ -366,7 +366,7 @@ struct ExecArgs {
 }
 
 fn hex(bytes: &[u8]) -> String {
-	format!("0x{}", artifacts::hex(bytes))
+	artifacts::hex0x(bytes)
 }
 
 fn read_json(path: &Path) -> Result<Value> {

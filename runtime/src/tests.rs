@@ -212,6 +212,26 @@ fn tensors(name: &str, values: &[f32]) -> Vec<u8> {
 	TensorSet::new(vec![tensor], &Limits::default()).expect("valid set").encode()
 }
 
+/// Charlie registers as a worker (100 OPG, capacity 4) with Ferdie's key as its attestation
+/// key, in a transaction of nonce `nonce`; returns the attestation key.
+fn register_charlie(nonce: u32) -> Sr25519Keyring {
+	let attestation_key = Sr25519Keyring::Ferdie;
+	apply(
+		Sr25519Keyring::Charlie,
+		RuntimeCall::Verification(pallet_verification::Call::register_worker {
+			bond: 100 * OPG,
+			attestation_key: attestation_key.public().0,
+			meta: pallet_verification::WorkerMeta {
+				runtime: b"onnxruntime 1.31.1".to_vec().try_into().expect("fits"),
+				capacity: 4,
+				profile: Default::default(),
+			},
+		}),
+		nonce,
+	);
+	attestation_key
+}
+
 fn apply(signer: Sr25519Keyring, call: RuntimeCall, nonce: u32) {
 	let outcome = Executive::apply_extrinsic(signed(signer, call, nonce)).expect("valid");
 	assert!(outcome.is_ok(), "dispatched: {outcome:?}");
@@ -265,20 +285,7 @@ fn a_paid_inference_settles_through_signed_transactions() {
 		)
 		.expect("published");
 
-		let attestation_key = Sr25519Keyring::Ferdie;
-		apply(
-			Sr25519Keyring::Charlie,
-			RuntimeCall::Verification(pallet_verification::Call::register_worker {
-				bond: 100 * OPG,
-				attestation_key: attestation_key.public().0,
-				meta: pallet_verification::WorkerMeta {
-					runtime: b"onnxruntime 1.31.1".to_vec().try_into().expect("fits"),
-					capacity: 4,
-					profile: Default::default(),
-				},
-			}),
-			0,
-		);
+		let attestation_key = register_charlie(0);
 		let input = tensors("x", &[1.0, 2.0]);
 		// A registered worker that holds nothing ready is not drawn: the call is refused
 		// until it declares the model ready.

@@ -67,20 +67,7 @@ fn calls_settled_through_a_channel_pay_what_the_same_calls_pay_on_chain() {
 		let price = 2 * OPG + 7;
 		let model = publish_with_lineage(price);
 		let worker = account(Sr25519Keyring::Charlie);
-		let attestation_key = Sr25519Keyring::Ferdie;
-		apply(
-			Sr25519Keyring::Charlie,
-			RuntimeCall::Verification(pallet_verification::Call::register_worker {
-				bond: 100 * OPG,
-				attestation_key: attestation_key.public().0,
-				meta: pallet_verification::WorkerMeta {
-					runtime: b"onnxruntime 1.31.1".to_vec().try_into().expect("fits"),
-					capacity: 4,
-					profile: Default::default(),
-				},
-			}),
-			0,
-		);
+		let attestation_key = register_charlie(0);
 		apply(
 			Sr25519Keyring::Charlie,
 			RuntimeCall::Verification(pallet_verification::Call::declare_ready {
