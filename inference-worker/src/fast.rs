@@ -569,7 +569,14 @@ impl Fast {
 	}
 
 	/// Takes in block `at`: the models served, the channels' records, and settles what is due.
-	pub async fn on_block(&self, chain: &Arc<Chain>, at: &AtBlock) {
+	/// `declared` is the model versions the chain lists as ready on this worker at `at`, when
+	/// the caller has read them already.
+	pub async fn on_block(
+		&self,
+		chain: &Arc<Chain>,
+		at: &AtBlock,
+		declared: Option<&[(u64, u32)]>,
+	) {
 		if let Ok(mut current) = self.chain.write() {
 			if !current.as_ref().is_some_and(|known| Arc::ptr_eq(known, chain)) {
 				*current = Some(chain.clone());
@@ -579,7 +586,7 @@ impl Fast {
 		if let Ok(mut latest) = self.at.write() {
 			*latest = Some(at.clone());
 		}
-		if let Err(failed) = self.refresh_models(chain, at, block).await {
+		if let Err(failed) = self.refresh_models(chain, at, block, declared).await {
 			tracing::warn!("fast path: reading the models held ready: {failed:#}");
 		}
 		let channels: Vec<(u64, Arc<tokio::sync::Mutex<ChannelState>>)> = match self.channels.lock()
@@ -642,8 +649,17 @@ impl Fast {
 	}
 
 	/// Reads which models this worker serves: those whose current version it declared ready.
-	async fn refresh_models(&self, chain: &Chain, at: &AtBlock, block: u32) -> Result<()> {
-		let declared = chain.readiness(at).await?;
+	async fn refresh_models(
+		&self,
+		chain: &Chain,
+		at: &AtBlock,
+		block: u32,
+		declared: Option<&[(u64, u32)]>,
+	) -> Result<()> {
+		let declared = match declared {
+			Some(declared) => declared.to_vec(),
+			None => chain.readiness(at).await?,
+		};
 		let known: HashMap<u64, (u32, Arc<ModelVersion>)> =
 			self.view.read().map(|view| view.models.clone()).unwrap_or_default();
 		let mut models = HashMap::new();

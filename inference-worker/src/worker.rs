@@ -845,13 +845,17 @@ impl Session {
 		self.block = at.block_number();
 		self.engine.block.store(self.block, Ordering::Relaxed);
 		self.engine.status.saw_block(self.block);
-		if let Some(fast) = &self.fast {
-			fast.on_block(&self.chain, at).await;
-		}
 		// Readiness informs selection; a review that fails is tried again at the next block
 		// and does not hold up the jobs.
-		if let Err(error) = self.review(at).await {
-			tracing::warn!("reviewing the models held ready: {error:#}");
+		let declared = match self.review(at).await {
+			Ok(declared) => Some(declared),
+			Err(error) => {
+				tracing::warn!("reviewing the models held ready: {error:#}");
+				None
+			},
+		};
+		if let Some(fast) = &self.fast {
+			fast.on_block(&self.chain, at, declared.as_deref()).await;
 		}
 		let assigned = self.chain.assignments(at).await?;
 		self.open = assigned.len();
@@ -929,8 +933,9 @@ impl Session {
 	}
 
 	/// Decides which model versions to hold ready at `at`, starts preparing the missing ones
-	/// and withdraws the declarations no longer wanted.
-	async fn review(&mut self, at: &chain::AtBlock) -> Result<()> {
+	/// and withdraws the declarations no longer wanted. Returns the declarations the chain
+	/// lists at `at`.
+	async fn review(&mut self, at: &chain::AtBlock) -> Result<Vec<readiness::Key>> {
 		let active = self
 			.chain
 			.worker(at)
@@ -990,7 +995,7 @@ impl Session {
 			let (engine, chain) = (self.engine.clone(), self.chain.clone());
 			tokio::spawn(async move { prepare(&engine, &chain, key, version).await });
 		}
-		Ok(())
+		Ok(declared)
 	}
 
 	/// The model version and input of `request`, read at `at`.

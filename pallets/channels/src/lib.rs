@@ -522,7 +522,8 @@ pub mod pallet {
 
 			// What this settlement pays: entry by entry, up to the cap.
 			let mut budget = u64::from(T::MaxCallsPerSettlement::get());
-			let mut batch: Vec<(VoucherEntry<BalanceOf<T>>, u64)> = Vec::new();
+			// Each entry paid, its calls paid and, as a balance, that count.
+			let mut batch: Vec<(VoucherEntry<BalanceOf<T>>, u64, BalanceOf<T>)> = Vec::new();
 			let mut amount = BalanceOf::<T>::zero();
 			for (entry, new) in voucher.entries.iter().zip(added) {
 				let take = new.min(budget);
@@ -534,11 +535,11 @@ pub mod pallet {
 				let times: BalanceOf<T> =
 					take.try_into().map_err(|_| Error::<T>::VoucherMalformed)?;
 				amount = amount.saturating_add(each.saturating_mul(times));
-				batch.push((*entry, take));
+				batch.push((*entry, take, times));
 			}
 			ensure!(!batch.is_empty(), Error::<T>::VoucherNotNewer);
 			ensure!(amount <= info.deposit, Error::<T>::VoucherAboveDeposit);
-			for (entry, _) in batch.iter() {
+			for (entry, _, _) in batch.iter() {
 				ensure!(
 					entry.execution >= T::MinExecutionFee::get(),
 					Error::<T>::ExecutionBelowFloor
@@ -552,7 +553,7 @@ pub mod pallet {
 			let mut payouts: Vec<(T::AccountId, BalanceOf<T>)> = Vec::new();
 			let mut paid = BalanceOf::<T>::zero();
 			let mut calls = 0u64;
-			for (entry, take) in batch.iter() {
+			for (entry, take, times) in batch.iter() {
 				Self::note_settled(&mut info, entry, *take);
 				// A model no longer in the registry is not paid; its amount stays the payer's.
 				let Some(split) = T::Verifier::settlement(
@@ -579,9 +580,8 @@ pub mod pallet {
 						credit(&mut payouts, &to, part);
 					}
 				}
-				let times: BalanceOf<T> = (*take).try_into().unwrap_or_else(|_| Zero::zero());
-				let royalty = entry.price.saturating_mul(times);
-				let fees = entry.price.saturating_add(entry.execution).saturating_mul(times);
+				let royalty = entry.price.saturating_mul(*times);
+				let fees = entry.price.saturating_add(entry.execution).saturating_mul(*times);
 				T::Ledger::note_settled_calls(entry.model, &info.payer, *take, fees, royalty);
 				calls = calls.saturating_add(*take);
 			}
