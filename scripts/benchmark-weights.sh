@@ -19,7 +19,7 @@ cargo build --release --locked -p modelhub-node --features runtime-benchmarks
 node="$CARGO_TARGET_DIR/release/modelhub-node"
 
 pallets=("$@")
-[ "${#pallets[@]}" -gt 0 ] || pallets=(pallet_model_registry pallet_verification pallet_inference)
+[ "${#pallets[@]}" -gt 0 ] || pallets=(pallet_model_registry pallet_verification pallet_inference pallet_channels)
 for pallet in "${pallets[@]}"; do
 	dir="pallets/$(echo "${pallet#pallet_}" | tr _ -)"
 	echo "[weights] $pallet -> $dir/src/weights.rs"

@@ -6,11 +6,13 @@
 // Usage: node scripts/burst.mjs MODEL --input FILE.json [--requests 2000] [--transfers 2000]
 //          [--senders 20] [--funder //Alice] [--url ws://127.0.0.1:9944] [--timeout 900] [--json]
 //
+// `--requests 0` measures transfers alone; `--report FILE` also writes the JSON report to FILE.
+//
 // For each burst it reports what the pool refused (by `RequestError` code for requests), what
 // blocks included, what failed in a block, and for requests how many settled or were refunded.
 // A rate is what ended divided by the time, in block timestamps, from the parent of the first
 // block that included one of the burst's transactions to the block in which the last ended.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { u8aToHex } from '@polkadot/util';
 import { connect, encodeTensorSet, formatOpg, parseArgs, run, signer, submit, waitReady, withTimeout } from './lib.mjs';
 
@@ -193,21 +195,24 @@ run(async () => {
   await submit(api, api.tx.utility.batchAll(senders.map((pair) => api.tx.balances.transferKeepAlive(pair.address, each))), funder, 120_000);
 
   const transfer = await withTimeout(transferBurst(api, senders, transfers, funder.address, timeoutMs), timeoutMs + 60_000, 'the transfer burst');
-  const request = await withTimeout(requestBurst(api, senders, requests, model, input, maxFee, timeoutMs), timeoutMs + 60_000, 'the request burst');
-  const ratio = transfer.perSecond ? request.perSecond / transfer.perSecond : 0;
+  const request = requests > 0
+    ? await withTimeout(requestBurst(api, senders, requests, model, input, maxFee, timeoutMs), timeoutMs + 60_000, 'the request burst')
+    : null;
+  const ratio = request && transfer.perSecond ? request.perSecond / transfer.perSecond : 0;
   const report = { transfers: transfer, requests: request, ratio };
+  if (options.report !== undefined) writeFileSync(options.report, JSON.stringify(report, null, 2));
   if (options.json !== undefined) {
     console.log(JSON.stringify(report, null, 2));
   } else {
     const refusals = (refused) => Object.entries(refused).map(([why, n]) => `${n} ${why}`).join(', ') || 'none';
     console.log(`transfers: ${transfer.sent} sent, refused by the pool: ${refusals(transfer.refused)}; ${transfer.included} included, `
       + `${transfer.failed} failed in a block, at most ${transfer.mostInBlock} in one block; ${transfer.perSecond.toFixed(1)} transfers/s over ${transfer.seconds ?? '-'} s`);
-    console.log(`requests: ${request.sent} sent (max fee ${formatOpg(maxFee)}), refused by the pool: ${refusals(request.refused)}; `
+    if (request) console.log(`requests: ${request.sent} sent (max fee ${formatOpg(maxFee)}), refused by the pool: ${refusals(request.refused)}; `
       + `${request.dropped} dropped from the pool; ${request.included} included, ${request.failed} failed in a block, `
       + `at most ${request.mostInBlock} in one block; `
       + `${request.settled} settled, ${request.refunded} refunded, ${request.open} still open; `
       + `${request.perSecond.toFixed(1)} settled paid calls/s over ${request.seconds ?? '-'} s`);
-    console.log(`settled paid calls/s ÷ transfers/s = ${ratio.toFixed(3)}`);
+    if (request) console.log(`settled paid calls/s ÷ transfers/s = ${ratio.toFixed(3)}`);
   }
   await api.disconnect();
 });

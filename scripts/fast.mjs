@@ -92,6 +92,7 @@ export function verifyReceipt(api, answer, attestationKey) {
     api.genesisHash.toU8a(),
     bnToU8a(BigInt(answer.channel), { bitLength: 64 }),
     bnToU8a(BigInt(answer.call), { bitLength: 64 }),
+    bnToU8a(BigInt(answer.block), { bitLength: 32 }),
     hexToU8a(answer.artifactHash),
     hexToU8a(answer.inputHash),
     hexToU8a(answer.outputHash),
@@ -123,6 +124,36 @@ export async function openChannel(api, pair, worker, deposit, lifetime) {
   return { id: opened.event.data.channel.toBigInt(), deposit: BigInt(deposit) };
 }
 
+/** Waits (up to `timeoutMs`) until at least `count` workers serve fast calls of `model`;
+ * returns them all as `{ account, endpoint, bond, capacity }`. */
+export async function fastWorkers(api, model, count, timeoutMs, quiet = true) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // `Json` answers keep an array's elements under its indices.
+    const workers = Object.values((await api.rpc.modelhub.fastWorkers(model)).toJSON() ?? {});
+    if (workers.length >= count) return workers;
+    if (Date.now() > deadline) {
+      throw new Error(`${workers.length} of ${count} workers serve fast calls of model ${model} after ${timeoutMs / 1000} s`);
+    }
+    if (!quiet) console.error(`waiting for ${count} workers serving fast calls of model ${model}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** Waits (up to `timeoutMs`) until the worker at `endpoint` knows `channel` (it reads channels
+ * at the blocks it follows); returns the channel's latest voucher as `fast_latest` gives it. */
+export async function channelSeen(endpoint, channel, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await rpc(endpoint, 'fast_latest', [Number(channel)]);
+    } catch (error) {
+      if (error.data?.error !== 'channelNotFound' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
 /** Makes one fast call: the next voucher of `channel` for `input` (bytes), signed by `pair`,
  * sent to `endpoint`. Returns the worker's answer with the voucher sent and the latency. */
 export async function fastCall(api, { endpoint, channel, model, input, pair, timeoutMs }) {
@@ -133,4 +164,60 @@ export async function fastCall(api, { endpoint, channel, model, input, pair, tim
   const started = performance.now();
   const answer = await rpc(endpoint, 'fast_infer', { model: Number(model), input: u8aToHex(input), ...signed }, timeoutMs);
   return { answer, voucher, price: BigInt(quote.price), execution: BigInt(quote.execution), ms: performance.now() - started };
+}
+
+/** The receipt of a fast call (what the worker attested to), as `Inference.dispute` takes it. */
+export function receiptOf(api, answer) {
+  return {
+    genesisHash: api.genesisHash.toHex(),
+    channel: BigInt(answer.channel),
+    call: BigInt(answer.call),
+    block: Number(answer.block),
+    artifactHash: answer.artifactHash,
+    inputHash: answer.inputHash,
+    outputHash: answer.outputHash,
+    worker: answer.worker,
+  };
+}
+
+/**
+ * Takes a fast call's receipt to the court (`Inference.dispute`, docs/fast-path.md): the call
+ * runs again on the commit–reveal path with `redundancy` other workers. Resolves, once the
+ * court request ends, to `{ request, verdict, slashed, compensation, paid }`: verdict `upheld`
+ * (the worker lied: slashed, the disputer compensated), `dismissed` (the disputer paid the
+ * court's fee) or `refunded` (the court could not settle; nothing paid).
+ */
+export async function disputeReceipt(api, { answer, model, input, pair, redundancy = 2, timeoutMs = 300_000 }) {
+  const quote = (await api.rpc.modelhub.quote(Number(model), input.length, redundancy + 1)).toJSON();
+  const tx = api.tx.inference.dispute(model, receiptOf(api, answer), answer.signature, u8aToHex(input),
+    answer.output, BigInt(quote.total), redundancy);
+  const { events } = await submit(api, tx, pair, 120_000);
+  const requested = events.find(({ event }) => api.events.inference.ReceiptDisputed.is(event));
+  if (!requested) throw new Error('no ReceiptDisputed event');
+  const request = requested.event.data.request.toString();
+  let unsubscribe = () => {};
+  const verdict = new Promise((resolve) => {
+    const found = { request, verdict: null, slashed: 0n, compensation: 0n, paid: 0n };
+    api.query.system.events((records) => {
+      for (const { event } of records) {
+        if (event.data.request?.toString() !== request) continue;
+        if (api.events.inference.DisputeUpheld.is(event)) {
+          Object.assign(found, { verdict: 'upheld', slashed: event.data.slashed.toBigInt(), compensation: event.data.compensation.toBigInt() });
+        } else if (api.events.inference.DisputeDismissed.is(event)) {
+          found.verdict = 'dismissed';
+        } else if (api.events.inference.InferenceSettled.is(event)) {
+          found.paid = event.data.payouts.reduce((sum, [, amount]) => sum + amount.toBigInt(), 0n);
+          found.verdict ??= 'settled';
+        } else if (api.events.inference.InferenceRefunded.is(event)) {
+          found.verdict = 'refunded';
+        }
+      }
+      if (found.verdict !== null && found.verdict !== 'settled') resolve(found);
+    }).then((stop) => { unsubscribe = stop; });
+  });
+  try {
+    return await withTimeout(verdict, timeoutMs, `the court request ${request}`);
+  } finally {
+    unsubscribe();
+  }
 }

@@ -5,13 +5,19 @@
 // node scripts/infer.mjs MODEL --input FILE.json [--redundancy N] [--max-fee OPG]
 //   [--suri //Bob] [--url ws://127.0.0.1:9944] [--timeout SECONDS] [--wait-ready SECONDS]
 //   [--quiet]
-// node scripts/infer.mjs MODEL --input FILE.json --fast [--deposit OPG] [--suri //Bob] …
+// node scripts/infer.mjs MODEL --input FILE.json --fast [--deposit OPG] [--audit FRACTION]
+//   [--dispute] [--suri //Bob] …
 //
 // With --fast the call goes straight to a worker that serves the model's fast path
 // (`modelhub_fastWorkers`; docs/fast-path.md): the script finds or opens a channel to it
 // (--deposit, default 10 OPG, for an hour; topped up by as much when it runs out), signs the voucher that pays for this one call,
 // sends it with the input to the worker's endpoint and checks the worker's attestation of the
 // output. The worker settles the channel's calls on chain later, in one transaction for many.
+// A receipt naming a block more than 20 blocks behind the chain is refused (it could not be
+// disputed for long). With --audit F a fraction F of calls (0 to 1) and with --dispute every
+// call is taken to the court (`Inference.dispute`): two other workers run it again and a worker
+// whose output is beyond the model's fraud margin of theirs is slashed, the caller compensated;
+// otherwise the caller pays for the court's call.
 //
 // Workers are drawn only among those that declared the model's current version ready
 // (`Verification.declare_ready`, after fetching and loading it); the script first waits up to
@@ -26,7 +32,7 @@ import { readFileSync } from 'node:fs';
 import { u8aToHex, stringToU8a, hexToU8a } from '@polkadot/util';
 import { encodeAddress } from '@polkadot/util-crypto';
 import { connect, decodeTensorSet, encodeTensorSet, formatOpg, parseArgs, parseOpg, run, signer, submit, waitReady, withTimeout } from './lib.mjs';
-import { fastCall, findChannel, openChannel, rpc, verifyReceipt } from './fast.mjs';
+import { channelSeen, disputeReceipt, fastCall, fastWorkers, findChannel, openChannel, verifyReceipt } from './fast.mjs';
 
 const DEV_NAMES = ['Alice', 'Bob', 'Charlie', 'Dave', 'Eve', 'Ferdie'];
 
@@ -50,21 +56,8 @@ function names() {
 
 const opg = (units) => formatOpg(BigInt(units));
 
-/** Waits (up to `timeoutMs`) for a worker serving fast calls of `model`. */
-async function fastWorker(api, model, timeoutMs, quiet) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    // `Json` answers keep an array's elements under its indices.
-    const workers = Object.values((await api.rpc.modelhub.fastWorkers(model)).toJSON() ?? {});
-    if (workers.length > 0) return workers[0];
-    if (Date.now() > deadline) throw new Error(`no worker serves fast calls of model ${model} after ${timeoutMs / 1000} s`);
-    if (!quiet) console.error(`waiting for a worker serving fast calls of model ${model}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
-
 async function fast(api, { model, input, options, quiet, label }) {
-  const worker = await fastWorker(api, Number(model), Number(options['wait-ready'] ?? 120) * 1000, quiet);
+  const [worker] = await fastWorkers(api, Number(model), 1, Number(options['wait-ready'] ?? 120) * 1000, quiet);
   const payer = signer(options.suri ?? '//Bob');
   let channel = await findChannel(api, payer.address, worker.account);
   const deposit = parseOpg(options.deposit ?? '10');
@@ -72,17 +65,7 @@ async function fast(api, { model, input, options, quiet, label }) {
     channel = await openChannel(api, payer, worker.account, deposit, 600);
     if (!quiet) console.error(`opened channel ${channel.id} to ${label(worker.account)} holding ${formatOpg(deposit)}`);
   }
-  // The worker reads the channel at the blocks it follows: wait until it has seen it.
-  const seenBy = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await rpc(worker.endpoint, 'fast_latest', [Number(channel.id)]);
-      break;
-    } catch (error) {
-      if (error.data?.error !== 'channelNotFound' || Date.now() > seenBy) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
+  await channelSeen(worker.endpoint, channel.id);
   const call = () => fastCall(api, {
     endpoint: worker.endpoint, channel: channel.id, model, input, pair: payer, timeoutMs: Number(options.timeout ?? 60) * 1000,
   });
@@ -123,12 +106,22 @@ async function fast(api, { model, input, options, quiet, label }) {
     latency_ms: Math.round(ms * 1000) / 1000,
   };
   if (outputs.label) result.prediction = outputs.label.data.length === 1 ? outputs.label.data[0] : outputs.label.data;
+  const best = (await api.rpc.chain.getHeader()).number.toNumber();
+  const fresh = Number(answer.block) <= best && best - Number(answer.block) <= 20;
+  if (verified && fresh && (options.dispute !== undefined || Math.random() < Number(options.audit ?? 0))) {
+    if (!quiet) console.error(`taking the receipt of call ${answer.call} to the court`);
+    const court = await disputeReceipt(api, { answer, model, input, pair: payer });
+    result.dispute = {
+      request: court.request, verdict: court.verdict, court_fee_paid: opg(court.paid), slashed: opg(court.slashed), compensation: opg(court.compensation),
+    };
+  }
   console.log(JSON.stringify(result, null, 2));
   if (!verified) throw new Error('the worker\'s attestation does not verify');
+  if (!fresh) throw new Error(`the receipt names block ${answer.block}, not a recent one (best ${best})`);
 }
 
 run(async () => {
-  const { options, positional } = parseArgs(process.argv.slice(2), { flags: ['quiet', 'fast'] });
+  const { options, positional } = parseArgs(process.argv.slice(2), { flags: ['quiet', 'fast', 'dispute'] });
   const [model] = positional;
   if (model === undefined || !options.input) {
     throw new Error('usage: infer.mjs MODEL --input FILE.json [--redundancy N] [--max-fee OPG] [--suri //Bob]');

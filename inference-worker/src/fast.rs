@@ -47,6 +47,8 @@ pub struct FastOptions {
 	pub state_dir: PathBuf,
 	/// Most time one call may run.
 	pub call_timeout: Duration,
+	/// Test only: keep each call's voucher and never answer.
+	pub silent: bool,
 }
 
 /// JSON-RPC error codes of the fast path.
@@ -184,6 +186,10 @@ const IDLE_CHANNEL: Duration = Duration::from_secs(600);
 /// Blocks after which a settlement that did not land is sent again.
 const RESEND_AFTER: u32 = 3;
 
+/// Bounds of how often settlements are looked for between blocks.
+const TIMER_MIN: Duration = Duration::from_millis(250);
+const TIMER_MAX: Duration = Duration::from_secs(2);
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct InferParams {
@@ -246,7 +252,14 @@ impl Fast {
 			},
 		)?;
 		tracing::info!(%address, "serving fast calls (JSON-RPC over HTTP and WebSocket)");
-		Ok(server.start(module))
+		let handle = server.start(module);
+		let timer = tokio::spawn(self.clone().settle_timer());
+		let stopped = handle.clone();
+		tokio::spawn(async move {
+			stopped.stopped().await;
+			timer.abort();
+		});
+		Ok(handle)
 	}
 
 	fn info(&self) -> Value {
@@ -535,6 +548,7 @@ impl Fast {
 			genesis_hash: genesis,
 			channel,
 			call: voucher.calls,
+			block,
 			artifact_hash: version.artifact.hash,
 			input_hash: sp_crypto_hashing::blake2_256(&input),
 			output_hash: prepared.output_hash,
@@ -555,9 +569,15 @@ impl Fast {
 		state.unsettled_since.get_or_insert_with(Instant::now);
 		state.used = Instant::now();
 		self.engine.note_fast_call();
+		if self.options.silent {
+			drop(state);
+			tracing::warn!(channel, call, "test mode: keeping the voucher, not answering");
+			std::future::pending::<()>().await;
+		}
 		Ok(json!({
 			"channel": channel,
 			"call": call,
+			"block": block,
 			"model": model,
 			"worker": hex0x(&self.account),
 			"output": hex0x(&prepared.output),
@@ -589,12 +609,7 @@ impl Fast {
 		if let Err(failed) = self.refresh_models(chain, at, block, declared).await {
 			tracing::warn!("fast path: reading the models held ready: {failed:#}");
 		}
-		let channels: Vec<(u64, Arc<tokio::sync::Mutex<ChannelState>>)> = match self.channels.lock()
-		{
-			Ok(channels) => channels.iter().map(|(id, state)| (*id, state.clone())).collect(),
-			Err(_) => return,
-		};
-		for (id, state) in channels {
+		for (id, state) in self.known_channels() {
 			let mut state = state.lock().await;
 			match chain.channel(at, id).await {
 				Ok(record) => {
@@ -606,8 +621,7 @@ impl Fast {
 					continue;
 				},
 			}
-			let unsettled = state.unsettled();
-			if unsettled == 0 {
+			if state.unsettled() == 0 {
 				state.unsettled_since = None;
 				if state.used.elapsed() > IDLE_CHANNEL || state.record.is_none() {
 					drop(state);
@@ -615,6 +629,27 @@ impl Fast {
 						channels.remove(&id);
 					}
 				}
+			}
+		}
+		self.settle_due(chain, block).await;
+	}
+
+	/// The channels this worker holds in memory.
+	fn known_channels(&self) -> Vec<(u64, Arc<tokio::sync::Mutex<ChannelState>>)> {
+		match self.channels.lock() {
+			Ok(channels) => channels.iter().map(|(id, state)| (*id, state.clone())).collect(),
+			Err(_) => Vec::new(),
+		}
+	}
+
+	/// Sends the settlement of every channel that is due one, as of block `block`: enough calls
+	/// unsettled, the oldest unsettled call older than `settle_after`, the channel closing or
+	/// about to expire. Runs at every block and, between blocks, from `settle_timer`.
+	async fn settle_due(&self, chain: &Chain, block: u32) {
+		for (id, state) in self.known_channels() {
+			let mut state = state.lock().await;
+			let unsettled = state.unsettled();
+			if unsettled == 0 {
 				continue;
 			}
 			let Some(record) = state.record.clone() else {
@@ -644,6 +679,22 @@ impl Fast {
 					state.sent = Some((voucher.calls, block));
 				},
 				Err(failed) => tracing::warn!(channel = id, "fast path: settling: {failed:#}"),
+			}
+		}
+	}
+
+	/// Between blocks, settles what fell due since the last block (a settlement sent as soon
+	/// as it is due lands in the next block rather than the one after).
+	async fn settle_timer(self: Arc<Self>) {
+		let period = (self.options.settle_after / 4).clamp(TIMER_MIN, TIMER_MAX);
+		let mut ticks = tokio::time::interval(period);
+		ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+		loop {
+			ticks.tick().await;
+			let chain = self.chain.read().ok().and_then(|chain| chain.clone());
+			let block = self.view.read().map(|view| view.block).unwrap_or_default();
+			if let Some(chain) = chain {
+				self.settle_due(&chain, block).await;
 			}
 		}
 	}

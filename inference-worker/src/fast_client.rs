@@ -1,7 +1,7 @@
 //! A client of the fast path that measures it (`modelhub-worker fast-bench`): opens channels
-//! to a worker serving a model, makes paid calls on them in parallel (one lane per channel,
+//! to the workers serving a model, makes paid calls on them in parallel (one lane per channel,
 //! calls of a lane in voucher order), checks each answer's attestation, and waits for the
-//! worker to settle them on chain, counting the settlement transactions.
+//! workers to settle them on chain, counting the settlement transactions.
 
 use crate::{
 	artifacts::hex0x,
@@ -44,6 +44,16 @@ pub struct BenchOptions {
 	pub settle_timeout: Duration,
 	/// Calls per lane made before measuring (not counted).
 	pub warmup: u64,
+	/// Workers used at most: the lanes go to the first of those serving the model, in turn.
+	pub workers: usize,
+}
+
+/// A worker the benchmark calls: account, endpoint and attestation key.
+#[derive(Clone)]
+struct Target {
+	worker: [u8; 32],
+	endpoint: String,
+	key: sr25519::Public,
 }
 
 /// Calls `method` on a worker's JSON-RPC endpoint; the error names the refusal.
@@ -138,6 +148,10 @@ async fn lane(
 			genesis_hash: genesis,
 			channel,
 			call: voucher.calls,
+			block: answer["block"]
+				.as_u64()
+				.and_then(|block| u32::try_from(block).ok())
+				.ok_or_else(|| anyhow!("the answer names no block"))?,
 			artifact_hash: hash32(&answer["artifactHash"])?,
 			input_hash,
 			output_hash: hash32(&answer["outputHash"])?,
@@ -161,40 +175,51 @@ async fn lane(
 
 /// Runs the benchmark as `payer` against the node at `chain`.
 pub async fn bench(chain: Chain, payer: Keypair, options: BenchOptions) -> Result<Value> {
-	let (worker, endpoint) = chain
-		.fast_workers(options.model)
-		.await?
-		.into_iter()
-		.next()
-		.ok_or_else(|| anyhow!("no worker serves fast calls of model {}", options.model))?;
 	let at = chain.finalized().await?;
-	let record = chain
-		.worker_of(&at, worker)
-		.await?
-		.ok_or_else(|| anyhow!("the fast worker is not registered"))?;
-	let attestation_key = sr25519::Public::from_raw(record.attestation_key);
+	let mut targets = Vec::new();
+	for (worker, endpoint) in chain.fast_workers(options.model).await? {
+		if targets.len() >= options.workers.max(1) {
+			break;
+		}
+		let record = chain
+			.worker_of(&at, worker)
+			.await?
+			.ok_or_else(|| anyhow!("the fast worker is not registered"))?;
+		let key = sr25519::Public::from_raw(record.attestation_key);
+		targets.push(Target { worker, endpoint, key });
+	}
+	if targets.is_empty() {
+		bail!("no worker serves fast calls of model {}", options.model);
+	}
 	let genesis = chain.genesis_hash();
 
-	// One channel per lane, opened together.
+	// One channel per lane, opened together, the lanes going to the workers in turn.
 	let lanes = options.lanes.max(1);
+	let wanted = |worker: &[u8; 32]| {
+		(0..lanes).filter(|lane| targets[lane % targets.len()].worker == *worker).count()
+	};
 	let first = chain.next_channel_id(&at).await?;
-	for _ in 0..lanes {
+	for lane in 0..lanes {
+		let worker = targets[lane % targets.len()].worker;
 		chain.submit(&chain::open_channel(worker, options.deposit, 600)).await?;
 	}
 	let opened = Instant::now();
-	let channels: Vec<u64> = loop {
+	// (channel, target) of each lane.
+	let channels: Vec<(u64, Target)> = loop {
 		let at = chain.api.at_current_block().await?;
 		let next = chain.next_channel_id(&at).await?;
-		let mut mine = Vec::new();
+		let mut mine: Vec<(u64, Target)> = Vec::new();
 		for id in first..next {
-			if let Some(record) = chain.channel(&at, id).await? {
-				if record.payer == chain.account && record.worker == worker {
-					mine.push(id);
-				}
+			let Some(record) = chain.channel(&at, id).await? else { continue };
+			let Some(target) = targets.iter().find(|target| target.worker == record.worker) else {
+				continue;
+			};
+			let taken = mine.iter().filter(|(_, known)| known.worker == record.worker).count();
+			if record.payer == chain.account && taken < wanted(&record.worker) {
+				mine.push((id, target.clone()));
 			}
 		}
 		if mine.len() >= lanes {
-			mine.truncate(lanes);
 			break mine;
 		}
 		if opened.elapsed() > Duration::from_secs(120) {
@@ -208,14 +233,14 @@ pub async fn bench(chain: Chain, payer: Keypair, options: BenchOptions) -> Resul
 		let tasks: Vec<_> = channels
 			.iter()
 			.enumerate()
-			.map(|(index, channel)| {
+			.map(|(index, (channel, target))| {
 				let share = count / lanes as u64 + u64::from((index as u64) < count % lanes as u64);
 				tokio::spawn(lane(
 					http.clone(),
-					endpoint.clone(),
+					target.endpoint.clone(),
 					payer.clone(),
 					genesis,
-					attestation_key,
+					target.key,
 					*channel,
 					options.model,
 					input.clone(),
@@ -223,7 +248,7 @@ pub async fn bench(chain: Chain, payer: Keypair, options: BenchOptions) -> Resul
 				))
 			})
 			.collect();
-		let ids = channels.clone();
+		let ids: Vec<u64> = channels.iter().map(|(id, _)| *id).collect();
 		async move {
 			let mut latencies = Vec::new();
 			let mut paid = HashMap::new();
@@ -235,6 +260,8 @@ pub async fn bench(chain: Chain, payer: Keypair, options: BenchOptions) -> Resul
 			Ok::<_, anyhow::Error>((latencies, paid))
 		}
 	};
+	// Every block from here on, so that no settlement is missed, however early it lands.
+	let mut blocks = chain.api.stream_best_blocks().await?;
 	if options.warmup > 0 {
 		run(options.warmup.saturating_mul(lanes as u64)).await?;
 	}
@@ -243,16 +270,17 @@ pub async fn bench(chain: Chain, payer: Keypair, options: BenchOptions) -> Resul
 	let seconds = started.elapsed().as_secs_f64();
 	latencies.sort_by(f64::total_cmp);
 
-	// The worker settles on its own schedule; count its settlement transactions.
+	// The workers settle on their own schedule; count their settlement transactions, and
+	// time from the first measured call to the block that settled the last.
+	let mut settled_after: Option<f64> = None;
 	let mut settlements = 0u64;
 	let mut settled_calls = 0u64;
 	let mut extrinsics_per_settlement: HashSet<(u64, u64)> = HashSet::new();
 	let mut payouts: std::collections::BTreeMap<[u8; 32], u128> = Default::default();
 	if !options.settle_timeout.is_zero() {
-		let watched: HashSet<u64> = channels.iter().copied().collect();
+		let watched: HashSet<u64> = channels.iter().map(|(id, _)| *id).collect();
 		let expected: u64 = paid.values().sum();
 		let deadline = Instant::now() + options.settle_timeout;
-		let mut blocks = chain.api.stream_blocks().await?;
 		while settled_calls < expected {
 			let next =
 				tokio::time::timeout_at(deadline.into(), futures::StreamExt::next(&mut blocks))
@@ -279,16 +307,18 @@ pub async fn bench(chain: Chain, payer: Keypair, options: BenchOptions) -> Resul
 					for (account, amount) in settled.payouts {
 						*payouts.entry(account).or_insert(0u128) += amount;
 					}
+					settled_after = Some(started.elapsed().as_secs_f64());
 				}
 			}
 		}
 	}
 	let p = |q| percentile(&latencies, q) * 1_000.0;
+	let channel_ids: Vec<u64> = channels.iter().map(|(id, _)| *id).collect();
 	Ok(json!({
 		"model": options.model,
-		"worker": hex0x(&worker),
-		"endpoint": endpoint,
-		"channels": channels,
+		"workers": targets.iter().map(|target| hex0x(&target.worker)).collect::<Vec<_>>(),
+		"endpoints": targets.iter().map(|target| target.endpoint.clone()).collect::<Vec<_>>(),
+		"channels": channel_ids,
 		"lanes": lanes,
 		"calls": latencies.len(),
 		"seconds": seconds,
@@ -299,6 +329,9 @@ pub async fn bench(chain: Chain, payer: Keypair, options: BenchOptions) -> Resul
 		"maxMs": latencies.last().copied().unwrap_or_default() * 1_000.0,
 		"settlements": settlements,
 		"settledCalls": settled_calls,
+		"settledSeconds": settled_after,
+		// The measured calls (not the warm-up's) over the time to the last settlement.
+		"settledPerSecond": settled_after.map_or(0.0, |seconds| latencies.len() as f64 / seconds.max(f64::MIN_POSITIVE)),
 		"settlementsPerChannelPerBlock": if extrinsics_per_settlement.is_empty() { 0.0 } else { settlements as f64 / extrinsics_per_settlement.len() as f64 },
 		"payouts": payouts
 			.iter()

@@ -87,9 +87,12 @@ struct FastBenchArgs {
 	/// OPG each channel holds.
 	#[arg(long, default_value = "100")]
 	deposit: String,
-	/// Seconds to wait for the worker to settle every call; 0: do not wait.
+	/// Seconds to wait for the workers to settle every call; 0: do not wait.
 	#[arg(long, default_value_t = 180)]
 	settle_timeout_secs: u64,
+	/// Workers used at most: the lanes go to the first of those serving the model, in turn.
+	#[arg(long, default_value_t = 1)]
+	workers: usize,
 }
 
 #[derive(Debug, Args)]
@@ -316,6 +319,10 @@ struct RunArgs {
 	/// Test only: report every job as failed.
 	#[arg(long, hide = true)]
 	test_fail_jobs: bool,
+	/// Test only: keep each fast call's voucher and never answer (a worker that takes the
+	/// payment and goes silent).
+	#[arg(long, hide = true)]
+	test_fast_silent: bool,
 	/// Test only: sign and drop this many of the first transactions, as a transaction pool
 	/// that accepted them and then lost them would.
 	#[arg(long, hide = true, default_value_t = 0)]
@@ -647,6 +654,7 @@ fn fast_bench(args: FastBenchArgs) -> Result<()> {
 		deposit: parse_opg(&args.deposit)?,
 		settle_timeout: std::time::Duration::from_secs(args.settle_timeout_secs),
 		warmup: args.warmup,
+		workers: args.workers,
 	};
 	tokio_runtime()?.block_on(async {
 		let chain = chain::Chain::connect(&args.url, payer.clone()).await?;
@@ -749,6 +757,7 @@ fn run(args: RunArgs) -> Result<()> {
 		settle_after: std::time::Duration::from_secs(args.fast_settle_secs),
 		state_dir: args.fast_state_dir.clone(),
 		call_timeout: std::time::Duration::from_secs(args.fast_call_timeout_secs.max(1)),
+		silent: args.test_fast_silent,
 	});
 	tokio_runtime()?.block_on(async move {
 		let fast = match fast_options {

@@ -199,8 +199,10 @@ where
 }
 
 /// What a worker attests to on the fast path: it ran `artifact_hash` on `input_hash` for call
-/// `call` of `channel` on the chain whose genesis is `genesis_hash`, and got the canonical
-/// output `output_hash`. `call` is the `calls` of the voucher that paid for the call.
+/// `call` of `channel` on the chain whose genesis is `genesis_hash`, at `block`, and got the
+/// canonical output `output_hash`. `call` is the `calls` of the voucher that paid for the call.
+/// The receipt may be disputed until `DisputeWindow` blocks after `block`; a client refuses a
+/// receipt whose `block` is not recent.
 #[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, PartialEq, Eq, Debug)]
 pub struct FastAttestation<AccountId> {
 	/// Hash of the chain's genesis block.
@@ -209,6 +211,8 @@ pub struct FastAttestation<AccountId> {
 	pub channel: ChannelId,
 	/// The call's number on the channel (1 for the first).
 	pub call: u64,
+	/// The latest block the worker had seen when it served the call.
+	pub block: u32,
 	/// blake2-256 of the ONNX artifact that ran.
 	pub artifact_hash: [u8; 32],
 	/// blake2-256 of the canonical input.

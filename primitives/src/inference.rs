@@ -218,6 +218,17 @@ pub trait Verifier<AccountId, Balance> {
 	/// amount goes to the treasury. Returns the amount slashed.
 	fn slash(worker: &AccountId, request: RequestId, at_stake: Balance) -> Balance;
 
+	/// Slashes `worker` as [`Verifier::slash`] does, and pays `victim` up to `compensation`
+	/// of the slashed amount; the rest goes to the treasury. Returns the amount slashed and
+	/// the amount paid to `victim`.
+	fn slash_compensating(
+		worker: &AccountId,
+		request: RequestId,
+		at_stake: Balance,
+		victim: &AccountId,
+		compensation: Balance,
+	) -> (Balance, Balance);
+
 	/// Whether `worker` is bonded and active: it may take jobs and channels.
 	fn is_active(worker: &AccountId) -> bool;
 

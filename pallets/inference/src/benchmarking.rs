@@ -11,11 +11,12 @@ use frame_support::{traits::Get, weights::Weight};
 use frame_system::RawOrigin;
 use modelhub_primitives::{
 	agreement::{compare, Agreement, Closeness},
+	channel::FastAttestation,
 	inference::{result_commitment, FailureReason, RequestId, Verifier},
 	registry::{ModelId, ModelRegistry},
 	tensor::{DType, Limits, Tensor, TensorSet},
 };
-use sp_runtime::traits::{Bounded, Saturating};
+use sp_runtime::traits::{Bounded, Saturating, UniqueSaturatedInto};
 
 type Helper<T> = <T as Config>::BenchmarkHelper;
 
@@ -285,6 +286,51 @@ mod benchmarks {
 		}
 
 		assert!(!Results::<T>::contains_key(id));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn dispute(
+		i: Linear<64, { T::MaxInputLen::get() }>,
+		o: Linear<64, { T::MaxOutputLen::get() }>,
+		r: Linear<2, { T::MaxRedundancy::get() }>,
+		w: Linear<{ T::MaxRedundancy::get() }, { T::Verifier::max_workers() }>,
+	) -> Result<(), BenchmarkError> {
+		let requester: T::AccountId = account("requester", 0, 0);
+		Helper::<T>::fund(&requester, BalanceOf::<T>::max_value() / 4u32.into());
+		let model = Helper::<T>::publish_model(&account("owner", 0, 0), 1);
+		let Some(accused) = Helper::<T>::register_workers(model, r, w).into_iter().next() else {
+			return Err(BenchmarkError::Stop("no worker"));
+		};
+		let terms = T::Registry::call_terms(model)
+			.map_err(|_| BenchmarkError::Stop("the model is not active"))?;
+		let (input, output) = (tensors(b"x", i), tensors(b"y", o));
+		let block: u32 = frame_system::Pallet::<T>::block_number().unique_saturated_into();
+		let receipt = FastAttestation {
+			genesis_hash: Pallet::<T>::genesis_hash(),
+			channel: 0,
+			call: 1,
+			block,
+			artifact_hash: terms.artifact_hash,
+			input_hash: sp_io::hashing::blake2_256(&input),
+			output_hash: sp_io::hashing::blake2_256(&output),
+			worker: accused,
+		};
+		let signature = Helper::<T>::sign(&receipt.worker, &receipt.message());
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(requester),
+			model,
+			receipt,
+			signature,
+			input,
+			output,
+			BalanceOf::<T>::max_value(),
+			r - 1,
+		);
+
+		assert!(Disputes::<T>::contains_key(0));
 		Ok(())
 	}
 }

@@ -105,9 +105,10 @@ pub trait BenchmarkHelper<AccountId, Balance> {
 }
 
 // The code `frame_support::pallet` writes for the pallet's struct, storage and errors calls
-// `expect` on values it builds itself; `scripts/lint.sh` keeps `expect` out of this file.
+// `expect` on values it builds itself; `scripts/lint.sh` keeps `expect` out of this file. The
+// functions it writes for each call take the call's arguments as they are: `dispute` has eight.
 #[frame_support::pallet]
-#[allow(clippy::expect_used)]
+#[allow(clippy::expect_used, clippy::too_many_arguments)]
 pub mod pallet {
 	use super::*;
 	use alloc::vec::Vec;
@@ -119,6 +120,7 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use modelhub_primitives::{
+		channel::FastAttestation,
 		inference::{FailureReason, RequestId, Verifier},
 		registry::{ModelId, ModelRegistry},
 	};
@@ -214,6 +216,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type EpochsKept: Get<u32>;
 
+		/// Blocks after a fast-path receipt's block during which it may be disputed
+		/// ([`Pallet::dispute`]).
+		#[pallet::constant]
+		type DisputeWindow: Get<BlockNumberFor<Self>>;
+
 		/// Most models listed per epoch; when the list is full, a call to another model replaces
 		/// the listed model that stands lowest ([`EpochModelUsage::standing`]).
 		#[pallet::constant]
@@ -304,6 +311,22 @@ pub mod pallet {
 		),
 		(),
 	>;
+
+	/// The court request of each dispute that has not ended: the accused worker and its
+	/// attested output's hash, and what the disputed call paid.
+	#[pallet::storage]
+	pub type Disputes<T: Config> =
+		StorageMap<_, Twox64Concat, RequestId, Dispute<T::AccountId, BalanceOf<T>>>;
+
+	/// The receipts disputed, by the last block of their dispute window: a receipt is disputed
+	/// at most once. Entries are pruned once their window has passed.
+	#[pallet::storage]
+	pub type Disputed<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, BlockNumberFor<T>, Identity, [u8; 32], ()>;
+
+	/// The earliest window end whose disputed receipts may not have been pruned.
+	#[pallet::storage]
+	pub type DisputeCursor<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
 	/// Events of the inference pallet.
 	#[pallet::event]
@@ -400,6 +423,38 @@ pub mod pallet {
 			/// Hash of its output.
 			output_hash: [u8; 32],
 		},
+		/// A fast-path receipt was disputed: `request` re-runs the call with other workers, the
+		/// accused's attested output standing as one of its revealed outputs.
+		ReceiptDisputed {
+			/// The court request.
+			request: RequestId,
+			/// The worker whose receipt is disputed.
+			worker: T::AccountId,
+			/// The channel that paid for the disputed call.
+			channel: u64,
+			/// The call's number on that channel.
+			call: u64,
+		},
+		/// The court found the accused's output beyond the model's fraud margin of the
+		/// majority's: it was slashed and the disputer compensated from the slash.
+		DisputeUpheld {
+			/// The court request.
+			request: RequestId,
+			/// The worker slashed.
+			worker: T::AccountId,
+			/// The amount slashed.
+			slashed: BalanceOf<T>,
+			/// The part of it paid to the disputer.
+			compensation: BalanceOf<T>,
+		},
+		/// The court found the accused's output within the model's fraud margin of the
+		/// majority's: the disputer paid for the court request like any request.
+		DisputeDismissed {
+			/// The court request.
+			request: RequestId,
+			/// The worker whose receipt was disputed.
+			worker: T::AccountId,
+		},
 		/// The request was refunded in full.
 		InferenceRefunded {
 			/// The request.
@@ -466,6 +521,16 @@ pub mod pallet {
 		/// Too few of the workers ready for the model are free now. The transaction pool keeps
 		/// a signed request until they are; this is the call's error without that check.
 		WorkersBusy,
+		/// The receipt names another chain's genesis.
+		ReceiptNotOfThisChain,
+		/// The receipt's block is in the future, or its dispute window has passed.
+		DisputeWindowPassed,
+		/// The input or the output given does not hash to what the receipt names.
+		ReceiptMismatch,
+		/// The receipt names an artifact that is not the model's current version.
+		ReceiptVersionNotCurrent,
+		/// The receipt was disputed already.
+		ReceiptAlreadyDisputed,
 	}
 
 	#[pallet::hooks]
@@ -475,7 +540,8 @@ pub mod pallet {
 		}
 
 		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
-			Self::prune_results(now, remaining)
+			let used = Self::prune_results(now, remaining);
+			used.saturating_add(Self::prune_disputed(now, remaining.saturating_sub(used)))
 		}
 
 		fn integrity_test() {
@@ -607,6 +673,47 @@ pub mod pallet {
 			let who = ensure_signed(origin)?;
 			Self::do_report_failure(who, request, reason)?;
 			Ok(Pays::No.into())
+		}
+
+		/// Disputes a fast-path receipt (`docs/fast-path.md`): `receipt`, signed by its worker's
+		/// attestation key (`signature`), says that the worker ran `model`'s current version
+		/// on `input` and got `output`.
+		///
+		/// Within [`Config::DisputeWindow`] blocks of the receipt's block, once per receipt,
+		/// the caller pays for a court request: the call run on the commit–reveal path by
+		/// `redundancy` workers drawn without the accused, the accused's output standing as one
+		/// more revealed output (the fee is that of a request at `redundancy + 1`, at most
+		/// `max_fee`). When it settles, an accused output beyond the model's fraud margin of
+		/// the majority's is slashed as a liar's (at least the court fee plus the disputed
+		/// call's price and execution fee, within the bond) and the disputer is paid that much
+		/// from the slash ([`Event::DisputeUpheld`]); otherwise the disputer has paid for the
+		/// court request ([`Event::DisputeDismissed`]). A court request that cannot settle is
+		/// refunded in full. Emits [`Event::InferenceRequested`] and
+		/// [`Event::ReceiptDisputed`].
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::dispute(
+			input.len() as u32,
+			output.len() as u32,
+			redundancy.saturating_add(1),
+			T::Verifier::max_workers(),
+		))]
+		pub fn dispute(
+			origin: OriginFor<T>,
+			model: ModelId,
+			receipt: FastAttestation<T::AccountId>,
+			signature: [u8; 64],
+			input: Vec<u8>,
+			output: Vec<u8>,
+			max_fee: BalanceOf<T>,
+			redundancy: u32,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let (input_len, output_len) = (input.len() as u32, output.len() as u32);
+			let ready = Self::do_dispute(
+				who, model, receipt, signature, input, output, max_fee, redundancy,
+			)?;
+			let total = redundancy.saturating_add(1);
+			Ok(Some(T::WeightInfo::dispute(input_len, output_len, total, ready.max(total))).into())
 		}
 	}
 }

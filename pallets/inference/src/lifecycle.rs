@@ -16,11 +16,24 @@ use frame_system::pallet_prelude::BlockNumberFor;
 use modelhub_primitives::{
 	agreement::{element_count, verdict, Agreement, Closeness, Tolerance},
 	api::RequestError,
+	channel::FastAttestation,
 	inference::{result_commitment, Attestation, CallLedger, FailureReason, RequestId, Verifier},
 	registry::{credit, CallTerms, ModelId, ModelRegistry, ModelVersion, Unavailable},
 	tensor::{Limits, TensorSet, MAX_TENSORS},
 };
 use sp_runtime::traits::{CheckedDiv, One, Saturating, UniqueSaturatedInto, Zero};
+
+/// The worker a court request judges, with what it attested to and what the disputed call paid.
+pub(crate) struct Accused<T: Config> {
+	worker: T::AccountId,
+	artifact_hash: [u8; 32],
+	output_hash: [u8; 32],
+	output: OutputOf<T>,
+	disputed_fee: BalanceOf<T>,
+}
+
+/// Most window ends whose disputed receipts one block prunes.
+const DISPUTE_PRUNE_BLOCKS: u32 = 8;
 
 impl<T: Config> Pallet<T> {
 	/// The most payouts one settlement makes: every royalty recipient a lineage can have, the
@@ -201,7 +214,7 @@ impl<T: Config> Pallet<T> {
 		tx_fee: BalanceOf<T>,
 	) -> Result<(FeeOf<T>, u32), RequestError> {
 		let (_, terms, fee) = Self::admit(model, input, max_fee, redundancy)?;
-		let drawn = Self::draw(NextRequestId::<T>::get(), model, terms.version, redundancy);
+		let drawn = Self::draw(NextRequestId::<T>::get(), model, terms.version, redundancy, &[]);
 		if let Err(error) = drawn {
 			ensure!(error == RequestError::WorkersBusy, error);
 		}
@@ -241,7 +254,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Draws the `redundancy` workers of request `id` among those ready for `version` of
-	/// `model`: [`RequestError::NoReadyWorker`] if none holds it ready,
+	/// `model`, leaving out `exclude`: [`RequestError::NoReadyWorker`] if none holds it ready,
 	/// [`RequestError::NotEnoughWorkers`] if fewer than `redundancy` do,
 	/// [`RequestError::WorkersBusy`] if too few of them are free now. Returns the workers and
 	/// how many hold the version ready (what the draw scanned, for the weight).
@@ -250,11 +263,14 @@ impl<T: Config> Pallet<T> {
 		model: ModelId,
 		version: ModelVersion,
 		redundancy: u32,
+		exclude: &[T::AccountId],
 	) -> Result<(Vec<T::AccountId>, u32), RequestError> {
 		let (workers, ready) =
-			T::Verifier::select_workers(&Self::seed(id, 0), redundancy, &[], model, version);
-		ensure!(ready > 0, RequestError::NoReadyWorker);
-		ensure!(ready >= redundancy, RequestError::NotEnoughWorkers);
+			T::Verifier::select_workers(&Self::seed(id, 0), redundancy, exclude, model, version);
+		// Those left out (a court's accused) are counted as holding the version ready.
+		let eligible = ready.saturating_sub(exclude.len() as u32);
+		ensure!(eligible > 0, RequestError::NoReadyWorker);
+		ensure!(eligible >= redundancy, RequestError::NotEnoughWorkers);
 		ensure!(workers.len() == redundancy as usize, RequestError::WorkersBusy);
 		Ok((workers, ready))
 	}
@@ -274,14 +290,111 @@ impl<T: Config> Pallet<T> {
 		max_fee: BalanceOf<T>,
 		redundancy: u32,
 	) -> Result<(RequestId, u32), DispatchError> {
+		Self::open_request(who, model, input, max_fee, redundancy, None)
+	}
+
+	/// Opens a dispute's court request; see [`Pallet::dispute`]. Returns how many workers the
+	/// draw read.
+	#[allow(clippy::too_many_arguments)]
+	pub(crate) fn do_dispute(
+		who: T::AccountId,
+		model: ModelId,
+		receipt: FastAttestation<T::AccountId>,
+		signature: [u8; 64],
+		input: Vec<u8>,
+		output: Vec<u8>,
+		max_fee: BalanceOf<T>,
+		redundancy: u32,
+	) -> Result<u32, DispatchError> {
+		ensure!(receipt.genesis_hash == Self::genesis_hash(), Error::<T>::ReceiptNotOfThisChain);
+		let now = frame_system::Pallet::<T>::block_number();
+		let served = BlockNumberFor::<T>::from(receipt.block);
+		let window_end = served.saturating_add(T::DisputeWindow::get());
+		ensure!(served <= now && now <= window_end, Error::<T>::DisputeWindowPassed);
+		ensure!(
+			sp_io::hashing::blake2_256(&input) == receipt.input_hash
+				&& sp_io::hashing::blake2_256(&output) == receipt.output_hash,
+			Error::<T>::ReceiptMismatch
+		);
+		ensure!(
+			T::Verifier::verify_attestation(&receipt.worker, &receipt.message(), &signature),
+			Error::<T>::InvalidAttestation
+		);
+		let receipt_hash = sp_io::hashing::blake2_256(&receipt.encode());
+		ensure!(
+			!Disputed::<T>::contains_key(window_end, receipt_hash),
+			Error::<T>::ReceiptAlreadyDisputed
+		);
+		let output: OutputOf<T> = output.try_into().map_err(|_| Error::<T>::OutputTooLarge)?;
+		// The court's redundancy counts the accused's output: a strict majority of all settles.
+		ensure!(
+			redundancy >= 1 && redundancy < T::MaxRedundancy::get(),
+			Error::<T>::InvalidRedundancy
+		);
+		let input_len = u32::try_from(input.len()).unwrap_or(u32::MAX);
+		let disputed = Self::quote(model, input_len, 1).map_err(Error::<T>::from)?;
+		let accused = Accused {
+			worker: receipt.worker.clone(),
+			artifact_hash: receipt.artifact_hash,
+			output_hash: receipt.output_hash,
+			output,
+			disputed_fee: disputed.royalty.saturating_add(disputed.execution),
+		};
+		let (id, ready) = Self::open_request(
+			who,
+			model,
+			input,
+			max_fee,
+			redundancy.saturating_add(1),
+			Some(accused),
+		)?;
+		Disputed::<T>::insert(window_end, receipt_hash, ());
+		Self::deposit_event(Event::ReceiptDisputed {
+			request: id,
+			worker: receipt.worker,
+			channel: receipt.channel,
+			call: receipt.call,
+		});
+		Ok(ready)
+	}
+
+	/// The hash of the chain's genesis block, as attestations name it.
+	pub fn genesis_hash() -> [u8; 32] {
+		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+		let mut hash = [0u8; 32];
+		hash.iter_mut().zip(genesis.as_ref()).for_each(|(byte, value)| *byte = *value);
+		hash
+	}
+
+	/// Admits and opens a request of `redundancy` workers. With an `accused`, the request is a
+	/// dispute's court: its attested output fills one slot as revealed and the others are
+	/// drawn without it.
+	fn open_request(
+		who: T::AccountId,
+		model: ModelId,
+		input: Vec<u8>,
+		max_fee: BalanceOf<T>,
+		redundancy: u32,
+		accused: Option<Accused<T>>,
+	) -> Result<(RequestId, u32), DispatchError> {
 		let (input, terms, parts) =
 			Self::admit(model, input, max_fee, redundancy).map_err(Error::<T>::from)?;
 		let input_len = input.len() as u32;
 		let fee = parts.total();
 
 		let id = NextRequestId::<T>::get();
-		let (workers, ready) =
-			Self::draw(id, model, terms.version, redundancy).map_err(Error::<T>::from)?;
+		let (workers, ready) = match &accused {
+			Some(accused) => {
+				ensure!(
+					accused.artifact_hash == terms.artifact_hash,
+					Error::<T>::ReceiptVersionNotCurrent
+				);
+				let exclude = [accused.worker.clone()];
+				Self::draw(id, model, terms.version, redundancy.saturating_sub(1), &exclude)
+			},
+			None => Self::draw(id, model, terms.version, redundancy, &[]),
+		}
+		.map_err(Error::<T>::from)?;
 		let now = frame_system::Pallet::<T>::block_number();
 		let (phase, timeout) = if redundancy == 1 {
 			(Phase::Running, T::ResultTimeout::get())
@@ -292,13 +405,30 @@ impl<T: Config> Pallet<T> {
 		T::Currency::hold(&HoldReason::Escrow.into(), &who, fee)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 
-		let slots: Vec<_> = workers
+		let mut slots: Vec<_> = workers
 			.iter()
 			.map(|w| Slot { worker: w.clone(), state: SlotState::Assigned })
 			.collect();
 		for worker in &workers {
 			T::Verifier::job_assigned(worker);
 			Assignments::<T>::insert(worker, id, ());
+		}
+		if let Some(accused) = accused {
+			// The accused has nothing to do, but may not leave before the court ends.
+			T::Verifier::job_assigned(&accused.worker);
+			slots.push(Slot {
+				worker: accused.worker.clone(),
+				state: SlotState::Revealed(accused.output_hash),
+			});
+			RevealedOutputs::<T>::insert(id, accused.output_hash, accused.output);
+			Disputes::<T>::insert(
+				id,
+				Dispute {
+					accused: accused.worker,
+					output_hash: accused.output_hash,
+					disputed_fee: accused.disputed_fee,
+				},
+			);
 		}
 		let request = Request::<T> {
 			requester: who.clone(),
@@ -538,12 +668,8 @@ impl<T: Config> Pallet<T> {
 		worker: &T::AccountId,
 		output_hash: [u8; 32],
 	) -> Attestation<T::AccountId> {
-		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
-		let mut genesis_hash = [0u8; 32];
-		let bytes = genesis.as_ref();
-		genesis_hash.iter_mut().zip(bytes).for_each(|(byte, value)| *byte = *value);
 		Attestation {
-			genesis_hash,
+			genesis_hash: Self::genesis_hash(),
 			request: id,
 			artifact_hash: request.artifact_hash,
 			input_hash: request.input_hash,
@@ -744,12 +870,16 @@ impl<T: Config> Pallet<T> {
 		output: OutputOf<T>,
 	) -> Result<u32, DispatchError> {
 		let output_hash = judgement.output_hash;
+		// A court's accused is judged, not paid: its output was not made for this request.
+		let dispute = Disputes::<T>::get(id);
+		let accused = dispute.as_ref().map(|dispute| &dispute.accused);
 		let agreeing: Vec<T::AccountId> = request
 			.slots
 			.iter()
 			.filter(
 				|slot| matches!(slot.state, SlotState::Revealed(hash) if judgement.agreeing.contains(&hash)),
 			)
+			.filter(|slot| Some(&slot.worker) != accused)
 			.map(|slot| slot.worker.clone())
 			.collect();
 		let mut payouts = T::Verifier::settlement(
@@ -774,18 +904,21 @@ impl<T: Config> Pallet<T> {
 		let verified = agreeing.len() >= 2;
 		let at_stake = request.fee();
 		for slot in request.slots.iter() {
-			match slot.state {
-				SlotState::Revealed(hash) if judgement.unpaid.contains(&hash) => {
+			match (slot.state, &dispute) {
+				(SlotState::Revealed(hash), Some(dispute)) if slot.worker == dispute.accused => {
+					Self::judge_receipt(id, &request.requester, dispute, hash, judgement, at_stake);
+				},
+				(SlotState::Revealed(hash), _) if judgement.unpaid.contains(&hash) => {
 					Self::deposit_event(Event::WorkerUnpaid {
 						request: id,
 						worker: slot.worker.clone(),
 						output_hash: hash,
 					});
 				},
-				SlotState::Revealed(hash) if !judgement.agreeing.contains(&hash) => {
+				(SlotState::Revealed(hash), _) if !judgement.agreeing.contains(&hash) => {
 					T::Verifier::slash(&slot.worker, id, at_stake);
 				},
-				SlotState::Failed(_) if verified => {
+				(SlotState::Failed(_), _) if verified => {
 					T::Verifier::slash(&slot.worker, id, at_stake);
 				},
 				_ => {},
@@ -837,6 +970,29 @@ impl<T: Config> Pallet<T> {
 		Ok(count)
 	}
 
+	/// Judges a court's accused by its attested output `hash`: beyond the fraud margin of the
+	/// settled output, it is slashed at least the court's fee `at_stake` plus the disputed
+	/// call's fee, and `disputer` is paid that much from the slash; otherwise the dispute is
+	/// dismissed.
+	fn judge_receipt(
+		id: RequestId,
+		disputer: &T::AccountId,
+		dispute: &Dispute<T::AccountId, BalanceOf<T>>,
+		hash: [u8; 32],
+		judgement: &Judgement,
+		at_stake: BalanceOf<T>,
+	) {
+		let worker = dispute.accused.clone();
+		if judgement.agreeing.contains(&hash) || judgement.unpaid.contains(&hash) {
+			Self::deposit_event(Event::DisputeDismissed { request: id, worker });
+			return;
+		}
+		let owed = at_stake.saturating_add(dispute.disputed_fee);
+		let (slashed, compensation) =
+			T::Verifier::slash_compensating(&worker, id, owed, disputer, owed);
+		Self::deposit_event(Event::DisputeUpheld { request: id, worker, slashed, compensation });
+	}
+
 	/// Returns the whole fee to the requester and ends the request.
 	fn refund(id: RequestId, request: RequestOf<T>, reason: RefundReason) {
 		let amount = T::Currency::release(
@@ -854,6 +1010,7 @@ impl<T: Config> Pallet<T> {
 	/// Removes everything a request kept while running and stores its result.
 	fn end(id: RequestId, request: RequestOf<T>, outcome: Outcome, output: OutputOf<T>) {
 		Requests::<T>::remove(id);
+		Disputes::<T>::remove(id);
 		Inputs::<T>::remove(id);
 		Deadlines::<T>::remove(request.deadline, id);
 		let _ = RevealedOutputs::<T>::clear_prefix(id, T::MaxRedundancy::get(), None);
@@ -1096,6 +1253,38 @@ impl<T: Config> Pallet<T> {
 		used.saturating_add(T::DbWeight::get().writes(1))
 	}
 
+	/// Forgets the disputed receipts whose dispute window ended before `now`, at most
+	/// [`DISPUTE_PRUNE_BLOCKS`] window ends per block, within `remaining`. Returns the weight
+	/// used.
+	pub(crate) fn prune_disputed(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+		let db = T::DbWeight::get();
+		// Per window end at most: reading the prefix, and removing what one step removes.
+		const PER_STEP: u32 = 64;
+		let step = db.reads_writes(u64::from(PER_STEP).saturating_add(1), PER_STEP.into());
+		let mut used = db.reads_writes(1, 1);
+		if remaining.any_lt(used.saturating_add(step)) {
+			return Weight::zero();
+		}
+		let mut cursor = DisputeCursor::<T>::get();
+		let mut steps = 0u32;
+		while cursor < now
+			&& steps < DISPUTE_PRUNE_BLOCKS
+			&& remaining.all_gte(used.saturating_add(step))
+		{
+			let cleared = Disputed::<T>::clear_prefix(cursor, PER_STEP, None);
+			used.saturating_accrue(
+				db.reads_writes(u64::from(cleared.loops).saturating_add(1), cleared.unique.into()),
+			);
+			steps = steps.saturating_add(1);
+			if cleared.maybe_cursor.is_some() {
+				break;
+			}
+			cursor = cursor.saturating_add(One::one());
+		}
+		DisputeCursor::<T>::put(cursor);
+		used
+	}
+
 	/// Checks the pallet's invariants:
 	/// - each requester's balance on hold for [`HoldReason::Escrow`] equals the fees of its
 	///   requests that have not ended;
@@ -1132,6 +1321,13 @@ impl<T: Config> Pallet<T> {
 		}
 		for (_, id) in Assignments::<T>::iter_keys() {
 			ensure!(Requests::<T>::contains_key(id), "assignment of an ended request");
+		}
+		for (id, dispute) in Disputes::<T>::iter() {
+			let request = Requests::<T>::get(id).ok_or("dispute of an ended request")?;
+			ensure!(
+				request.slots.iter().any(|slot| slot.worker == dispute.accused),
+				"court request without its accused"
+			);
 		}
 		for (epoch, totals) in Epochs::<T>::iter() {
 			let mut listed = 0u32;

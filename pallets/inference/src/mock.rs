@@ -44,6 +44,7 @@ pub const COMMIT_TIMEOUT: u64 = 4;
 pub const REVEAL_TIMEOUT: u64 = 3;
 pub const RETENTION: u64 = 10;
 pub const EPOCH: u64 = 100;
+pub const DISPUTE_WINDOW: u64 = 20;
 
 #[frame_support::runtime]
 mod runtime {
@@ -180,6 +181,7 @@ impl pallet_inference::Config for Test {
 	type DeadlineWeight = DeadlineWeight;
 	type EpochLength = ConstU64<EPOCH>;
 	type EpochsKept = ConstU32<2>;
+	type DisputeWindow = ConstU64<DISPUTE_WINDOW>;
 	type MaxModelsPerEpoch = ConstU32<2>;
 	type WeightInfo = ();
 }

@@ -10,6 +10,7 @@ use frame_support::{
 	},
 };
 use modelhub_primitives::{
+	channel::FastAttestation,
 	inference::{FailureReason, RequestId},
 	registry::ModelRegistry,
 };
@@ -1770,4 +1771,278 @@ fn random_hub_life_keeps_every_fee_held_once_and_never_slashes_an_honest_worker(
 			);
 		});
 	}
+}
+
+// ---- The court: disputes of fast-path receipts. ----
+
+/// `worker`'s receipt for a fast call of `model` on [`input`] that returned `out`, served at
+/// the current block, and its attestation signature.
+fn receipt(model: u64, worker: AccountId, out: &[u8]) -> (FastAttestation<AccountId>, [u8; 64]) {
+	let terms = <Registry as ModelRegistry<AccountId, Balance>>::call_terms(model).expect("active");
+	let receipt = FastAttestation {
+		genesis_hash: Inference::genesis_hash(),
+		channel: 7,
+		call: 42,
+		block: System::block_number() as u32,
+		artifact_hash: terms.artifact_hash,
+		input_hash: sp_io::hashing::blake2_256(&input()),
+		output_hash: sp_io::hashing::blake2_256(out),
+		worker,
+	};
+	let signature = key_of(worker).sign(&receipt.message()).0;
+	(receipt, signature)
+}
+
+/// What the disputed call paid: the price and the execution fee of one call on [`input`].
+fn disputed_fee() -> Balance {
+	PRICE + BASE_FEE + PER_BYTE * input().len() as Balance
+}
+
+/// Disputes `receipt` as [`REQUESTER`] with `redundancy` fresh workers; returns the court
+/// request.
+fn dispute(
+	model: u64,
+	(receipt, signature): (FastAttestation<AccountId>, [u8; 64]),
+	out: Vec<u8>,
+	redundancy: u32,
+) -> RequestId {
+	let id = NextRequestId::<Test>::get();
+	assert_ok!(Inference::dispute(
+		signed(REQUESTER),
+		model,
+		receipt,
+		signature,
+		input(),
+		out,
+		fee(redundancy + 1),
+		redundancy
+	));
+	id
+}
+
+/// Commits and reveals `out` for every fresh worker of court request `id`.
+fn judge(id: RequestId, out: &[u8]) -> Vec<AccountId> {
+	let fresh: Vec<AccountId> = Requests::<Test>::get(id)
+		.expect("running")
+		.slots
+		.iter()
+		.filter(|slot| slot.state == SlotState::Assigned)
+		.map(|slot| slot.worker)
+		.collect();
+	for worker in &fresh {
+		assert_ok!(Inference::commit_result(signed(*worker), id, commitment(id, *worker, out)));
+	}
+	for worker in &fresh {
+		let signature = sign(id, *worker, out);
+		assert_ok!(Inference::reveal_result(
+			signed(*worker),
+			id,
+			out.to_vec(),
+			salt(*worker),
+			signature
+		));
+	}
+	fresh
+}
+
+#[test]
+fn a_disputed_wrong_answer_slashes_the_liar_and_compensates_the_disputer() {
+	run_with(4, |model| {
+		let issuance = Balances::total_issuance();
+		let start = free(REQUESTER);
+		let liar = WORKER;
+		let lie = output(9);
+		let id = dispute(model, receipt(model, liar, &lie), lie.clone(), 2);
+		let request = Requests::<Test>::get(id).expect("running");
+		assert_eq!(request.redundancy, 3);
+		assert_eq!(request.phase, Phase::Commit);
+		let lie_hash = sp_io::hashing::blake2_256(&lie);
+		assert!(request
+			.slots
+			.iter()
+			.any(|slot| slot.worker == liar && slot.state == SlotState::Revealed(lie_hash)));
+		assert!(!Assignments::<Test>::contains_key(liar, id));
+		assert_eq!(escrow(REQUESTER), fee(3));
+		assert!(events().contains(&Event::ReceiptDisputed {
+			request: id,
+			worker: liar,
+			channel: 7,
+			call: 42
+		}));
+		// The accused cannot leave while the court sits.
+		assert!(pallet_verification::Pallet::<Test>::unregister_worker(signed(liar)).is_err());
+
+		let fresh = judge(id, &output(0));
+		assert!(!fresh.contains(&liar));
+		let truth = sp_io::hashing::blake2_256(&output(0));
+		assert_eq!(outcome(id), Outcome::Settled { output_hash: truth });
+		let owed = fee(3) + disputed_fee();
+		assert_eq!(bond(liar), BOND - owed);
+		assert!(events().contains(&Event::DisputeUpheld {
+			request: id,
+			worker: liar,
+			slashed: owed,
+			compensation: owed,
+		}));
+		// The disputer paid for the court request as for any request, and the slash paid it
+		// back more than that: the court's whole fee and the disputed call's.
+		assert_eq!(free(REQUESTER), start - settled_payouts(id) + owed);
+		assert!(free(REQUESTER) >= start + disputed_fee());
+		assert_eq!(WorkerUsage::<Test>::get(liar).earnings, 0);
+		assert!(fresh.iter().all(|worker| paid(*worker) && bond(*worker) == BOND));
+		money_is_conserved(issuance);
+	});
+}
+
+/// The sum of the payouts of request `id`'s settlement.
+fn settled_payouts(id: RequestId) -> Balance {
+	events()
+		.into_iter()
+		.find_map(|event| match event {
+			Event::InferenceSettled { request, payouts, .. } if request == id => {
+				Some(payouts.iter().map(|(_, amount)| amount).sum())
+			},
+			_ => None,
+		})
+		.expect("settled")
+}
+
+#[test]
+fn a_disputed_right_answer_costs_the_disputer_the_court_fee() {
+	run_with(4, |model| {
+		let issuance = Balances::total_issuance();
+		let start = free(REQUESTER);
+		let accused = WORKER + 1;
+		let truth = output(0);
+		let id = dispute(model, receipt(model, accused, &truth), truth.clone(), 2);
+		let fresh = judge(id, &truth);
+		let output_hash = sp_io::hashing::blake2_256(&truth);
+		assert_eq!(outcome(id), Outcome::Settled { output_hash });
+		assert!(events().contains(&Event::DisputeDismissed { request: id, worker: accused }));
+		assert_eq!(bond(accused), BOND);
+		// The accused is judged, not paid; the fresh workers that agreed are.
+		assert_eq!(WorkerUsage::<Test>::get(accused).earnings, 0);
+		let Some(Event::InferenceSettled { workers, .. }) = events().into_iter().find(
+			|event| matches!(event, Event::InferenceSettled { request, .. } if *request == id),
+		) else {
+			panic!("settled")
+		};
+		assert_eq!(workers, fresh);
+		assert_eq!(free(REQUESTER), start - settled_payouts(id));
+		assert!(settled_payouts(id) > 0);
+		money_is_conserved(issuance);
+	});
+}
+
+#[test]
+fn a_court_that_cannot_settle_refunds_the_disputer_and_slashes_nobody_for_the_receipt() {
+	run_with(4, |model| {
+		let issuance = Balances::total_issuance();
+		let start = free(REQUESTER);
+		let accused = WORKER;
+		let lie = output(9);
+		let id = dispute(model, receipt(model, accused, &lie), lie, 2);
+		// Nobody commits: the fresh workers are absent, no quorum is left.
+		run_to(System::block_number() + COMMIT_TIMEOUT + 1);
+		assert_eq!(outcome(id), Outcome::Refunded { reason: RefundReason::NoQuorum });
+		assert_eq!(free(REQUESTER), start);
+		assert_eq!(bond(accused), BOND);
+		assert!(!Disputes::<Test>::contains_key(id));
+		money_is_conserved(issuance);
+	});
+}
+
+#[test]
+fn bad_disputes_fail_and_change_nothing() {
+	run_with(4, |model| {
+		let accused = WORKER;
+		let out = output(9);
+		let (good, signature) = receipt(model, accused, &out);
+		let attempt = |receipt: FastAttestation<AccountId>,
+		               signature: [u8; 64],
+		               input: Vec<u8>,
+		               out: Vec<u8>,
+		               max_fee: Balance,
+		               redundancy: u32| {
+			Inference::dispute(
+				signed(REQUESTER),
+				model,
+				receipt,
+				signature,
+				input,
+				out,
+				max_fee,
+				redundancy,
+			)
+		};
+		let max = fee(3);
+		let other_chain = FastAttestation { genesis_hash: [9; 32], ..good.clone() };
+		let resign =
+			|receipt: &FastAttestation<AccountId>| key_of(accused).sign(&receipt.message()).0;
+		assert_noop!(
+			attempt(other_chain.clone(), resign(&other_chain), input(), out.clone(), max, 2),
+			Error::<Test>::ReceiptNotOfThisChain
+		);
+		let future = FastAttestation { block: good.block + 1, ..good.clone() };
+		assert_noop!(
+			attempt(future.clone(), resign(&future), input(), out.clone(), max, 2),
+			Error::<Test>::DisputeWindowPassed
+		);
+		assert_noop!(
+			attempt(good.clone(), signature, tensors("x", &[1.0]), out.clone(), max, 2),
+			Error::<Test>::ReceiptMismatch
+		);
+		assert_noop!(
+			attempt(good.clone(), signature, input(), output(8), max, 2),
+			Error::<Test>::ReceiptMismatch
+		);
+		let forged = key_of(WORKER + 1).sign(&good.message()).0;
+		assert_noop!(
+			attempt(good.clone(), forged, input(), out.clone(), max, 2),
+			Error::<Test>::InvalidAttestation
+		);
+		let old_version = FastAttestation { artifact_hash: [3; 32], ..good.clone() };
+		assert_noop!(
+			attempt(old_version.clone(), resign(&old_version), input(), out.clone(), max, 2),
+			Error::<Test>::ReceiptVersionNotCurrent
+		);
+		for redundancy in [0, 5] {
+			assert_noop!(
+				attempt(good.clone(), signature, input(), out.clone(), fee(6), redundancy),
+				Error::<Test>::InvalidRedundancy
+			);
+		}
+		assert_noop!(
+			attempt(good.clone(), signature, input(), out.clone(), max - 1, 2),
+			Error::<Test>::FeeAboveMax
+		);
+		// Four workers: three others than the accused at most.
+		assert_noop!(
+			attempt(good.clone(), signature, input(), out.clone(), fee(5), 4),
+			Error::<Test>::NotEnoughWorkers
+		);
+		assert_ok!(attempt(good.clone(), signature, input(), out.clone(), max, 2));
+		assert_noop!(
+			attempt(good.clone(), signature, input(), out.clone(), max, 2),
+			Error::<Test>::ReceiptAlreadyDisputed
+		);
+		// Past its window a receipt cannot be disputed, and its record is pruned.
+		let window_end = u64::from(good.block) + DISPUTE_WINDOW;
+		assert!(Disputed::<Test>::contains_key(
+			window_end,
+			sp_io::hashing::blake2_256(&codec::Encode::encode(&good))
+		));
+		run_to(window_end + 1);
+		let (late, late_signature) = {
+			let late = FastAttestation { call: 43, ..good.clone() };
+			let signature = resign(&late);
+			(late, signature)
+		};
+		assert_noop!(
+			attempt(late, late_signature, input(), out.clone(), max, 2),
+			Error::<Test>::DisputeWindowPassed
+		);
+		run_to(window_end + 2);
+		assert_eq!(Disputed::<Test>::iter().count(), 0);
+	});
 }

@@ -135,6 +135,19 @@ impl<T: Config> Request<T> {
 	}
 }
 
+/// A dispute of a fast-path receipt, while its court request runs.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct Dispute<AccountId, Balance> {
+	/// The worker that signed the receipt.
+	pub accused: AccountId,
+	/// Hash of the output it attested to.
+	pub output_hash: [u8; 32],
+	/// What the disputed call paid at the model's current terms: its price and execution fee.
+	pub disputed_fee: Balance,
+}
+
 /// An ended request, kept for [`Config::ResultRetention`] blocks.
 #[derive(
 	Encode,

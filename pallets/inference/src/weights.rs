@@ -48,6 +48,7 @@ pub trait WeightInfo {
 	fn settle(p: u32, ) -> Weight;
 	fn compare_outputs(e: u32, ) -> Weight;
 	fn prune_result() -> Weight;
+	fn dispute(i: u32, o: u32, r: u32, w: u32, ) -> Weight;
 }
 
 /// Weights measured on the reference machine, with the runtime's database weights.
@@ -70,7 +71,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Deadlines` (r:0 w:1)
 	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Assignments` (r:0 w:5)
@@ -84,15 +85,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `w` is `[5, 256]`.
 	fn request_inference(b: u32, r: u32, w: u32, ) -> Weight {
 		// Proof size: measured `1395 + w * (188 ±0)`, estimated `8523 + w * (2666 ±0)`.
-		// Minimum execution time: 3_314_657_000 picoseconds.
-		Weight::from_parts(53_308_076, 0)
+		// Minimum execution time: 3_023_645_000 picoseconds.
+		Weight::from_parts(38_078_587, 0)
 			.saturating_add(Weight::from_parts(0, 8523))
-			// Standard error: 157
-			.saturating_add(Weight::from_parts(2_735, 0).saturating_mul(b.into()))
-			// Standard error: 37_459_914
-			.saturating_add(Weight::from_parts(187_571_277, 0).saturating_mul(r.into()))
-			// Standard error: 655_190
-			.saturating_add(Weight::from_parts(14_913_483, 0).saturating_mul(w.into()))
+			// Standard error: 186
+			.saturating_add(Weight::from_parts(3_351, 0).saturating_mul(b.into()))
+			// Standard error: 44_432_863
+			.saturating_add(Weight::from_parts(105_087_007, 0).saturating_mul(r.into()))
+			// Standard error: 777_150
+			.saturating_add(Weight::from_parts(12_124_361, 0).saturating_mul(w.into()))
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(w.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -109,22 +110,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::Workers` (r:1 w:1)
 	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Disputes` (r:1 w:1)
+	/// Proof: `Inference::Disputes` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
 	/// Storage: `Parameters::Parameters` (r:2 w:0)
 	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::WorkerUsage` (r:1 w:1)
 	/// Proof: `Verification::WorkerUsage` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:5 w:5)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelUsage` (r:1 w:1)
 	/// Proof: `ModelRegistry::ModelUsage` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Market` (r:1 w:1)
+	/// Proof: `ModelRegistry::Market` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsWithCalls` (r:1 w:1)
 	/// Proof: `ModelRegistry::ModelsWithCalls` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::TopModels` (r:1 w:1)
 	/// Proof: `ModelRegistry::TopModels` (`max_values`: Some(1), `max_size`: Some(161), added: 656, mode: `MaxEncodedLen`)
-	/// Storage: `ModelRegistry::Market` (r:1 w:1)
-	/// Proof: `ModelRegistry::Market` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsByCalls` (r:1 w:2)
 	/// Proof: `ModelRegistry::ModelsByCalls` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsByRevenue` (r:1 w:2)
@@ -146,13 +149,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `o` is `[64, 65536]`.
 	fn submit_result(o: u32, ) -> Weight {
 		// Proof size: measured `5643`, estimated `14005`.
-		// Minimum execution time: 734_614_000 picoseconds.
-		Weight::from_parts(822_351_178, 0)
+		// Minimum execution time: 680_505_000 picoseconds.
+		Weight::from_parts(849_986_649, 0)
 			.saturating_add(Weight::from_parts(0, 14005))
-			// Standard error: 1_361
-			.saturating_add(Weight::from_parts(16_230, 0).saturating_mul(o.into()))
-			.saturating_add(T::DbWeight::get().reads(22_u64))
-			.saturating_add(T::DbWeight::get().writes(24_u64))
+			// Standard error: 1_188
+			.saturating_add(Weight::from_parts(20_075, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(23_u64))
+			.saturating_add(T::DbWeight::get().writes(25_u64))
 	}
 	/// Storage: `Inference::Requests` (r:1 w:1)
 	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(615), added: 3090, mode: `MaxEncodedLen`)
@@ -160,8 +163,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn commit_result() -> Weight {
 		// Proof size: measured `719`, estimated `4080`.
-		// Minimum execution time: 75_429_000 picoseconds.
-		Weight::from_parts(84_270_000, 0)
+		// Minimum execution time: 109_936_000 picoseconds.
+		Weight::from_parts(122_826_000, 0)
 			.saturating_add(Weight::from_parts(0, 4080))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -178,22 +181,24 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::RevealedOutputs` (r:1 w:1)
 	/// Proof: `Inference::RevealedOutputs` (`max_values`: None, `max_size`: Some(65588), added: 68063, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Disputes` (r:1 w:1)
+	/// Proof: `Inference::Disputes` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
 	/// Storage: `Parameters::Parameters` (r:2 w:0)
 	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::WorkerUsage` (r:5 w:5)
 	/// Proof: `Verification::WorkerUsage` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:9 w:9)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelUsage` (r:1 w:1)
 	/// Proof: `ModelRegistry::ModelUsage` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Market` (r:1 w:1)
+	/// Proof: `ModelRegistry::Market` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsWithCalls` (r:1 w:1)
 	/// Proof: `ModelRegistry::ModelsWithCalls` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::TopModels` (r:1 w:1)
 	/// Proof: `ModelRegistry::TopModels` (`max_values`: Some(1), `max_size`: Some(161), added: 656, mode: `MaxEncodedLen`)
-	/// Storage: `ModelRegistry::Market` (r:1 w:1)
-	/// Proof: `ModelRegistry::Market` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsByCalls` (r:1 w:2)
 	/// Proof: `ModelRegistry::ModelsByCalls` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsByRevenue` (r:1 w:2)
@@ -216,14 +221,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `r` is `[2, 5]`.
 	fn reveal_result(o: u32, r: u32, ) -> Weight {
 		// Proof size: measured `5032 + o * (1 ±0) + r * (773 ±0)`, estimated `68247 + r * (2699 ±1)`.
-		// Minimum execution time: 1_048_834_000 picoseconds.
-		Weight::from_parts(1_843_739_107, 0)
+		// Minimum execution time: 982_839_000 picoseconds.
+		Weight::from_parts(781_166_496, 0)
 			.saturating_add(Weight::from_parts(0, 68247))
-			// Standard error: 936
-			.saturating_add(Weight::from_parts(9_390, 0).saturating_mul(o.into()))
-			.saturating_add(T::DbWeight::get().reads(20_u64))
+			// Standard error: 1_604
+			.saturating_add(Weight::from_parts(13_788, 0).saturating_mul(o.into()))
+			// Standard error: 30_353_832
+			.saturating_add(Weight::from_parts(176_591_230, 0).saturating_mul(r.into()))
+			.saturating_add(T::DbWeight::get().reads(21_u64))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes(20_u64))
+			.saturating_add(T::DbWeight::get().writes(21_u64))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2699).saturating_mul(r.into()))
 	}
@@ -242,13 +249,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Inference::Assignments` (r:0 w:2)
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
-	fn report_failure(r: u32, ) -> Weight {
+	fn report_failure(_r: u32, ) -> Weight {
 		// Proof size: measured `47727`, estimated `683486`.
-		// Minimum execution time: 3_039_454_000 picoseconds.
-		Weight::from_parts(3_214_177_330, 0)
+		// Minimum execution time: 2_721_057_000 picoseconds.
+		Weight::from_parts(4_119_610_993, 0)
 			.saturating_add(Weight::from_parts(0, 683486))
-			// Standard error: 35_480_234
-			.saturating_add(Weight::from_parts(116_207_588, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(516_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -263,7 +268,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Parameters::Parameters` (r:1 w:0)
 	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:187 w:187)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:188 w:188)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Verification::WorkerUsage` (r:186 w:186)
@@ -274,22 +279,26 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Results` (r:0 w:64)
 	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(65633), added: 68108, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Disputes` (r:0 w:64)
+	/// Proof: `Inference::Disputes` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
 	/// Storage: `Inference::Inputs` (r:0 w:64)
 	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(1048596), added: 1051071, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 64]`.
 	fn expire_requests(n: u32, ) -> Weight {
 		// Proof size: measured `25751 + n * (1282 ±0)`, estimated `69546 + n * (12695 ±0)`.
-		// Minimum execution time: 53_189_000 picoseconds.
-		Weight::from_parts(1_227_275_282, 0)
+		// Minimum execution time: 32_553_000 picoseconds.
+		Weight::from_parts(1_489_061_578, 0)
 			.saturating_add(Weight::from_parts(0, 69546))
-			// Standard error: 11_787_242
-			.saturating_add(Weight::from_parts(436_022_649, 0).saturating_mul(n.into()))
+			// Standard error: 21_166_043
+			.saturating_add(Weight::from_parts(574_770_149, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(86_u64))
 			.saturating_add(T::DbWeight::get().reads((18_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(84_u64))
-			.saturating_add(T::DbWeight::get().writes((20_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((21_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 12695).saturating_mul(n.into()))
 	}
+	/// Storage: `Inference::Disputes` (r:1 w:1)
+	/// Proof: `Inference::Disputes` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::Models` (r:9 w:0)
 	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
 	/// Storage: `Parameters::Parameters` (r:2 w:0)
@@ -297,17 +306,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Verification::WorkerUsage` (r:1 w:1)
 	/// Proof: `Verification::WorkerUsage` (`max_values`: None, `max_size`: Some(92), added: 2567, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:148 w:148)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelUsage` (r:1 w:1)
 	/// Proof: `ModelRegistry::ModelUsage` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Market` (r:1 w:1)
+	/// Proof: `ModelRegistry::Market` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsWithCalls` (r:1 w:1)
 	/// Proof: `ModelRegistry::ModelsWithCalls` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::TopModels` (r:1 w:1)
 	/// Proof: `ModelRegistry::TopModels` (`max_values`: Some(1), `max_size`: Some(161), added: 656, mode: `MaxEncodedLen`)
-	/// Storage: `ModelRegistry::Market` (r:1 w:1)
-	/// Proof: `ModelRegistry::Market` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsByCalls` (r:1 w:2)
 	/// Proof: `ModelRegistry::ModelsByCalls` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsByRevenue` (r:1 w:2)
@@ -333,25 +342,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `p` is `[1, 144]`.
 	fn settle(p: u32, ) -> Weight {
 		// Proof size: measured `7775 + p * (88 ±0)`, estimated `11402 + p * (2603 ±0)`.
-		// Minimum execution time: 560_375_000 picoseconds.
-		Weight::from_parts(711_352_812, 0)
+		// Minimum execution time: 538_999_000 picoseconds.
+		Weight::from_parts(349_004_352, 0)
 			.saturating_add(Weight::from_parts(0, 11402))
-			// Standard error: 1_503_203
-			.saturating_add(Weight::from_parts(58_676_415, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(18_u64))
+			// Standard error: 2_636_459
+			.saturating_add(Weight::from_parts(89_247_137, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(19_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
-			.saturating_add(T::DbWeight::get().writes(23_u64))
+			.saturating_add(T::DbWeight::get().writes(24_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(p.into()))
 	}
 	/// The range of component `e` is `[1, 16384]`.
 	fn compare_outputs(e: u32, ) -> Weight {
 		// Proof size: measured `0`, estimated `0`.
-		// Minimum execution time: 676_000 picoseconds.
-		Weight::from_parts(824_000, 0)
+		// Minimum execution time: 596_000 picoseconds.
+		Weight::from_parts(6_381_095, 0)
 			.saturating_add(Weight::from_parts(0, 0))
-			// Standard error: 231
-			.saturating_add(Weight::from_parts(185_561, 0).saturating_mul(e.into()))
+			// Standard error: 589
+			.saturating_add(Weight::from_parts(169_550, 0).saturating_mul(e.into()))
 	}
 	/// Storage: `Inference::PruneCursor` (r:1 w:1)
 	/// Proof: `Inference::PruneCursor` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
@@ -363,22 +372,75 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Inference::Results` (`max_values`: None, `max_size`: Some(65633), added: 68108, mode: `MaxEncodedLen`)
 	fn prune_result() -> Weight {
 		// Proof size: measured `65859`, estimated `69098`.
-		// Minimum execution time: 105_487_000 picoseconds.
-		Weight::from_parts(118_740_000, 0)
+		// Minimum execution time: 94_335_000 picoseconds.
+		Weight::from_parts(106_029_000, 0)
 			.saturating_add(Weight::from_parts(0, 69098))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::Workers` (r:256 w:5)
+	/// Proof: `Verification::Workers` (`max_values`: None, `max_size`: Some(191), added: 2666, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Disputed` (r:1 w:1)
+	/// Proof: `Inference::Disputed` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Models` (r:1 w:0)
+	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Versions` (r:1 w:0)
+	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(4877), added: 7352, mode: `MaxEncodedLen`)
+	/// Storage: `Parameters::Parameters` (r:3 w:0)
+	/// Proof: `Parameters::Parameters` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::NextRequestId` (r:1 w:1)
+	/// Proof: `Inference::NextRequestId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Verification::ReadyWorkers` (r:257 w:0)
+	/// Proof: `Verification::ReadyWorkers` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Deadlines` (r:0 w:1)
+	/// Proof: `Inference::Deadlines` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Assignments` (r:0 w:4)
+	/// Proof: `Inference::Assignments` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Disputes` (r:0 w:1)
+	/// Proof: `Inference::Disputes` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Inputs` (r:0 w:1)
+	/// Proof: `Inference::Inputs` (`max_values`: None, `max_size`: Some(1048596), added: 1051071, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::RevealedOutputs` (r:0 w:1)
+	/// Proof: `Inference::RevealedOutputs` (`max_values`: None, `max_size`: Some(65588), added: 68063, mode: `MaxEncodedLen`)
+	/// Storage: `Inference::Requests` (r:0 w:1)
+	/// Proof: `Inference::Requests` (`max_values`: None, `max_size`: Some(615), added: 3090, mode: `MaxEncodedLen`)
+	/// The range of component `i` is `[64, 1048576]`.
+	/// The range of component `o` is `[64, 65536]`.
+	/// The range of component `r` is `[2, 5]`.
+	/// The range of component `w` is `[5, 256]`.
+	fn dispute(i: u32, _o: u32, r: u32, w: u32, ) -> Weight {
+		// Proof size: measured `1468 + w * (188 ±0)`, estimated `8523 + w * (2666 ±0)`.
+		// Minimum execution time: 3_447_652_000 picoseconds.
+		Weight::from_parts(3_806_817_000, 0)
+			.saturating_add(Weight::from_parts(0, 8523))
+			// Standard error: 159
+			.saturating_add(Weight::from_parts(4_638, 0).saturating_mul(i.into()))
+			// Standard error: 663_178
+			.saturating_add(Weight::from_parts(13_281_888, 0).saturating_mul(w.into()))
+			.saturating_add(T::DbWeight::get().reads(12_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(w.into())))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 2666).saturating_mul(w.into()))
 	}
 }
 
 /// The same weights with ParityDB's database weights, for tests.
 impl WeightInfo for () {
 	fn request_inference(b: u32, r: u32, w: u32, ) -> Weight {
-		Weight::from_parts(53_308_076, 0)
+		Weight::from_parts(38_078_587, 0)
 			.saturating_add(Weight::from_parts(0, 8523))
-			.saturating_add(Weight::from_parts(2_735, 0).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(187_571_277, 0).saturating_mul(r.into()))
-			.saturating_add(Weight::from_parts(14_913_483, 0).saturating_mul(w.into()))
+			.saturating_add(Weight::from_parts(3_351, 0).saturating_mul(b.into()))
+			.saturating_add(Weight::from_parts(105_087_007, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(12_124_361, 0).saturating_mul(w.into()))
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(w.into())))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
@@ -386,64 +448,75 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2666).saturating_mul(w.into()))
 	}
 	fn submit_result(o: u32, ) -> Weight {
-		Weight::from_parts(822_351_178, 0)
+		Weight::from_parts(849_986_649, 0)
 			.saturating_add(Weight::from_parts(0, 14005))
-			.saturating_add(Weight::from_parts(16_230, 0).saturating_mul(o.into()))
-			.saturating_add(ParityDbWeight::get().reads(22_u64))
-			.saturating_add(ParityDbWeight::get().writes(24_u64))
+			.saturating_add(Weight::from_parts(20_075, 0).saturating_mul(o.into()))
+			.saturating_add(ParityDbWeight::get().reads(23_u64))
+			.saturating_add(ParityDbWeight::get().writes(25_u64))
 	}
 	fn commit_result() -> Weight {
-		Weight::from_parts(84_270_000, 0)
+		Weight::from_parts(122_826_000, 0)
 			.saturating_add(Weight::from_parts(0, 4080))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn reveal_result(o: u32, r: u32, ) -> Weight {
-		Weight::from_parts(1_843_739_107, 0)
+		Weight::from_parts(781_166_496, 0)
 			.saturating_add(Weight::from_parts(0, 68247))
-			.saturating_add(Weight::from_parts(9_390, 0).saturating_mul(o.into()))
-			.saturating_add(ParityDbWeight::get().reads(20_u64))
+			.saturating_add(Weight::from_parts(13_788, 0).saturating_mul(o.into()))
+			.saturating_add(Weight::from_parts(176_591_230, 0).saturating_mul(r.into()))
+			.saturating_add(ParityDbWeight::get().reads(21_u64))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(r.into())))
-			.saturating_add(ParityDbWeight::get().writes(20_u64))
+			.saturating_add(ParityDbWeight::get().writes(21_u64))
 			.saturating_add(ParityDbWeight::get().writes((4_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2699).saturating_mul(r.into()))
 	}
-	fn report_failure(r: u32, ) -> Weight {
-		Weight::from_parts(3_214_177_330, 0)
+	fn report_failure(_r: u32, ) -> Weight {
+		Weight::from_parts(4_119_610_993, 0)
 			.saturating_add(Weight::from_parts(0, 683486))
-			.saturating_add(Weight::from_parts(116_207_588, 0).saturating_mul(r.into()))
 			.saturating_add(ParityDbWeight::get().reads(516_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn expire_requests(n: u32, ) -> Weight {
-		Weight::from_parts(1_227_275_282, 0)
+		Weight::from_parts(1_489_061_578, 0)
 			.saturating_add(Weight::from_parts(0, 69546))
-			.saturating_add(Weight::from_parts(436_022_649, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(574_770_149, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(86_u64))
 			.saturating_add(ParityDbWeight::get().reads((18_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(84_u64))
-			.saturating_add(ParityDbWeight::get().writes((20_u64).saturating_mul(n.into())))
+			.saturating_add(ParityDbWeight::get().writes((21_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 12695).saturating_mul(n.into()))
 	}
 	fn settle(p: u32, ) -> Weight {
-		Weight::from_parts(711_352_812, 0)
+		Weight::from_parts(349_004_352, 0)
 			.saturating_add(Weight::from_parts(0, 11402))
-			.saturating_add(Weight::from_parts(58_676_415, 0).saturating_mul(p.into()))
-			.saturating_add(ParityDbWeight::get().reads(18_u64))
+			.saturating_add(Weight::from_parts(89_247_137, 0).saturating_mul(p.into()))
+			.saturating_add(ParityDbWeight::get().reads(19_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(p.into())))
-			.saturating_add(ParityDbWeight::get().writes(23_u64))
+			.saturating_add(ParityDbWeight::get().writes(24_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(p.into())))
 			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(p.into()))
 	}
 	fn compare_outputs(e: u32, ) -> Weight {
-		Weight::from_parts(824_000, 0)
+		Weight::from_parts(6_381_095, 0)
 			.saturating_add(Weight::from_parts(0, 0))
-			.saturating_add(Weight::from_parts(185_561, 0).saturating_mul(e.into()))
+			.saturating_add(Weight::from_parts(169_550, 0).saturating_mul(e.into()))
 	}
 	fn prune_result() -> Weight {
-		Weight::from_parts(118_740_000, 0)
+		Weight::from_parts(106_029_000, 0)
 			.saturating_add(Weight::from_parts(0, 69098))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
+	}
+	fn dispute(i: u32, _o: u32, r: u32, w: u32, ) -> Weight {
+		Weight::from_parts(3_806_817_000, 0)
+			.saturating_add(Weight::from_parts(0, 8523))
+			.saturating_add(Weight::from_parts(4_638, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(13_281_888, 0).saturating_mul(w.into()))
+			.saturating_add(ParityDbWeight::get().reads(12_u64))
+			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(w.into())))
+			.saturating_add(ParityDbWeight::get().writes(8_u64))
+			.saturating_add(ParityDbWeight::get().writes((2_u64).saturating_mul(r.into())))
+			.saturating_add(Weight::from_parts(0, 2666).saturating_mul(w.into()))
 	}
 }

@@ -61,7 +61,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::Market` (r:1 w:1)
 	/// Proof: `ModelRegistry::Market` (`max_values`: Some(1), `max_size`: Some(80), added: 575, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsByCalls` (r:0 w:1)
@@ -75,8 +75,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `b` is `[1, 16]`.
 	fn publish_model(_b: u32, ) -> Weight {
 		// Proof size: measured `2664`, estimated `5563`.
-		// Minimum execution time: 205_238_000 picoseconds.
-		Weight::from_parts(389_773_825, 0)
+		// Minimum execution time: 173_127_000 picoseconds.
+		Weight::from_parts(206_083_859, 0)
 			.saturating_add(Weight::from_parts(0, 5563))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
@@ -86,35 +86,39 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::Versions` (r:0 w:1)
 	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(4877), added: 7352, mode: `MaxEncodedLen`)
 	fn publish_version() -> Weight {
 		// Proof size: measured `2231`, estimated `5276`.
-		// Minimum execution time: 118_319_000 picoseconds.
-		Weight::from_parts(139_311_000, 0)
+		// Minimum execution time: 101_042_000 picoseconds.
+		Weight::from_parts(119_798_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ModelRegistry::Models` (r:1 w:1)
 	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::PriceFloors` (r:1 w:1)
+	/// Proof: `ModelRegistry::PriceFloors` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	fn set_price() -> Weight {
 		// Proof size: measured `2035`, estimated `5276`.
-		// Minimum execution time: 25_814_000 picoseconds.
-		Weight::from_parts(44_189_000, 0)
+		// Minimum execution time: 25_166_000 picoseconds.
+		Weight::from_parts(32_503_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
-			.saturating_add(T::DbWeight::get().reads(1_u64))
-			.saturating_add(T::DbWeight::get().writes(1_u64))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// Storage: `ModelRegistry::Models` (r:1 w:1)
 	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
 	/// The range of component `b` is `[1, 16]`.
-	fn set_royalties(_b: u32, ) -> Weight {
+	fn set_royalties(b: u32, ) -> Weight {
 		// Proof size: measured `2035`, estimated `5276`.
-		// Minimum execution time: 25_998_000 picoseconds.
-		Weight::from_parts(44_186_076, 0)
+		// Minimum execution time: 22_096_000 picoseconds.
+		Weight::from_parts(39_758_303, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
+			// Standard error: 30_574
+			.saturating_add(Weight::from_parts(45_473, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -123,11 +127,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `v` is `[1, 64]`.
 	fn set_status(v: u32, ) -> Weight {
 		// Proof size: measured `2035`, estimated `5276`.
-		// Minimum execution time: 34_965_000 picoseconds.
-		Weight::from_parts(58_832_354, 0)
+		// Minimum execution time: 23_045_000 picoseconds.
+		Weight::from_parts(44_062_619, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
-			// Standard error: 7_155
-			.saturating_add(Weight::from_parts(558_358, 0).saturating_mul(v.into()))
+			// Standard error: 17_188
+			.saturating_add(Weight::from_parts(133_632, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -136,7 +140,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(157), added: 2632, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::Versions` (r:64 w:64)
 	/// Proof: `ModelRegistry::Versions` (`max_values`: None, `max_size`: Some(4877), added: 7352, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelUsage` (r:1 w:0)
@@ -145,6 +149,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ModelRegistry::ModelsByOwner` (`max_values`: None, `max_size`: Some(2098), added: 4573, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsByCalls` (r:0 w:1)
 	/// Proof: `ModelRegistry::ModelsByCalls` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::PriceFloors` (r:0 w:1)
+	/// Proof: `ModelRegistry::PriceFloors` (`max_values`: None, `max_size`: Some(36), added: 2511, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsByAge` (r:0 w:1)
 	/// Proof: `ModelRegistry::ModelsByAge` (`max_values`: None, `max_size`: Some(8), added: 2483, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ModelsByRevenue` (r:0 w:1)
@@ -152,14 +158,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `v` is `[1, 64]`.
 	fn remove_model(v: u32, ) -> Weight {
 		// Proof size: measured `6880 + v * (47 ±0)`, estimated `5563 + v * (7352 ±0)`.
-		// Minimum execution time: 184_027_000 picoseconds.
-		Weight::from_parts(141_183_984, 0)
+		// Minimum execution time: 152_363_000 picoseconds.
+		Weight::from_parts(150_711_692, 0)
 			.saturating_add(Weight::from_parts(0, 5563))
-			// Standard error: 379_338
-			.saturating_add(Weight::from_parts(103_531_500, 0).saturating_mul(v.into()))
+			// Standard error: 1_135_281
+			.saturating_add(Weight::from_parts(82_346_963, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 7352).saturating_mul(v.into()))
 	}
@@ -169,8 +175,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ModelRegistry::ModelsByOwner` (`max_values`: None, `max_size`: Some(2098), added: 4573, mode: `MaxEncodedLen`)
 	fn transfer_ownership() -> Weight {
 		// Proof size: measured `7205`, estimated `10136`.
-		// Minimum execution time: 142_422_000 picoseconds.
-		Weight::from_parts(188_100_000, 0)
+		// Minimum execution time: 121_222_000 picoseconds.
+		Weight::from_parts(175_814_000, 0)
 			.saturating_add(Weight::from_parts(0, 10136))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -179,8 +185,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ModelRegistry::Models` (`max_values`: None, `max_size`: Some(1811), added: 4286, mode: `MaxEncodedLen`)
 	fn delist_model() -> Weight {
 		// Proof size: measured `2035`, estimated `5276`.
-		// Minimum execution time: 25_117_000 picoseconds.
-		Weight::from_parts(42_386_000, 0)
+		// Minimum execution time: 29_619_000 picoseconds.
+		Weight::from_parts(56_408_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
@@ -190,54 +196,55 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests.
 impl WeightInfo for () {
 	fn publish_model(_b: u32, ) -> Weight {
-		Weight::from_parts(389_773_825, 0)
+		Weight::from_parts(206_083_859, 0)
 			.saturating_add(Weight::from_parts(0, 5563))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(10_u64))
 	}
 	fn publish_version() -> Weight {
-		Weight::from_parts(139_311_000, 0)
+		Weight::from_parts(119_798_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn set_price() -> Weight {
-		Weight::from_parts(44_189_000, 0)
+		Weight::from_parts(32_503_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
-			.saturating_add(ParityDbWeight::get().reads(1_u64))
-			.saturating_add(ParityDbWeight::get().writes(1_u64))
+			.saturating_add(ParityDbWeight::get().reads(2_u64))
+			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
-	fn set_royalties(_b: u32, ) -> Weight {
-		Weight::from_parts(44_186_076, 0)
+	fn set_royalties(b: u32, ) -> Weight {
+		Weight::from_parts(39_758_303, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
+			.saturating_add(Weight::from_parts(45_473, 0).saturating_mul(b.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn set_status(v: u32, ) -> Weight {
-		Weight::from_parts(58_832_354, 0)
+		Weight::from_parts(44_062_619, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
-			.saturating_add(Weight::from_parts(558_358, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(133_632, 0).saturating_mul(v.into()))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn remove_model(v: u32, ) -> Weight {
-		Weight::from_parts(141_183_984, 0)
+		Weight::from_parts(150_711_692, 0)
 			.saturating_add(Weight::from_parts(0, 5563))
-			.saturating_add(Weight::from_parts(103_531_500, 0).saturating_mul(v.into()))
+			.saturating_add(Weight::from_parts(82_346_963, 0).saturating_mul(v.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(v.into())))
-			.saturating_add(ParityDbWeight::get().writes(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(8_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(v.into())))
 			.saturating_add(Weight::from_parts(0, 7352).saturating_mul(v.into()))
 	}
 	fn transfer_ownership() -> Weight {
-		Weight::from_parts(188_100_000, 0)
+		Weight::from_parts(175_814_000, 0)
 			.saturating_add(Weight::from_parts(0, 10136))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn delist_model() -> Weight {
-		Weight::from_parts(42_386_000, 0)
+		Weight::from_parts(56_408_000, 0)
 			.saturating_add(Weight::from_parts(0, 5276))
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))

@@ -65,6 +65,59 @@ impl<T: Config> Pallet<T> {
 		Some(payout)
 	}
 
+	/// Slashes `worker`'s bond for `request`: the larger of [`Config::SlashFraction`] of the
+	/// bond and `at_stake`, within the bond. Up to the compensation of `victim` goes to it, the
+	/// rest to the treasury. Returns the amount slashed and the amount paid to the victim.
+	pub(crate) fn slash_bond(
+		worker: &T::AccountId,
+		request: RequestId,
+		at_stake: BalanceOf<T>,
+		victim: Option<(&T::AccountId, BalanceOf<T>)>,
+	) -> (BalanceOf<T>, BalanceOf<T>) {
+		let Some(mut info) = Workers::<T>::get(worker) else { return Default::default() };
+		let amount = T::SlashFraction::get().mul_floor(info.bond).max(at_stake).min(info.bond);
+		if amount.is_zero() {
+			return Default::default();
+		}
+		let take = |to: &T::AccountId, amount: BalanceOf<T>| {
+			if amount.is_zero() {
+				return Zero::zero();
+			}
+			T::Currency::transfer_on_hold(
+				&HoldReason::WorkerBond.into(),
+				worker,
+				to,
+				amount,
+				Precision::BestEffort,
+				Restriction::Free,
+				Fortitude::Force,
+			)
+			.unwrap_or_else(|_| Zero::zero())
+		};
+		// A victim that cannot receive (a new account below the existential deposit) leaves
+		// its part to the treasury.
+		let paid = victim.map_or_else(Zero::zero, |(victim, compensation)| {
+			take(victim, compensation.min(amount))
+		});
+		let taken =
+			paid.saturating_add(take(&T::TreasuryAccount::get(), amount.saturating_sub(paid)));
+		if taken.is_zero() {
+			return Default::default();
+		}
+		info.bond = info.bond.saturating_sub(taken);
+		Workers::<T>::insert(worker, info);
+		WorkerUsage::<T>::mutate(worker, |stats| {
+			stats.slashes = stats.slashes.saturating_add(1);
+			stats.slashed = stats.slashed.saturating_add(taken);
+		});
+		Self::deposit_event(Event::WorkerSlashed {
+			worker: worker.clone(),
+			request,
+			amount: taken,
+		});
+		(taken, paid)
+	}
+
 	/// Checks the pallet's invariants:
 	/// - every worker's balance on hold for [`HoldReason::WorkerBond`] equals its bond;
 	/// - [`ActiveWorkers`] lists each active worker once and no other account;
@@ -198,34 +251,17 @@ impl<T: Config> Verifier<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	}
 
 	fn slash(worker: &T::AccountId, request: RequestId, at_stake: BalanceOf<T>) -> BalanceOf<T> {
-		let Some(mut info) = Workers::<T>::get(worker) else { return Zero::zero() };
-		let amount = T::SlashFraction::get().mul_floor(info.bond).max(at_stake).min(info.bond);
-		if amount.is_zero() {
-			return amount;
-		}
-		let Ok(taken) = T::Currency::transfer_on_hold(
-			&HoldReason::WorkerBond.into(),
-			worker,
-			&T::TreasuryAccount::get(),
-			amount,
-			Precision::BestEffort,
-			Restriction::Free,
-			Fortitude::Force,
-		) else {
-			return Zero::zero();
-		};
-		info.bond = info.bond.saturating_sub(taken);
-		Workers::<T>::insert(worker, info);
-		WorkerUsage::<T>::mutate(worker, |stats| {
-			stats.slashes = stats.slashes.saturating_add(1);
-			stats.slashed = stats.slashed.saturating_add(taken);
-		});
-		Self::deposit_event(Event::WorkerSlashed {
-			worker: worker.clone(),
-			request,
-			amount: taken,
-		});
-		taken
+		Self::slash_bond(worker, request, at_stake, None).0
+	}
+
+	fn slash_compensating(
+		worker: &T::AccountId,
+		request: RequestId,
+		at_stake: BalanceOf<T>,
+		victim: &T::AccountId,
+		compensation: BalanceOf<T>,
+	) -> (BalanceOf<T>, BalanceOf<T>) {
+		Self::slash_bond(worker, request, at_stake, Some((victim, compensation)))
 	}
 
 	fn is_active(worker: &T::AccountId) -> bool {

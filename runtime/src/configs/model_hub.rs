@@ -173,6 +173,8 @@ impl pallet_inference::Config for Runtime {
 	type DeadlineWeight = DeadlineWeight;
 	type EpochLength = ConstU32<DAYS>;
 	type EpochsKept = ConstU32<30>;
+	/// A fast-path receipt may be disputed for a day after the block it names.
+	type DisputeWindow = ConstU32<DAYS>;
 	type MaxModelsPerEpoch = ConstU32<1024>;
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
