@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, idempotently, what a fresh machine needs to build and run the project:
 # Debian build packages, the Rust WASM targets and rust-src, and a Python venv holding
-# ONNX Runtime. A second run changes nothing and takes a few seconds.
+# ONNX Runtime and the project's Python client. A second run changes nothing and takes a few
+# seconds.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -64,6 +65,15 @@ fi
 if ! "$MODELHUB_VENV/bin/python" -c "import onnx, sklearn, skl2onnx" 2>/dev/null; then
 	log "installing onnx, scikit-learn, skl2onnx into $MODELHUB_VENV"
 	quietly "$MODELHUB_VENV/bin/python" -m pip install --disable-pip-version-check onnx scikit-learn skl2onnx
+fi
+
+# The Python client (python/) with its test dependencies, reinstalled when its sources change.
+client_stamp="$MODELHUB_VENV/.modelhub-python-client"
+client_sources="$(cat "$MODELHUB_ROOT/python/pyproject.toml" "$MODELHUB_ROOT"/python/modelhub/*.py | sha256sum)"
+if [ "$(cat "$client_stamp" 2>/dev/null)" != "$client_sources" ]; then
+	log "installing the Python client (python/) into $MODELHUB_VENV"
+	quietly "$MODELHUB_VENV/bin/python" -m pip install --disable-pip-version-check "$MODELHUB_ROOT/python[test]"
+	printf '%s\n' "$client_sources" >"$client_stamp"
 fi
 
 # Node.js clients (@polkadot/api, pinned by scripts/package-lock.json).

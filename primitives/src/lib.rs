@@ -18,6 +18,8 @@ pub mod stats;
 pub mod tensor;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vectors;
 pub mod worker;
 
 use sp_runtime::{
