@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 from async_substrate_interface import AsyncSubstrateInterface
+from async_substrate_interface.async_substrate import AsyncExtrinsicReceipt
 from async_substrate_interface.errors import SubstrateRequestException
 from bittensor_wallet import Keypair
 
@@ -437,24 +438,46 @@ class AsyncClient:
         """Signs ``module.function(params)`` (names as in the metadata), submits it and waits
         until it is in a block; returns its events. Raises :class:`TransactionFailed` with the
         chain's error, :class:`TransactionRefused` or :class:`InsufficientBalance` when the
-        pool refuses it."""
-        assert self.substrate is not None
+        pool refuses it, :class:`Timeout`. Transactions of one client are signed and handed to
+        the pool one at a time (each takes the next nonce) and then wait side by side."""
+        assert self.substrate is not None and self.rpc is not None
         timeout = timeout or self.timeout
+        started = time.perf_counter()
+        async with self._nonce_lock:
+            extrinsic = await self._signed(module, function, params)
+            try:
+                watch = await self.rpc.subscribe(
+                    "author_submitAndWatchExtrinsic", [str(extrinsic.data)], "author_unwatchExtrinsic", timeout
+                )
+            except CallError as error:
+                raise self._pool_error(error) from error
+        block = None
         try:
-            async with self._nonce_lock:
-                extrinsic = await self._signed(module, function, params)
-                submitting = self.substrate.submit_extrinsic(extrinsic, wait_for_inclusion=True)
-                receipt = await asyncio.wait_for(submitting, timeout)
-            if not await receipt.is_success:
-                raise self._dispatch_error(await receipt.error_message)
-            return [self._event(e) for e in await receipt.triggered_events]
-        except asyncio.TimeoutError as error:
-            raise Timeout(f"waiting for {module}.{function} to be included", timeout) from error
-        except SubstrateRequestException as error:
-            text = str(error)
-            if "Inability to pay" in text or "payment" in text.lower():
-                raise InsufficientBalance(self.address, text) from error
-            raise TransactionRefused(text) from error
+            while block is None:
+                left = timeout - (time.perf_counter() - started)
+                try:
+                    status = await watch.next(max(left, 0.001))
+                except asyncio.TimeoutError as error:
+                    raise Timeout(f"waiting for {module}.{function} to be included", timeout) from error
+                if isinstance(status, dict) and "inBlock" in status:
+                    block = status["inBlock"]
+                elif (status if isinstance(status, str) else next(iter(status), "")) in ("dropped", "invalid", "usurped"):
+                    raise TransactionRefused(f"{module}.{function}: the transaction pool reports it {status}")
+        finally:
+            await watch.close()
+        receipt = AsyncExtrinsicReceipt(
+            substrate=self.substrate, extrinsic_hash="0x" + extrinsic.extrinsic_hash.hex(), block_hash=block
+        )
+        if not await receipt.is_success:
+            raise self._dispatch_error(await receipt.error_message)
+        return [self._event(e) for e in await receipt.triggered_events]
+
+    def _pool_error(self, error: CallError) -> HubError:
+        """The transaction pool's refusal (codes 1010-1099) as a typed error."""
+        detail = f"{error.message}: {error.data}" if error.data else error.message
+        if "Inability to pay" in detail or "balance too low" in detail:
+            return InsufficientBalance(self.address, detail)
+        return TransactionRefused(detail)
 
     def _dispatch_error(self, error: Optional[dict]) -> HubError:
         error = error or {}
@@ -612,15 +635,18 @@ class AsyncClient:
         started = time.perf_counter()
         timeout = timeout or self.timeout
         limit = None if max_fee is None else _price(max_fee)
-        record = await self.model(model)
+        use_fast = (self.fast if fast is None else fast) and redundancy == 1
+        # The model's terms (and the workers serving it fast) from the node, side by side.
+        reads = [self.model(model)] + ([self.fast_workers(model)] if use_fast else [])
+        record, *offers = await asyncio.gather(*reads)
         if record.state != "active":
             raise ModelNotActive(model, record.state)
         schema = await self.schema(model, record.version)
+        encoding = time.perf_counter()
         encoded = fit_inputs(inputs, schema)
-        timings = {"encode": time.perf_counter() - started}
-        use_fast = self.fast if fast is None else fast
-        if use_fast and redundancy == 1:
-            workers = await self.fast_workers(model)
+        timings = {"lookup": encoding - started, "encode": time.perf_counter() - encoding}
+        if use_fast:
+            workers = offers[0]
             if workers:
                 return await self._lanes.infer(
                     record, encoded, workers, limit, started, timeout, progress, timings

@@ -139,6 +139,10 @@ class Lane:
         self.attestation_key: Optional[Keypair] = None
         self.quotes: dict[tuple[int, int], tuple[int, int]] = {}
         self.lock = asyncio.Lock()
+        #: All the channel's deposits so far: the most its vouchers may total.
+        self.capacity = 0
+        #: A top-up on its way to the chain, started before the deposit runs out.
+        self.topping: Optional[asyncio.Task] = None
 
 
 class Lanes:
@@ -151,6 +155,8 @@ class Lanes:
 
     async def close(self) -> None:
         for lane in self.lanes.values():
+            if lane.topping is not None:
+                await asyncio.gather(lane.topping, return_exceptions=True)
             if lane.rpc is not None:
                 await lane.rpc.close()
         self.lanes.clear()
@@ -183,7 +189,8 @@ class Lanes:
         async with lane.lock:
             await self._ready(lane, record.id, len(encoded), deadline, progress, started)
             assert lane.rpc is not None and lane.voucher is not None
-            for attempt in range(ATTEMPTS):
+            refusals = 0
+            while True:
                 price, execution = await self._quote(lane, record.id, len(encoded), deadline)
                 if max_fee is not None and price + execution > max_fee:
                     fee = Quote(price + execution, price, execution, None, None, None, 0)
@@ -196,19 +203,18 @@ class Lanes:
                 try:
                     answer = await lane.rpc.call("fast_infer", params, deadline.left("the worker's answer"))
                 except CallError as error:
-                    await self._recover(lane, record, len(encoded), error, deadline, progress, started, attempt)
+                    refusals += await self._recover(lane, record, len(encoded), voucher, error, deadline, progress, started, refusals)
                     continue
                 lane.voucher = voucher
+                self._top_up_soon(lane, record.id, price + execution)
                 await _report(progress, Progress("served", time.perf_counter() - started, answer))
                 result = await self._check(lane, record, encoded, answer, voucher, price, execution, started, timings)
                 await _report(progress, Progress("verified", time.perf_counter() - started, {"outputHash": answer["outputHash"]}))
                 return result
-        raise HubError(f"the worker {lane.account} refused {ATTEMPTS} vouchers in a row")
 
     async def _quote(self, lane: Lane, model: int, length: int, deadline: Deadline) -> tuple[int, int]:
         key = (model, length)
         if key not in lane.quotes:
-            assert lane.rpc is not None
             quote = await self._worker_call(lane, "fast_quote", [model, length], deadline, model)
             lane.quotes[key] = (int(quote["price"]), int(quote["execution"]))
         return lane.quotes[key]
@@ -218,23 +224,28 @@ class Lanes:
         try:
             return await lane.rpc.call(method, params, deadline.left(f"{method} at {lane.endpoint}"))
         except CallError as error:
-            kind = (error.data or {}).get("error", "") if isinstance(error.data, dict) else ""
-            raise errors.from_worker(kind, error.message, error.data, model=model, account=self.client.address) from error
+            raise self._refusal(error, model) from error
+
+    def _refusal(self, error: CallError, model: int) -> HubError:
+        data = error.data if isinstance(error.data, dict) else {}
+        return errors.from_worker(data.get("error", ""), error.message, error.data, model=model, account=self.client.address)
 
     async def _ready(self, lane: Lane, model: int, length: int, deadline: Deadline, progress, started: float) -> None:
         """Connects the lane and finds or opens its channel, once."""
         from .client import _report
 
         if lane.rpc is None or lane.rpc.closed:
-            lane.rpc = await JsonRpc(lane.endpoint).connect(timeout=deadline.left("connecting"))
+            lane.rpc = await JsonRpc(lane.endpoint).connect(timeout=deadline.left("connecting to the worker"))
         if lane.attestation_key is None:
             worker = await self.client.worker(lane.account)
             if worker is None or not worker.attestation_key:
                 raise NoWorkerAvailable(model, f"{lane.account} is not a registered worker")
             lane.attestation_key = Keypair(public_key=worker.attestation_key)
         if lane.channel is None:
-            lane.channel = await self._find_channel(lane)
-            if lane.channel is None:
+            found = await self._find_channel(lane)
+            if found is not None:
+                lane.channel, lane.capacity = found
+            else:
                 price, execution = await self._quote(lane, model, length, deadline)
                 deposit = await self._deposit(price + execution, model)
                 events = await self.client.submit(
@@ -244,7 +255,7 @@ class Lanes:
                     timeout=deadline.left("opening a channel"),
                 )
                 opened = self.client._find(events, "Channels", "ChannelOpened")
-                lane.channel = int(opened["channel"])
+                lane.channel, lane.capacity = int(opened["channel"]), deposit
                 await _report(progress, Progress("channelOpened", time.perf_counter() - started, {"channel": lane.channel, "deposit": deposit}))
             lane.voucher = await self._latest(lane, model, deadline)
 
@@ -276,14 +287,14 @@ class Lanes:
                 latest = await lane.rpc.call("fast_latest", [lane.channel], deadline.left("fast_latest"))
                 return Voucher.decode(_bytes(latest["voucher"]))
             except CallError as error:
-                kind = (error.data or {}).get("error") if isinstance(error.data, dict) else None
-                if kind != "channelNotFound":
-                    raise errors.from_worker(kind or "", error.message, error.data, model=model, account=self.client.address) from error
+                if not isinstance(error.data, dict) or error.data.get("error") != "channelNotFound":
+                    raise self._refusal(error, model) from error
             deadline.left("waiting for the worker to see the channel")
             await asyncio.sleep(0.5)
 
-    async def _find_channel(self, lane: Lane) -> Optional[int]:
-        """An open channel from the signer to the lane's worker with blocks to spare."""
+    async def _find_channel(self, lane: Lane) -> Optional[tuple[int, int]]:
+        """An open channel from the signer to the lane's worker with blocks to spare, and all
+        it was ever given (what it holds plus what it paid out)."""
         substrate = self.client.substrate
         assert substrate is not None
         now = await self.client.block_number()
@@ -298,44 +309,77 @@ class Lanes:
                 and channel["closing"] is None
                 and int(channel["expires_at"]) > now + MIN_BLOCKS_LEFT
             ):
-                found = int(key.value if hasattr(key, "value") else key)
+                channel_id = int(key.value if hasattr(key, "value") else key)
+                found = (channel_id, int(channel["deposit"]) + int(channel["paid"]))
         return found
 
-    async def _recover(self, lane: Lane, record: Model, length: int, error: CallError, deadline: Deadline, progress, started: float, attempt: int) -> None:
-        """Mends what a refused voucher says is stale, or raises the refusal as a typed error."""
+    def _top_up_soon(self, lane: Lane, model: int, per_call: int) -> None:
+        """Starts a top-up in the background once less than a quarter of a refill is left, so
+        calls never wait for one while the balance lasts."""
+        assert lane.voucher is not None
+        refill = per_call * max(self.client.channel_calls, 1)
+        if lane.capacity - lane.voucher.total >= max(refill // 4, per_call):
+            return
+        if lane.topping is not None and not lane.topping.done():
+            return
+        lane.topping = asyncio.get_running_loop().create_task(self._top_up(lane, model, per_call, None))
+
+    async def _top_up(self, lane: Lane, model: int, per_call: int, deadline: Optional[Deadline]) -> int:
+        """Adds a refill to the lane's channel; returns the amount."""
+        amount = await self._deposit(per_call, model)
+        timeout = deadline.left("topping up the channel") if deadline else None
+        await self.client.submit(
+            "Channels",
+            "top_up",
+            {"channel": lane.channel, "amount": amount, "lifetime": self.client.channel_lifetime},
+            timeout=timeout,
+        )
+        lane.capacity += amount
+        return amount
+
+    async def _recover(
+        self,
+        lane: Lane,
+        record: Model,
+        length: int,
+        voucher: Voucher,
+        error: CallError,
+        deadline: Deadline,
+        progress,
+        started: float,
+        refusals: int,
+    ) -> int:
+        """Mends what a refused voucher says is stale and returns how many refusals that
+        counts for (0 while a top-up reaches the worker), or raises the refusal as a typed
+        error."""
         from .client import _report
 
         data = error.data if isinstance(error.data, dict) else {}
         kind = data.get("error", "")
-        if attempt + 1 < ATTEMPTS:
-            if kind in ("voucherNotNext", "voucherStale"):
-                lane.quotes.clear()
-                lane.voucher = await self._latest(lane, record.id, deadline)
-                return
-            if kind == "voucherAboveDeposit":
-                price, execution = await self._quote(lane, record.id, length, deadline)
-                amount = await self._deposit(price + execution, record.id)
-                await self.client.submit(
-                    "Channels",
-                    "top_up",
-                    {"channel": lane.channel, "amount": amount, "lifetime": self.client.channel_lifetime},
-                    timeout=deadline.left("topping up the channel"),
-                )
+        if refusals + 1 >= ATTEMPTS:
+            raise self._refusal(error, record.id) from error
+        if kind in ("voucherNotNext", "voucherStale"):
+            lane.quotes.clear()
+            lane.voucher = await self._latest(lane, record.id, deadline)
+            return 1
+        if kind == "voucherAboveDeposit":
+            if lane.topping is not None:
+                topping, lane.topping = lane.topping, None
+                await asyncio.gather(topping, return_exceptions=True)
+            if lane.capacity < voucher.total:
+                per_call = voucher.total - (lane.voucher.total if lane.voucher else 0)
+                amount = await self._top_up(lane, record.id, per_call, deadline)
                 await _report(progress, Progress("channelToppedUp", time.perf_counter() - started, {"channel": lane.channel, "amount": amount}))
-                await self._wait_deposit(lane, record.id, deadline)
-                return
-            if kind == "channelNotOpen":
-                lane.channel = None
-                await self._ready(lane, record.id, length, deadline, progress, started)
-                return
-        raise errors.from_worker(kind, error.message, error.data, model=record.id, account=self.client.address) from error
-
-    async def _wait_deposit(self, lane: Lane, model: int, deadline: Deadline) -> None:
-        """Waits until the worker has imported the block of a top-up (one more block)."""
-        first = await self.client.block_number()
-        while await self.client.block_number() <= first + 1:
+                return 1
+            # The deposit is on chain; the worker sees it at the next block it imports.
             deadline.left("waiting for the worker to see the top-up")
             await asyncio.sleep(0.5)
+            return 0
+        if kind == "channelNotOpen":
+            lane.channel = None
+            await self._ready(lane, record.id, length, deadline, progress, started)
+            return 1
+        raise self._refusal(error, record.id) from error
 
     async def _check(
         self,

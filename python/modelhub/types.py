@@ -218,8 +218,9 @@ class InferenceResult:
     worker settles the channel, so ``payouts`` is empty and ``paid`` the voucher's amount).
     ``output_hash`` is blake2-256 of the canonical output, checked by the client;
     ``attested`` says the worker's signature over it was checked (fast path; on chain the
-    runtime checks it). ``timings`` splits the client's own work (``encode``, ``sign``,
-    ``decode``, seconds) from ``latency``, the whole call.
+    runtime checks it). ``timings`` holds, in seconds, the node reads before the call
+    (``lookup``: the model's terms, schema and fast workers) and the client's own work
+    (``encode``, ``sign``, ``decode``); ``latency`` is the whole call.
     """
 
     outputs: dict[str, np.ndarray]

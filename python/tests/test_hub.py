@@ -120,7 +120,7 @@ def test_a_paid_call_on_chain_from_numpy_reports_progress_in_order(bob, charlie,
     assert result.workers == [modelhub.account_of("//Dave")]
     assert result.output_hash == modelhub.tensors.content_hash(modelhub.tensors.encode(result.outputs))
     assert charlie.balance() - charlie_before == 35 * OPG // 100
-    assert set(result.timings) == {"encode", "sign", "decode"}
+    assert set(result.timings) == {"lookup", "encode", "sign", "decode"}
     usage = bob.usage(digits.id)
     assert usage.calls >= 1 and usage.royalties >= OPG // 2 and usage.rank == 1
     market = bob.market(1)
@@ -141,6 +141,15 @@ def test_a_fast_call_is_attested_and_matches_the_chain(bob, digits):
     assert first.fee.royalty == OPG // 2 and first.fee.chain == 0 and first.payouts == []
     chain = bob.infer(digits.id, digits_input(), fast=False)
     assert chain.output_hash == first.output_hash
+
+
+def test_a_small_channel_is_topped_up_and_calls_go_on(hub, digits):
+    with Client(hub.url, "//Ferdie", channel_calls=2) as ferdie:
+        results = [ferdie.infer(digits.id, digits_input()) for _ in range(6)]
+        assert {r.channel for r in results} == {results[0].channel}
+        assert [r.call for r in results] == list(range(results[0].call, results[0].call + 6))
+        channel = ferdie.aio._lanes.lanes[modelhub.account_of("//Dave")]
+        assert channel.capacity >= sum(r.paid for r in results)
 
 
 def test_the_async_client_runs_calls_side_by_side(hub, digits):
