@@ -28,8 +28,9 @@ echo "[dev] starting $MODELHUB_NODE_BIN --dev (log: $DEV_DIR/node.log)"
 modelhub_start_node "$DEV_DIR" "$RPC_PORT" "$@"
 
 echo "[dev] registering worker //Dave with a 100 OPG bond, then running it (log: $DEV_DIR/worker-Dave.log)"
+# Room for 32 small models ready at once (scripts/simulate-market.py publishes a long tail).
 modelhub_start_worker "$DEV_DIR" "$URL" //Dave 4 --prometheus "$WORKER_METRICS" \
-	--fast-listen "$WORKER_FAST" --fast-state-dir "$DEV_DIR/fast-state"
+	--fast-listen "$WORKER_FAST" --fast-state-dir "$DEV_DIR/fast-state" --max-ready 32 --max-sessions 32
 
 echo "[dev] publishing the digits classifier (0.5 OPG per call; royalties 70% Charlie, 30% Ferdie)"
 node "$MODELHUB_ROOT/scripts/publish-model.mjs" "$MODELHUB_SAMPLE_MODELS/digits.onnx" --name digits \

@@ -243,7 +243,8 @@ struct RunArgs {
 	#[arg(long, default_value_t = 4_096)]
 	max_session_mib: u64,
 	/// Most model versions held ready and declared on chain at once (the most called
-	/// first); the chain draws this worker only for those.
+	/// first); the chain draws this worker only for those. At most `--max-sessions`, whose
+	/// sessions (and `--max-session-mib`) keep every declared version loaded.
 	#[arg(long, default_value_t = 8)]
 	max_ready: usize,
 	/// Jobs executing at once.

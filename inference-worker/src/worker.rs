@@ -952,18 +952,21 @@ impl Session {
 			let epoch = u32::try_from(self.block / self.epoch_length).unwrap_or(u32::MAX);
 			let calls = self.chain.epoch_calls(at, epoch).await?;
 			let models = self.chain.models(at).await?;
+			// What is declared ready stays loaded: the wanted versions fit the session cache
+			// (count and bytes) as well as the artifact cache, or loading one would evict
+			// another and the two would be prepared in turn forever.
+			let most = options.max_ready.min(options.max_sessions);
+			let byte_budget = options.max_cache_bytes.min(options.max_session_bytes);
 			let mut bytes = 0u64;
 			for (model, number) in readiness::ranked(&models, &calls) {
-				if versions.len() >= options.max_ready {
+				if versions.len() >= most {
 					break;
 				}
 				let Some(version) = self.chain.model_version(at, model, number).await? else {
 					continue;
 				};
 				let size = version.artifact.size;
-				if size > options.max_session_bytes
-					|| bytes.saturating_add(size) > options.max_cache_bytes
-				{
+				if bytes.saturating_add(size) > byte_budget {
 					continue;
 				}
 				bytes = bytes.saturating_add(size);

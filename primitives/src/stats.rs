@@ -143,6 +143,48 @@ impl VolumeSums {
 	}
 }
 
+/// The Lorenz curve of `amounts` (one per model, zeros included): `points + 1` points (at
+/// least 2), the i-th being the share of all models that the `i / points` of them with the
+/// least make up (rounded down to whole models) and the share of the total they hold. It runs
+/// from (0, 0) to (1, 1); the further below the diagonal, the more concentrated the amounts.
+pub fn lorenz(amounts: &[u128], points: u32) -> Vec<(Perbill, Perbill)> {
+	let sorted = sorted_ascending(amounts);
+	let total = sum(&sorted);
+	let models = sorted.len() as u64;
+	let points = points.max(1);
+	(0..=points)
+		.map(|i| {
+			// i ≤ points, so the count is at most the number of models.
+			let count = U256::from(models)
+				.saturating_mul(U256::from(i))
+				.checked_div(U256::from(points))
+				.unwrap_or_default()
+				.low_u64();
+			let held = sum(sorted.get(..count as usize).unwrap_or(&sorted));
+			(ratio(U256::from(count), U256::from(models)), ratio(held, total))
+		})
+		.collect()
+}
+
+/// The share of the total of `amounts` (one per model, zeros included) that the `fraction` of
+/// models with the least hold (rounded down to whole models): the bottom 50% and 80% of models
+/// by royalties say whether income reaches the long tail.
+pub fn bottom_share(amounts: &[u128], fraction: Perbill) -> Perbill {
+	let sorted = sorted_ascending(amounts);
+	let count = fraction.mul_floor(sorted.len() as u64) as usize;
+	ratio(sum(sorted.get(..count).unwrap_or(&sorted)), sum(&sorted))
+}
+
+fn sorted_ascending(amounts: &[u128]) -> Vec<u128> {
+	let mut sorted = amounts.to_vec();
+	sorted.sort_unstable();
+	sorted
+}
+
+fn sum(amounts: &[u128]) -> U256 {
+	amounts.iter().fold(U256::zero(), |total, amount| total.saturating_add(U256::from(*amount)))
+}
+
 /// `numerator / denominator` as a [`Perbill`], rounded down; 0 for a zero denominator.
 fn ratio(numerator: U256, denominator: U256) -> Perbill {
 	if denominator.is_zero() {

@@ -355,6 +355,41 @@ fn concentration_of_even_and_skewed_demand() {
 }
 
 #[test]
+fn lorenz_curve_and_bottom_shares_of_even_and_skewed_amounts() {
+	let percent = Perbill::from_percent;
+	let even = [5u128; 10];
+	let curve = lorenz(&even, 5);
+	assert_eq!(curve.len(), 6);
+	assert!(curve.iter().all(|(models, held)| models == held), "{curve:?}");
+	assert_eq!(bottom_share(&even, percent(50)), percent(50));
+
+	// One model earns everything: the curve stays at 0 until the last point.
+	let skewed = [0, 0, 0, 100u128];
+	assert_eq!(
+		lorenz(&skewed, 4),
+		vec![
+			(percent(0), percent(0)),
+			(percent(25), percent(0)),
+			(percent(50), percent(0)),
+			(percent(75), percent(0)),
+			(percent(100), percent(100)),
+		]
+	);
+	assert_eq!(bottom_share(&skewed, percent(80)), percent(0));
+
+	// 1, 2, 3, 4 (order does not matter): the bottom half holds 3 of 10.
+	let steps = [4, 1, 3, 2u128];
+	assert_eq!(bottom_share(&steps, percent(50)), percent(30));
+	assert_eq!(lorenz(&steps, 2)[1], (percent(50), percent(30)));
+	// Five models: 80% of them is four whole models, holding 10 of 15.
+	assert_eq!(bottom_share(&[1, 2, 3, 4, 5], percent(80)), Perbill::from_rational(10u32, 15));
+
+	assert_eq!(bottom_share(&[], percent(50)), Perbill::zero());
+	assert_eq!(lorenz(&[], 2).len(), 3);
+	assert_eq!(lorenz(&[u128::MAX, u128::MAX], 2)[1], (percent(50), percent(50)));
+}
+
+#[test]
 fn top_share_counts_the_ten_largest() {
 	let mut volumes = vec![1u64; 20];
 	volumes[0] = 81;

@@ -31,6 +31,9 @@ ATTESTATION_CONTEXT = b"opg:fast-attestation:v1"
 MIN_BLOCKS_LEFT = 10
 #: How often a refused voucher is rebuilt from the worker's answer before the call fails.
 ATTEMPTS = 4
+#: The most entries a voucher holds (``MAX_VOUCHER_ENTRIES``): distinct (model, price,
+#: execution fee) groups a channel can ever pay for. Calls beyond go on another channel.
+MAX_ENTRIES = 16
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,15 @@ class Voucher:
         if at != len(data):
             raise HubError("the worker's latest voucher does not decode")
         return cls(channel, calls, total, tuple(entries))
+
+    def fits(self, model: int, price: Optional[int] = None, execution: Optional[int] = None) -> bool:
+        """Whether a call of ``model`` (at ``price`` and ``execution``, when known) can be
+        added: its entry exists, or there is room for one."""
+        if len(self.entries) < MAX_ENTRIES:
+            return True
+        return any(
+            e.model == model and price in (None, e.price) and execution in (None, e.execution) for e in self.entries
+        )
 
     def next(self, model: int, price: int, execution: int) -> "Voucher":
         """This voucher plus one call of ``model`` at ``price`` and ``execution``; entries
@@ -144,31 +156,51 @@ class Lane:
         #: A top-up on its way to the chain, started before the deposit runs out.
         self.topping: Optional[asyncio.Task] = None
 
+    def fits(self, model: int) -> bool:
+        return self.voucher is None or self.voucher.fits(model)
+
+
+class _LaneFull(Exception):
+    """The lane's voucher has no room for the call's entry: another channel takes it."""
+
 
 class Lanes:
-    """The lanes of one client, by worker account."""
+    """The lanes of one client: a list per worker account (one channel pays for at most
+    ``MAX_ENTRIES`` groups of calls, so calls of many models take several)."""
 
     def __init__(self, client: "AsyncClient"):
         self.client = client
-        self.lanes: dict[str, Lane] = {}
+        self.lanes: dict[str, list[Lane]] = {}
         self.turn = 0
 
+    def all(self) -> list[Lane]:
+        return [lane for lanes in self.lanes.values() for lane in lanes]
+
     async def close(self) -> None:
-        for lane in self.lanes.values():
+        for lane in self.all():
             if lane.topping is not None:
                 await asyncio.gather(lane.topping, return_exceptions=True)
             if lane.rpc is not None:
                 await lane.rpc.close()
         self.lanes.clear()
 
-    def _pick(self, workers: list[dict]) -> dict:
-        """A worker that has a lane already and is free, else the next in turn."""
-        for worker in workers:
-            lane = self.lanes.get(worker["account"])
-            if lane is not None and lane.channel is not None and not lane.lock.locked():
-                return worker
+    def _pick(self, workers: list[dict], model: int) -> Lane:
+        """A free lane with room for ``model`` on one of ``workers``; else a busy one of the
+        next worker in turn (the call waits for it), or a new lane to it."""
+        offered = {worker["account"]: worker for worker in workers}
+        for account in offered:
+            for lane in self.lanes.get(account, []):
+                if lane.channel is not None and not lane.lock.locked() and lane.fits(model):
+                    return lane
         self.turn += 1
-        return workers[self.turn % len(workers)]
+        worker = workers[self.turn % len(workers)]
+        lanes = self.lanes.setdefault(worker["account"], [])
+        for lane in lanes:
+            if lane.fits(model):
+                return lane
+        lane = Lane(worker["account"], worker["endpoint"])
+        lanes.append(lane)
+        return lane
 
     async def infer(
         self,
@@ -181,36 +213,56 @@ class Lanes:
         progress,
         timings: dict,
     ) -> InferenceResult:
+        deadline = Deadline(started, timeout)
+        for _ in range(MAX_ENTRIES + 1):
+            lane = self._pick(workers, record.id)
+            try:
+                async with lane.lock:
+                    return await self._call(lane, record, encoded, max_fee, deadline, progress, started, timings)
+            except _LaneFull:
+                continue
+        raise HubError(f"no channel has room for a call of model {record.id}")
+
+    async def _call(
+        self,
+        lane: Lane,
+        record: Model,
+        encoded: bytes,
+        max_fee: Optional[int],
+        deadline: Deadline,
+        progress,
+        started: float,
+        timings: dict,
+    ) -> InferenceResult:
+        """One call on ``lane``, whose lock the caller holds."""
         from .client import _report
 
-        worker = self._pick(workers)
-        lane = self.lanes.setdefault(worker["account"], Lane(worker["account"], worker["endpoint"]))
-        deadline = Deadline(started, timeout)
-        async with lane.lock:
-            await self._ready(lane, record.id, len(encoded), deadline, progress, started)
-            assert lane.rpc is not None and lane.voucher is not None
-            refusals = 0
-            while True:
-                price, execution = await self._quote(lane, record.id, len(encoded), deadline)
-                if max_fee is not None and price + execution > max_fee:
-                    fee = Quote(price + execution, price, execution, None, None, None, 0)
-                    raise FeeAboveMax(price + execution, max_fee, fee)
-                signing = time.perf_counter()
-                voucher = lane.voucher.next(record.id, price, execution)
-                voucher_hex, signature = voucher.signed(self.client._signer(), self.client.genesis_hash)
-                timings["sign"] = time.perf_counter() - signing
-                params = {"model": record.id, "input": "0x" + encoded.hex(), "voucher": voucher_hex, "signature": signature}
-                try:
-                    answer = await lane.rpc.call("fast_infer", params, deadline.left("the worker's answer"))
-                except CallError as error:
-                    refusals += await self._recover(lane, record, len(encoded), voucher, error, deadline, progress, started, refusals)
-                    continue
-                lane.voucher = voucher
-                self._top_up_soon(lane, record.id, price + execution)
-                await _report(progress, Progress("served", time.perf_counter() - started, answer))
-                result = await self._check(lane, record, encoded, answer, voucher, price, execution, started, timings)
-                await _report(progress, Progress("verified", time.perf_counter() - started, {"outputHash": answer["outputHash"]}))
-                return result
+        await self._ready(lane, record.id, len(encoded), deadline, progress, started)
+        assert lane.rpc is not None and lane.voucher is not None
+        refusals = 0
+        while True:
+            price, execution = await self._quote(lane, record.id, len(encoded), deadline)
+            if max_fee is not None and price + execution > max_fee:
+                fee = Quote(price + execution, price, execution, None, None, None, 0)
+                raise FeeAboveMax(price + execution, max_fee, fee)
+            if not lane.voucher.fits(record.id, price, execution):
+                raise _LaneFull()
+            signing = time.perf_counter()
+            voucher = lane.voucher.next(record.id, price, execution)
+            voucher_hex, signature = voucher.signed(self.client._signer(), self.client.genesis_hash)
+            timings["sign"] = time.perf_counter() - signing
+            params = {"model": record.id, "input": "0x" + encoded.hex(), "voucher": voucher_hex, "signature": signature}
+            try:
+                answer = await lane.rpc.call("fast_infer", params, deadline.left("the worker's answer"))
+            except CallError as error:
+                refusals += await self._recover(lane, record, len(encoded), voucher, error, deadline, progress, started, refusals)
+                continue
+            lane.voucher = voucher
+            self._top_up_soon(lane, record.id, price + execution)
+            await _report(progress, Progress("served", time.perf_counter() - started, answer))
+            result = await self._check(lane, record, encoded, answer, voucher, price, execution, started, timings)
+            await _report(progress, Progress("verified", time.perf_counter() - started, {"outputHash": answer["outputHash"]}))
+            return result
 
     async def _quote(self, lane: Lane, model: int, length: int, deadline: Deadline) -> tuple[int, int]:
         key = (model, length)
@@ -242,10 +294,15 @@ class Lanes:
                 raise NoWorkerAvailable(model, f"{lane.account} is not a registered worker")
             lane.attestation_key = Keypair(public_key=worker.attestation_key)
         if lane.channel is None:
-            found = await self._find_channel(lane)
-            if found is not None:
-                lane.channel, lane.capacity = found
-            else:
+            for channel, capacity in await self._find_channels(lane):
+                if channel in {other.channel for other in self.all()}:
+                    continue  # another lane took it meanwhile
+                lane.channel, lane.capacity = channel, capacity
+                lane.voucher = await self._latest(lane, model, deadline)
+                if lane.fits(model):
+                    return
+                lane.channel, lane.voucher = None, None
+            if lane.channel is None:
                 price, execution = await self._quote(lane, model, length, deadline)
                 deposit = await self._deposit(price + execution, model)
                 events = await self.client.submit(
@@ -292,14 +349,15 @@ class Lanes:
             deadline.left("waiting for the worker to see the channel")
             await asyncio.sleep(0.5)
 
-    async def _find_channel(self, lane: Lane) -> Optional[tuple[int, int]]:
-        """An open channel from the signer to the lane's worker with blocks to spare, and all
-        it was ever given (what it holds plus what it paid out)."""
+    async def _find_channels(self, lane: Lane) -> list[tuple[int, int]]:
+        """The open channels from the signer to the lane's worker with blocks to spare that no
+        other lane uses, each with all it was ever given (what it holds plus what it paid)."""
         substrate = self.client.substrate
         assert substrate is not None
         now = await self.client.block_number()
         payer = self.client.address
-        found = None
+        in_use = {other.channel for other in self.all()}
+        found = []
         channels = await substrate.query_map("Channels", "Channels", page_size=200)
         async for key, value in channels:
             channel = value.value if hasattr(value, "value") else value
@@ -310,8 +368,9 @@ class Lanes:
                 and int(channel["expires_at"]) > now + MIN_BLOCKS_LEFT
             ):
                 channel_id = int(key.value if hasattr(key, "value") else key)
-                found = (channel_id, int(channel["deposit"]) + int(channel["paid"]))
-        return found
+                if channel_id not in in_use:
+                    found.append((channel_id, int(channel["deposit"]) + int(channel["paid"])))
+        return sorted(found)
 
     def _top_up_soon(self, lane: Lane, model: int, per_call: int) -> None:
         """Starts a top-up in the background once less than a quarter of a refill is left, so

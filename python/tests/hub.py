@@ -84,17 +84,20 @@ class Hub:
         self.processes.append(process)
         wait_port(self.rpc_port, process, log, 120)
 
-    def start_worker(self, suri: str = "//Dave", capacity: int = 4) -> str:
-        """Registers ``suri`` as a worker (100 OPG bond) and runs it serving fast calls;
-        returns its fast-path endpoint."""
+    def start_worker(self, suri: str = "//Dave", capacity: int = 4, extra: tuple[str, ...] = ()) -> str:
+        """Registers ``suri`` as a worker (100 OPG bond) and runs it serving fast calls (with
+        ``extra`` arguments); returns its fast-path endpoint."""
         name = suri.strip("/")
         worker = str(binary("modelhub-worker"))
-        subprocess.run(
-            [worker, "register", "--url", self.url, "--suri", suri, "--bond", "100", "--capacity", str(capacity)],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        register = [worker, "register", "--url", self.url, "--suri", suri, "--bond", "100", "--capacity", str(capacity)]
+        # A node just started may not take transactions yet: a few tries, a few seconds apart.
+        for attempt in range(5):
+            run = subprocess.run(register, capture_output=True, text=True, timeout=120)
+            if run.returncode == 0:
+                break
+            if attempt == 4:
+                raise RuntimeError(f"registering {suri} failed:\n{run.stderr}\n{self.logs()}")
+            time.sleep(3)
         fast = f"127.0.0.1:{free_port()}"
         log = self.dir / f"worker-{name}.log"
         command = [
@@ -108,6 +111,7 @@ class Hub:
             "--fast-state-dir", str(self.dir / f"fast-{name}"),
             "--drain-timeout", "1",
             "--fast-settle-secs", "5",
+            *extra,
         ]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
         self.processes.append(process)

@@ -76,6 +76,15 @@ def test_vouchers_and_attestations_sign_the_chains_bytes():
     assert attestation_message(genesis, attestation).hex() == attestation["message"][2:]
 
 
+def test_a_voucher_holds_sixteen_groups_of_calls():
+    voucher = Voucher(1)
+    for model in range(16):
+        assert voucher.fits(model)
+        voucher = voucher.next(model, 5, 1)
+    assert voucher.fits(3) and voucher.fits(3, 5, 1)
+    assert not voucher.fits(16) and not voucher.fits(3, 6, 1)
+
+
 def test_encoding_checks_names_and_sorts_them():
     encoded = tensors.encode({"b": np.uint8(1), "a": np.array([1.5], dtype=np.float32)})
     assert list(tensors.decode(encoded)) == ["a", "b"]

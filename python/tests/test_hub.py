@@ -56,7 +56,8 @@ def hub():
     hub = Hub()
     try:
         hub.start_node()
-        hub.start_worker("//Dave")
+        # Room to hold every model of the tests ready (the simulated market publishes 20).
+        hub.start_worker("//Dave", extra=("--max-ready", "40", "--max-sessions", "40"))
         yield hub
     except BaseException:
         print(hub.logs())
@@ -148,8 +149,8 @@ def test_a_small_channel_is_topped_up_and_calls_go_on(hub, digits):
         results = [ferdie.infer(digits.id, digits_input()) for _ in range(6)]
         assert {r.channel for r in results} == {results[0].channel}
         assert [r.call for r in results] == list(range(results[0].call, results[0].call + 6))
-        channel = ferdie.aio._lanes.lanes[modelhub.account_of("//Dave")]
-        assert channel.capacity >= sum(r.paid for r in results)
+        [lane] = ferdie.aio._lanes.lanes[modelhub.account_of("//Dave")]
+        assert lane.capacity >= sum(r.paid for r in results)
 
 
 def test_the_async_client_runs_calls_side_by_side(hub, digits):
@@ -300,3 +301,28 @@ def test_the_sklearn_example_publishes_calls_and_prints_the_earnings(hub, digits
     assert "published model" in run.stdout and "on the fast path" in run.stdout, run.stdout
     earned = [line for line in run.stdout.splitlines() if line.startswith("uploader ")]
     assert earned and "1 settled call(s)" in earned[0] and "earned 0.25 OPG" in earned[0], run.stdout
+
+
+def test_a_simulated_market_is_served_settled_and_counted(hub, digits, tmp_path):
+    """scripts/simulate-market.py: 20 models (more than one channel's 16 groups), a Zipf
+    workload of 200 calls by two payers, every call settled and counted on chain."""
+    report = tmp_path / "market.json"
+    run = subprocess.run(
+        [
+            sys.executable, str(ROOT / "scripts" / "simulate-market.py"), "--url", hub.url,
+            "--models", "20", "--calls", "200", "--payers", "2", "--uploaders", "2",
+            "--exponent", "1.2", "--seed", "7", "--report", str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    figures = json.loads(report.read_text())
+    served = {int(m): c for m, c in figures["served"].items()}
+    assert sum(served.values()) == 200 and not figures["refused"] and not figures["failures"], figures
+    assert figures["settled"] == figures["served"]
+    # The most wanted model got the most calls, and a long tail got few.
+    counts = sorted(served.values(), reverse=True)
+    assert counts[0] > 5 * counts[len(counts) // 2]
+    assert 0 < figures["simulated"]["hhi"] < 1 and figures["simulated"]["gini"] > 0.3
