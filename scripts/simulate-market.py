@@ -14,8 +14,9 @@ funded by her; every model is the sample digits classifier under its own name. C
 fast path by default (each payer opens channels to the workers; calls of more than 16 models
 take several channels) or go on chain (--path chain, about 17 calls/s at most).
 
-A worker holds at most --max-ready model versions ready (default 8): for a market of M models,
-run the hub's workers with `--max-ready M` or more, or calls of the tail are refused
+A worker holds at most --max-ready model versions ready (default 8; `dev.sh`'s worker 32, the
+chain's bound per worker): for a market of M models, run enough workers with `--max-ready` and
+`--max-sessions` high enough, or calls of the models none serves are refused
 (NoWorkerAvailable, counted in the report). The script waits until the worker has settled the
 calls on chain, then prints the drawn distribution's concentration beside the chain's
 (modelhub_marketStats, all time) and writes every figure to --report.
@@ -118,12 +119,17 @@ async def main() -> None:
             ids = sorted(model.id for model in published)
             print(f"[market] published {len(ids)} models: ids {ids[0]}..{ids[-1]}")
 
-            # Calls start once workers serve every model (or the wait ends: the rest is refused).
+            # Calls start once workers serve every model, or no more became served for 30 s
+            # (each worker declares at most 32 models ready), or the wait ends; calls of the
+            # models no worker serves are refused.
             deadline = time.monotonic() + args.ready_wait
+            ready, changed = -1, time.monotonic()
             while True:
                 offers = await asyncio.gather(*(alice.fast_workers(model) for model in ids))
-                ready = sum(1 for offer in offers if offer)
-                if ready == len(ids) or time.monotonic() > deadline:
+                now_ready = sum(1 for offer in offers if offer)
+                if now_ready != ready:
+                    ready, changed = now_ready, time.monotonic()
+                if ready == len(ids) or time.monotonic() > min(deadline, changed + 30):
                     break
                 await asyncio.sleep(2)
             print(f"[market] {ready} of {len(ids)} models served by a worker")

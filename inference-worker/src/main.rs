@@ -244,7 +244,8 @@ struct RunArgs {
 	max_session_mib: u64,
 	/// Most model versions held ready and declared on chain at once (the most called
 	/// first); the chain draws this worker only for those. At most `--max-sessions`, whose
-	/// sessions (and `--max-session-mib`) keep every declared version loaded.
+	/// sessions (and `--max-session-mib`) keep every declared version loaded, and at most what
+	/// the chain accepts (`Verification::MaxReadyModels`, 32).
 	#[arg(long, default_value_t = 8)]
 	max_ready: usize,
 	/// Jobs executing at once.

@@ -952,10 +952,15 @@ impl Session {
 			let epoch = u32::try_from(self.block / self.epoch_length).unwrap_or(u32::MAX);
 			let calls = self.chain.epoch_calls(at, epoch).await?;
 			let models = self.chain.models(at).await?;
-			// What is declared ready stays loaded: the wanted versions fit the session cache
-			// (count and bytes) as well as the artifact cache, or loading one would evict
-			// another and the two would be prepared in turn forever.
-			let most = options.max_ready.min(options.max_sessions);
+			// What is declared ready stays loaded and declared: the wanted versions fit the
+			// session cache (count and bytes) as well as the artifact cache, and the chain's
+			// own bound on declarations, or preparing one would push another out and the two
+			// would be prepared in turn forever.
+			let chain_most: u32 = Chain::constant(at, "Verification", "MaxReadyModels")?;
+			let most = options
+				.max_ready
+				.min(options.max_sessions)
+				.min(usize::try_from(chain_most).unwrap_or(usize::MAX));
 			let byte_budget = options.max_cache_bytes.min(options.max_session_bytes);
 			let mut bytes = 0u64;
 			for (model, number) in readiness::ranked(&models, &calls) {
