@@ -104,8 +104,9 @@ class ConnectionLost(HubError, ConnectionError):
 
 
 class TransactionFailed(HubError):
-    """A transaction was included but failed; ``pallet`` and ``error`` name the chain's error
-    (``ModelRegistry``, ``NotModelOwner``)."""
+    """A transaction was included but failed; ``error`` names the chain's error
+    (``NotModelOwner``), ``pallet`` its pallet when the chain's answer names it (``None`` for a
+    module error)."""
 
     def __init__(self, pallet: str | None, error: str, docs: str = ""):
         self.pallet = pallet
