@@ -152,12 +152,7 @@ def fit_inputs(inputs: Mapping[str, Any], schema: Schema) -> bytes:
         array = np.asarray(inputs[name])
         target = tensors.NUMPY_DTYPES[spec.dtype]
         if array.dtype != target:
-            kind_ok = np.can_cast(array.dtype, target, "same_kind") and not (
-                target.kind == "b" and array.dtype.kind != "b"
-            )
-            if array.dtype.kind in "iu" and target.kind in "f":
-                kind_ok = True
-            if not kind_ok or array.dtype.kind not in "biuf":
+            if not np.can_cast(array.dtype, target, "same_kind"):
                 raise InvalidInput(name, f"dtype {array.dtype} does not convert to {spec.dtype}")
             if array.dtype.kind in "iu" and target.kind in "iu" and array.size:
                 info = np.iinfo(target)

@@ -141,9 +141,7 @@ def from_rpc(code: int, message: str, data: Any, *, model: int | None, account: 
         return ModelNotFound(model if model is not None else -1, message)
     if code == 21002:
         return ModelNotActive(model if model is not None else -1, None, message)
-    if code in (21003, 21004, 21006):
-        return InvalidInput(None, message)
-    if code == 21007:
+    if code in (21003, 21004, 21006, 21007):
         return InvalidInput(None, message)
     if code == 21008:
         fee = int((data or {}).get("total", 0))
