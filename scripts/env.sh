@@ -10,6 +10,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$MODELHUB_CACHE/target}"
 # Python environment holding ONNX Runtime (its shared library serves the inference worker).
 export MODELHUB_VENV="${MODELHUB_VENV:-$MODELHUB_CACHE/venv}"
 export ONNXRUNTIME_VERSION="${ONNXRUNTIME_VERSION:-1.31.1}"
+# Playwright (Python), which drives Chromium in the explorer's tests.
+export PLAYWRIGHT_VERSION="${PLAYWRIGHT_VERSION:-1.65.2}"
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 export MODELHUB_NODE_BIN="$CARGO_TARGET_DIR/release/modelhub-node"
 export MODELHUB_WORKER_BIN="$CARGO_TARGET_DIR/release/modelhub-worker"

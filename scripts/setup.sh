@@ -28,8 +28,9 @@ apt_install() {
 }
 
 # Debian packages the build needs: clang (bindgen; the C++ compiler of .cargo/config.toml),
-# protobuf for libp2p, and the system OpenSSL and zstd the build links instead of compiling.
-packages=(clang libclang-dev protobuf-compiler pkg-config libssl-dev libzstd-dev python3-venv)
+# protobuf for libp2p, and the system OpenSSL and zstd the build links instead of compiling;
+# Chromium, in which the explorer's tests run.
+packages=(clang libclang-dev protobuf-compiler pkg-config libssl-dev libzstd-dev python3-venv chromium)
 missing=()
 for package in "${packages[@]}"; do
 	dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -84,6 +85,19 @@ fi
 if ! (cd "$MODELHUB_ROOT/scripts" && npm ls --silent >/dev/null 2>&1); then
 	log "installing Node.js packages (npm ci)"
 	quietly npm --prefix "$MODELHUB_ROOT/scripts" ci --no-audit --no-fund
+fi
+
+# The explorer (explorer/: Chart.js, @polkadot/api, esbuild; pinned by explorer/package-lock.json),
+# bundled into explorer/dist when that is missing or older than its sources.
+if ! (cd "$MODELHUB_ROOT/explorer" && npm ls --silent >/dev/null 2>&1); then
+	log "installing the explorer's Node.js packages (npm ci)"
+	quietly npm --prefix "$MODELHUB_ROOT/explorer" ci --no-audit --no-fund
+fi
+quietly node "$MODELHUB_ROOT/explorer/build.mjs" --if-stale
+# Playwright drives Debian's Chromium in the explorer's tests (it downloads no browser of its own).
+if ! "$MODELHUB_VENV/bin/python" -c "import playwright" 2>/dev/null; then
+	log "installing playwright==$PLAYWRIGHT_VERSION into $MODELHUB_VENV"
+	quietly "$MODELHUB_VENV/bin/python" -m pip install --disable-pip-version-check "playwright==$PLAYWRIGHT_VERSION"
 fi
 
 mkdir -p "$CARGO_TARGET_DIR"

@@ -12,6 +12,17 @@ pub struct Cli {
 	/// Options for running the node.
 	#[clap(flatten)]
 	pub run: RunCmd,
+
+	/// Keep the hub's history (models, calls, payers, workers, day by day) in an SQLite index
+	/// beside the chain's database, filled from finalized blocks, and serve it through the
+	/// `hubindex_*` JSON-RPC methods the explorer reads.
+	#[arg(long)]
+	pub hub_index: bool,
+
+	/// Where the hub index lives; the default is `hub-index.sqlite` in the chain's folder of
+	/// the base path.
+	#[arg(long, value_name = "PATH", requires = "hub_index")]
+	pub hub_index_path: Option<std::path::PathBuf>,
 }
 
 /// Maintenance subcommands.

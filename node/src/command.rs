@@ -115,10 +115,16 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
+			let (hub_index, hub_index_path) = (cli.hub_index, cli.hub_index_path.clone());
 			runner.run_node_until_exit(|config| async move {
+				let hub_index = hub_index.then(|| {
+					hub_index_path.unwrap_or_else(|| {
+						config.base_path.config_dir(config.chain_spec.id()).join("hub-index.sqlite")
+					})
+				});
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(config, hub_index)
 							.map_err(sc_cli::Error::Service)
 					},
 					#[cfg(feature = "libp2p")]
@@ -127,7 +133,7 @@ pub fn run() -> sc_cli::Result<()> {
 							modelhub_runtime::opaque::Block,
 							<modelhub_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
 						>,
-					>(config)
+					>(config, hub_index)
 					.map_err(sc_cli::Error::Service),
 					#[cfg(not(feature = "libp2p"))]
 					sc_network::config::NetworkBackendType::Libp2p => Err(sc_cli::Error::Input(

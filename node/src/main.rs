@@ -10,6 +10,7 @@ mod benchmarking;
 mod chain_spec;
 mod cli;
 mod command;
+mod hub_index;
 mod modelhub_rpc;
 mod rpc;
 mod service;

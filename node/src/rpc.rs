@@ -17,10 +17,12 @@ pub struct FullDeps<C, P> {
 	pub pool: Arc<P>,
 	/// Runs subscriptions.
 	pub executor: Arc<dyn sp_core::traits::SpawnNamed>,
+	/// The hub index's methods, when the node keeps one (`--hub-index`).
+	pub hub_index: Option<crate::hub_index::HubIndexRpc>,
 }
 
 /// Builds the RPC module: `system_accountNextIndex`, `payment_queryInfo` and friends, and the
-/// `modelhub_*` methods (`B` is the client's backend, whose state the subscriptions read).
+/// `modelhub_*` methods, and the `hubindex_*` ones with `--hub-index` (`B` is the client's backend, whose state the subscriptions read).
 pub fn create_full<C, P, B>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
@@ -45,10 +47,14 @@ where
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
 
-	let FullDeps { client, pool, executor } = deps;
+	let FullDeps { client, pool, executor, hub_index } = deps;
 	let mut module = RpcModule::new(());
 	module.merge(System::new(client.clone(), pool.clone()).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
 	module.merge(ModelHub::<C, P, B>::new(client, pool, executor).into_rpc())?;
+	if let Some(hub_index) = hub_index {
+		use crate::hub_index::HubIndexApiServer;
+		module.merge(hub_index.into_rpc())?;
+	}
 	Ok(module)
 }

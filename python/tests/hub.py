@@ -4,6 +4,7 @@ directory. ``scripts/test.sh`` builds the binaries and exports ``ORT_DYLIB_PATH`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -68,7 +69,8 @@ class Hub:
         self.url = f"ws://127.0.0.1:{self.rpc_port}"
         self.fast_endpoints: dict[str, str] = {}
 
-    def start_node(self) -> None:
+    def start_node(self, extra: tuple[str, ...] = ()) -> None:
+        """Runs ``modelhub-node --dev`` (with ``extra`` arguments) until its RPC port listens."""
         log = self.dir / "node.log"
         command = [
             str(binary("modelhub-node")),
@@ -79,6 +81,7 @@ class Hub:
             "--listen-addr", f"/ip4/127.0.0.1/tcp/{free_port()}",
             "--no-mdns",
             "--no-telemetry",
+            *extra,
         ]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
         self.processes.append(process)
@@ -129,3 +132,19 @@ class Hub:
             process.wait(timeout=30)
         self.processes.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_hub(node: tuple[str, ...] = (), worker: tuple[str, ...] = ()):
+    """A hub with a dev node (``node``: its extra arguments) and the worker Dave (``worker``:
+    its extra arguments); prints the logs if starting or using it fails, and stops it."""
+    hub = Hub()
+    try:
+        hub.start_node(node)
+        hub.start_worker("//Dave", extra=worker)
+        yield hub
+    except BaseException:
+        print(hub.logs())
+        raise
+    finally:
+        hub.stop()

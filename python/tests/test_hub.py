@@ -31,7 +31,7 @@ from modelhub import (
     TransactionFailed,
 )
 
-from hub import FIXTURES, ROOT, SAMPLES, Hub
+from hub import FIXTURES, ROOT, SAMPLES, Hub, running_hub
 
 OPG = modelhub.OPG
 DIGITS = SAMPLES / "digits.onnx"
@@ -53,17 +53,9 @@ def wait_ready(client: Client, model: int, within: float = 180) -> None:
 
 @pytest.fixture(scope="module")
 def hub():
-    hub = Hub()
-    try:
-        hub.start_node()
-        # Room to hold every model of the tests ready (the simulated market publishes 20).
-        hub.start_worker("//Dave", extra=("--max-ready", "40", "--max-sessions", "40"))
+    # Room to hold every model of the tests ready (the simulated market publishes 20).
+    with running_hub(worker=("--max-ready", "40", "--max-sessions", "40")) as hub:
         yield hub
-    except BaseException:
-        print(hub.logs())
-        raise
-    finally:
-        hub.stop()
 
 
 @pytest.fixture(scope="module")

@@ -464,6 +464,21 @@ pub mod pallet {
 			/// Why.
 			reason: RefundReason,
 		},
+		/// Settled calls were counted in the model's usage: on chain one per settled request,
+		/// through a payment channel one per model a settled voucher names. Indexers build the
+		/// hub's history from these.
+		CallsSettled {
+			/// The model called.
+			model: ModelId,
+			/// Who paid.
+			payer: T::AccountId,
+			/// Calls settled.
+			calls: u64,
+			/// What they paid in all: royalties and execution.
+			fee: BalanceOf<T>,
+			/// The part of `fee` paid to the model's beneficiaries.
+			royalty: BalanceOf<T>,
+		},
 	}
 
 	/// Errors of the inference pallet.

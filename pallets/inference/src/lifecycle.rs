@@ -1120,7 +1120,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Counts `calls` settled calls of `model` by `payer`, which paid `fee` and `royalty` in
-	/// all, in the registry's usage and in the current epoch.
+	/// all, in the registry's usage and in the current epoch, and says so in
+	/// [`Event::CallsSettled`].
 	pub(crate) fn note_settled_calls(
 		model: ModelId,
 		payer: &T::AccountId,
@@ -1133,6 +1134,13 @@ impl<T: Config> Pallet<T> {
 		}
 		T::Registry::note_calls(model, payer, calls, royalty);
 		Self::note_epoch(model, calls, fee, royalty);
+		Self::deposit_event(Event::CallsSettled {
+			model,
+			payer: payer.clone(),
+			calls,
+			fee,
+			royalty,
+		});
 	}
 
 	/// Counts `calls` settled calls in the current epoch, which paid `fee` and `royalty` in

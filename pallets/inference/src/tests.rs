@@ -211,6 +211,13 @@ fn the_requester_pays_the_chain_fee_of_the_result_it_gets_and_no_more() {
 		let execution = BASE_FEE + PER_BYTE * input().len() as Balance;
 		assert_eq!(free(VALIDATOR_POT), pot + execution / 10 + chain);
 		assert_eq!(Epochs::<Test>::get(0).fees, paid);
+		assert!(events().contains(&Event::CallsSettled {
+			model,
+			payer: REQUESTER,
+			calls: 1,
+			fee: paid,
+			royalty: PRICE,
+		}));
 		match events().last() {
 			Some(Event::InferenceSettled { payouts, .. }) => {
 				assert_eq!(payouts.iter().map(|(_, amount)| amount).sum::<Balance>(), paid);
