@@ -2,7 +2,9 @@
 index (``--hub-index``) and a worker on loopback ports (``python/tests/hub.py``), the explorer's
 built files (``explorer/dist``, ``scripts/setup.sh`` builds them) served over HTTP on loopback.
 
-Charlie publishes two models, Bob pays for calls with the Python client; the pages must show
+Charlie publishes two models, Bob pays for calls with the Python client, on a node that keeps
+no index; the node is restarted with ``--hub-index`` and its index backfills them from block 1.
+The index's totals must equal the chain's counters; the pages must show
 what the chain and the index hold, the market page the figures ``hubindex_market`` answers,
 and the "try it" form must pay for a call. Each page is saved as a screenshot under
 ``$MODELHUB_SCREENSHOTS`` (default ``$CARGO_TARGET_DIR/explorer-screenshots``).
@@ -77,13 +79,14 @@ def sample(name: str) -> dict:
 def hub():
     if not (DIST / "index.html").is_file():
         raise RuntimeError(f"{DIST} is not built: run scripts/setup.sh")
-    with running_hub(node=("--hub-index",)) as hub:
+    with running_hub() as hub:
         yield hub
 
 
 @pytest.fixture(scope="module")
 def market(hub):
-    """Two models and four paid calls, indexed: ``{"digits": id, "linear": id}``."""
+    """Two models and four paid calls on a node without the index, which is then restarted
+    with ``--hub-index`` and backfills them: ``{"digits": id, "linear": id}``."""
     with Client(hub.url, "//Charlie", timeout=180) as charlie:
         digits = charlie.publish(
             SAMPLES / "digits.onnx", "0.5", {"//Charlie": 70, "//Ferdie": 30},
@@ -98,6 +101,7 @@ def market(hub):
         for _ in range(3):
             assert bob.infer(digits.id, sample("digits"), fast=False).output_hash
         assert bob.infer(linear.id, sample("linear"), fast=False).output_hash
+    hub.restart_node(("--hub-index",))
     until(
         "the calls indexed",
         lambda: (rpc(hub, "hubindex_model", [digits.id, None]) or {}).get("totals", {}).get("calls") == 3

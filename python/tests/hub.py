@@ -68,10 +68,13 @@ class Hub:
         self.rpc_port = free_port()
         self.url = f"ws://127.0.0.1:{self.rpc_port}"
         self.fast_endpoints: dict[str, str] = {}
+        self.node: subprocess.Popen | None = None
+        self.node_starts = 0
 
     def start_node(self, extra: tuple[str, ...] = ()) -> None:
         """Runs ``modelhub-node --dev`` (with ``extra`` arguments) until its RPC port listens."""
-        log = self.dir / "node.log"
+        self.node_starts += 1
+        log = self.dir / ("node.log" if self.node_starts == 1 else f"node-{self.node_starts}.log")
         command = [
             str(binary("modelhub-node")),
             "--dev",
@@ -85,7 +88,17 @@ class Hub:
         ]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
         self.processes.append(process)
+        self.node = process
         wait_port(self.rpc_port, process, log, 120)
+
+    def restart_node(self, extra: tuple[str, ...] = ()) -> None:
+        """Stops the node and runs it again on the same chain and RPC port with ``extra``
+        arguments; the workers reconnect by themselves."""
+        assert self.node is not None
+        self.node.send_signal(signal.SIGINT)
+        self.node.wait(timeout=60)
+        self.processes.remove(self.node)
+        self.start_node(extra)
 
     def start_worker(self, suri: str = "//Dave", capacity: int = 4, extra: tuple[str, ...] = ()) -> str:
         """Registers ``suri`` as a worker (100 OPG bond) and runs it serving fast calls (with
