@@ -16,7 +16,7 @@ import {
   PointElement,
   Tooltip,
 } from 'chart.js';
-import { h } from './format.js';
+import { h, opgNumber } from './format.js';
 
 Chart.register(BarController, BarElement, CategoryScale, Filler, Legend, LineController, LineElement, LinearScale, PointElement, Tooltip);
 
@@ -153,6 +153,21 @@ export function dailyChart(title, dates, series, { format = String, format2 = St
     },
   });
   return element;
+}
+
+/**
+ * The daily calls and daily royalties charts of a model's or an uploader's usage, side by side.
+ *
+ * @param {Array<{ date: string, calls: number, royalties: string }>} daily one entry per day
+ * @returns {HTMLElement}
+ */
+export function usageCharts(daily) {
+  const dates = daily.map((d) => d.date);
+  return h('div.chart-grid', null,
+    dailyChart('Daily calls', dates, [{ label: 'Calls', values: daily.map((d) => d.calls) }], { format: compact }),
+    dailyChart('Daily earnings (royalties, OPG)', dates, [
+      { label: 'Royalties', values: daily.map((d) => opgNumber(d.royalties)) },
+    ], { format: amount }));
 }
 
 /**

@@ -3,8 +3,8 @@
  * split; its calls, fees, royalties and payers over the chosen window, day by day; who pays
  * most; which workers serve it; and a form to pay for one call ("try it").
  */
-import { amount, compact, dailyChart, fillDays } from '../charts.js';
-import { count, dateTime, h, opgNumber, perbill } from '../format.js';
+import { fillDays, usageCharts } from '../charts.js';
+import { count, dateTime, h, perbill } from '../format.js';
 import {
   accountLink, balance, bigBalance, facts, figure, figures, heading, link, modelLink, section, stateBadge, table,
   windowOf, windowPicker,
@@ -29,7 +29,6 @@ export async function render({ client, params, query, setQuery }) {
   if (!answer) throw Object.assign(new Error(`No model has id ${id}.`), { kind: 'notFound' });
   const { model, totals } = answer;
   const daily = fillDays(answer.daily ?? [], ['calls', 'fees', 'royalties', 'payers'], answer.window);
-  const dates = daily.map((d) => d.date);
 
   const lineage = model.lineage?.length
     ? h('span.lineage', null, [...model.lineage.map((ancestor) => [modelLink(ancestor, `#${ancestor}`), h('span.arrow', null, ' → ')]), h('strong', null, `#${model.id}`)])
@@ -62,11 +61,7 @@ export async function render({ client, params, query, setQuery }) {
       figure('Royalties', bigBalance(totals.royalties), { testid: 'model-royalties', value: totals.royalties }),
       figure('Payers', count(totals.payers), { testid: 'model-payers', value: totals.payers }),
     ),
-    h('div.chart-grid', null,
-      dailyChart('Daily calls', dates, [{ label: 'Calls', values: daily.map((d) => d.calls) }], { format: compact }),
-      dailyChart('Daily earnings (royalties, OPG)', dates, [
-        { label: 'Royalties', values: daily.map((d) => opgNumber(d.royalties)) },
-      ], { format: amount })));
+    usageCharts(daily));
 
   const payers = section('Top payers', table([
     { label: 'Account', cell: (p) => accountLink(p.account) },

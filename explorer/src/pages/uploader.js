@@ -2,8 +2,8 @@
  * An uploader's page (`#/uploader/<ss58>`, `hubindex_uploader`): the models the account owns
  * and what they earned over the chosen window, in total, per model and day by day.
  */
-import { amount, compact, dailyChart, fillDays } from '../charts.js';
-import { account, count, h, opgNumber } from '../format.js';
+import { fillDays, usageCharts } from '../charts.js';
+import { account, count, h } from '../format.js';
 import { balance, bigBalance, figure, figures, heading, link, modelLink, section, table, windowOf, windowPicker } from '../ui.js';
 
 /**
@@ -17,7 +17,6 @@ export async function render({ client, params, query, setQuery }) {
   const answer = await client.call('hubindex_uploader', [params.account, span.param]);
   const { totals } = answer;
   const daily = fillDays(answer.daily ?? [], ['calls', 'fees', 'royalties'], answer.window);
-  const dates = daily.map((d) => d.date);
 
   return h('div.page', { dataset: { title: `Uploader ${account(answer.account)}` } },
     heading(h('span', null, link('#/', 'Catalog'), ' / Uploader'), account(answer.account)),
@@ -30,11 +29,7 @@ export async function render({ client, params, query, setQuery }) {
         figure('Fees paid by callers', bigBalance(totals.fees), { testid: 'uploader-fees', value: totals.fees }),
         figure('Royalties', bigBalance(totals.royalties), { testid: 'uploader-royalties', value: totals.royalties }),
       ),
-      h('div.chart-grid', null,
-        dailyChart('Daily earnings (royalties, OPG)', dates, [
-          { label: 'Royalties', values: daily.map((d) => opgNumber(d.royalties)) },
-        ], { format: amount }),
-        dailyChart('Daily calls', dates, [{ label: 'Calls', values: daily.map((d) => d.calls) }], { format: compact }))),
+      usageCharts(daily)),
     section('Models', table([
       { label: 'Model', cell: (m) => h('span.nowrap', null, modelLink(m.id, m.name), h('span.muted.id', null, ` #${m.id}`)) },
       { label: 'Calls', cell: (m) => count(m.calls), numeric: true },
