@@ -234,15 +234,12 @@ fn main() {
 		index.model(mid, &Window::default()).expect("model").map_or(0, |page| page.totals.calls)
 	);
 	let worker = ss58(&account(3, 0));
-	let last_day = format!(
-		"{}",
-		modelhub_index::format_day(
-			((START + u64::from(options.days * BLOCKS_PER_DAY) * BLOCK_MS) / 86_400_000) as i64
-		)
-	);
-	let week_from =
-		modelhub_index::format_day(modelhub_index::parse_day(&last_day).expect("day") - 6);
-	let week = Window { from: Some(Bound::Date(week_from)), to: Some(Bound::Date(last_day)) };
+	let last_day =
+		modelhub_index::day_of(START + u64::from(options.days * BLOCKS_PER_DAY) * BLOCK_MS);
+	let week = Window {
+		from: Some(Bound::Date(modelhub_index::format_day(last_day - 6))),
+		to: Some(Bound::Date(modelhub_index::format_day(last_day))),
+	};
 	let cut = Window {
 		from: Some(Bound::Block(BLOCKS_PER_DAY * 3 + 777)),
 		to: Some(Bound::Block(BLOCKS_PER_DAY * 10 + 4_321)),

@@ -21,7 +21,7 @@ mod store;
 mod tests;
 
 pub use amount::Amount;
-pub use date::{format_day, parse_day};
+pub use date::{day_of, format_day, parse_day};
 pub use query::{
 	Bound, CatalogOrder, CatalogPage, DailyMarket, DailyUsage, DailyWorker, MarketFigures,
 	MarketView, ModelDetail, ModelPage, ModelRow, ModelTotals, PayerRow, ReadyWorker, SplitShare,

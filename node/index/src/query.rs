@@ -424,10 +424,7 @@ fn share(value: Perbill) -> f64 {
 }
 
 fn hex(bytes: &[u8]) -> String {
-	bytes.iter().fold(String::from("0x"), |mut text, byte| {
-		text.push_str(&format!("{byte:02x}"));
-		text
-	})
+	format!("0x{}", hex::encode(bytes))
 }
 
 /// Sums of calls and what they paid.
